@@ -1,0 +1,337 @@
+"""Typed domain objects shared by every stage: plan, units, returns, report."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from .problems import Problem
+
+
+class Status(StrEnum):
+    """A reported or derived status; values are the Chinese labels users see."""
+
+    DONE = "已完成"
+    ON_TRACK = "按计划推进"
+    BEHIND = "滞后"
+    NOT_STARTED = "未启动"
+    UNVERIFIED = "待核实"  # the unit wrote something we could not read
+    MISSING = "未报送"  # expected unit, no usable form
+
+
+REPORTABLE: tuple[Status, ...] = (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED)
+
+# Variants units type instead of choosing from the dropdown (DESIGN.md "Statuses").
+STATUS_ALIASES: dict[str, Status] = {
+    "已完成": Status.DONE, "完成": Status.DONE, "已办结": Status.DONE, "办结": Status.DONE,
+    "全部完成": Status.DONE, "已经完成": Status.DONE,
+    "按计划推进": Status.ON_TRACK, "推进中": Status.ON_TRACK, "进行中": Status.ON_TRACK,
+    "正在推进": Status.ON_TRACK, "按序时推进": Status.ON_TRACK, "按计划进行": Status.ON_TRACK,
+    "正常推进": Status.ON_TRACK, "有序推进": Status.ON_TRACK, "持续推进": Status.ON_TRACK,
+    "滞后": Status.BEHIND, "延期": Status.BEHIND, "未按期": Status.BEHIND, "进度滞后": Status.BEHIND,
+    "已滞后": Status.BEHIND, "未按期完成": Status.BEHIND,
+    "未启动": Status.NOT_STARTED, "未开始": Status.NOT_STARTED, "尚未启动": Status.NOT_STARTED,
+    "尚未开始": Status.NOT_STARTED, "暂未启动": Status.NOT_STARTED,
+}
+
+_STATUS_JUNK = re.compile(r"[\s　,，。.;；:：!！、\"'“”‘’()（）\[\]【】]+")
+
+
+def normalise_status(value: object) -> Status | None:
+    """Map a typed status to a Status, or None when it is not recognisable.
+
+    >>> normalise_status(" 推进中。")
+    <Status.ON_TRACK: '按计划推进'>
+    """
+    if value is None:
+        return None
+    text = _STATUS_JUNK.sub("", str(value))
+    return STATUS_ALIASES.get(text)
+
+
+class Colour(StrEnum):
+    """三色预警 (plus green for done); the same meaning in workbook, memo and terminal."""
+
+    RED = "红"  # 逾期
+    YELLOW = "黄"  # 滞后 or 待核实
+    BLUE = "蓝"  # not done, deadline within 30 days after the period's end
+    GREEN = "绿"  # 已完成
+    NONE = ""
+
+
+COLOUR_HEX: dict[Colour, str] = {
+    Colour.RED: "#F8CBAD", Colour.YELLOW: "#FFE699", Colour.BLUE: "#BDD7EE",
+    Colour.GREEN: "#C6EFCE", Colour.NONE: "#FFFFFF",
+}
+
+
+class UnitKind(StrEnum):
+    DEPARTMENT = "区政府部门"
+    STREET_TOWN = "街镇"
+    OTHER = "其他"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A registered unit (单位名录 row)."""
+
+    name: str
+    kind: UnitKind
+    aliases: tuple[str, ...] = ()
+    contact: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Collective:
+    """A collective term (集合名称): 各街镇 -> every 街镇; open terms expect nobody."""
+
+    name: str
+    rule: str  # as written in the workbook, e.g. "类别=街镇", "开放", "区教育局、区民政局"
+    members: tuple[str, ...] = ()
+    open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A 时间节点 as written, and the date it means (None: ongoing, never overdue)."""
+
+    text: str
+    date: date | None
+
+    @property
+    def ongoing(self) -> bool:
+        return self.date is None
+
+    def label(self) -> str:
+        return self.date.isoformat() if self.date else "无"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One row of the task decomposition table, with its units resolved."""
+
+    no: int
+    category: str  # 一级指标
+    text: str  # 二级指标
+    units_text: str  # 责任单位 as written
+    deadline: Deadline
+    named_units: tuple[str, ...] = ()  # registered units named explicitly, in order
+    expected_units: tuple[str, ...] = ()  # after expanding collective terms, in order
+    lead_unit: str = ""  # first named unit or collective term as written
+    open: bool = False  # 各有关单位: any registered unit may report
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The yearly work plan: tasks, unit registry, collective terms, and plan problems."""
+
+    year: int
+    title: str  # e.g. 2025年松江区政务公开工作要点
+    tasks: tuple[Task, ...]
+    units: tuple[Unit, ...]
+    collectives: tuple[Collective, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    source: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of task numbers and texts: identifies which plan a form was made from."""
+        h = hashlib.sha256()
+        for t in self.tasks:
+            h.update(f"{t.no}\x1f{t.text}\x1e".encode())
+        return h.hexdigest()[:16]
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for t in self.tasks:
+            seen.setdefault(t.category, None)
+        return tuple(seen)
+
+    @property
+    def expected_units(self) -> tuple[str, ...]:
+        """Every unit some task expects, in registry order."""
+        wanted = {u for t in self.tasks for u in t.expected_units}
+        return tuple(u.name for u in self.units if u.name in wanted)
+
+    def unit(self, name: str) -> Unit | None:
+        for u in self.units:
+            if u.name == name:
+                return u
+        return None
+
+    def task(self, no: int) -> Task | None:
+        for t in self.tasks:
+            if t.no == no:
+                return t
+        return None
+
+    def tasks_for(self, unit: str) -> tuple[Task, ...]:
+        """Tasks that expect this unit (the rows of its form)."""
+        return tuple(t for t in self.tasks if unit in t.expected_units)
+
+    def accepts(self, task: Task, unit: str) -> bool:
+        """Whether a report from this unit on this task is accepted (expected, or open task)."""
+        return unit in task.expected_units or (task.open and self.unit(unit) is not None)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A reporting month, written YYYY-MM."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise ValueError(f"期次“{text}”格式不对，应为 YYYY-MM，例如 2025-06")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        """2025年6月"""
+        return f"{self.year}年{self.month}月"
+
+    @property
+    def end(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @property
+    def previous(self) -> Period:
+        return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
+
+    @property
+    def next(self) -> Period:
+        return Period(self.year + 1, 1) if self.month == 12 else Period(self.year, self.month + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One task x unit row read from a returned form (a row of 单位填报明细)."""
+
+    task_no: int
+    unit: str
+    status: Status  # normalised; UNVERIFIED when unreadable
+    raw_status: str
+    progress: float | None  # 0..100
+    note: str  # 进展情况
+    issues: str  # 存在问题
+    next_steps: str  # 下步计划
+    file: str  # file name as received
+    sheet: str
+    row: int  # 1-based Excel row
+    cell: str  # A1 of the status cell, for tracing
+    task_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A returned form file and what became of it."""
+
+    file: str  # file name within input/PERIOD
+    unit: str  # "" when unidentified
+    sha256: str
+    size: int
+    read_at: str  # ISO timestamp of reading (file mtime, for reproducibility)
+    filled_by: str = ""
+    phone: str = ""
+    fill_date: str = ""
+    accepted: bool = True  # False: refused or superseded
+    superseded: bool = False
+    rows_read: int = 0
+    rows_rejected: int = 0
+    errors: int = 0
+    warnings: int = 0
+    identified_by: str = ""  # 元数据 / 填报单位 / 文件名
+
+
+@dataclass(frozen=True, slots=True)
+class FileCounts:
+    found: int = 0
+    read: int = 0
+    refused: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    read: int = 0
+    merged: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Returns:
+    """Everything read from input/PERIOD: accepted entries, submissions, problems, counts."""
+
+    period: str
+    entries: tuple[Entry, ...]
+    submissions: tuple[Submission, ...]
+    problems: tuple[Problem, ...]
+    files: FileCounts
+    rows: RowCounts
+    skipped_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """A task's merged status for the period, with the counts behind it."""
+
+    task: Task
+    status: Status
+    overdue: bool
+    colour: Colour
+    expected: int
+    reported: int
+    done: int
+    behind: int
+    missing: int
+    avg_progress: float | None
+    missing_units: tuple[str, ...] = ()
+    previous_status: Status | None = None
+    change: str = ""  # e.g. 按计划推进→已完成; "" when unchanged or no history
+
+
+@dataclass(frozen=True, slots=True)
+class UnitResult:
+    """An expected unit's submission state (报送情况)."""
+
+    unit: Unit
+    state: str  # 已报送 / 未报送 / 需修改
+    file: str
+    tasks: int
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The consolidated period: the one object every output renders."""
+
+    period: Period
+    plan: Plan
+    tasks: tuple[TaskResult, ...]
+    units: tuple[UnitResult, ...]
+    entries: tuple[Entry, ...]
+    submissions: tuple[Submission, ...]
+    problems: tuple[Problem, ...]
+    files: FileCounts
+    rows: RowCounts
+    previous_period: str | None = None
+    # task_no -> {period: task status} for every period in the history, this one included
+    trend: dict[int, dict[str, str]] = field(default_factory=dict)
+    trend_periods: tuple[str, ...] = ()

@@ -1,0 +1,138 @@
+"""One problem type for every stage, its message catalogue, and the one exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "错误"
+    WARNING = "警告"
+
+
+# code -> (severity, message template, fix template). Codes never change once released;
+# templates use str.format with the keyword arguments given to `problem()`.
+CATALOGUE: dict[str, tuple[Severity, str, str]] = {
+    # --- plan ---
+    "plan-unreadable": (Severity.ERROR, "无法读取计划文件：{detail}", "请确认文件是完好的 .xlsx/.docx/.txt 任务分解表"),
+    "plan-no-tasks": (Severity.ERROR, "文件中找不到任务分解表：{detail}", "请提供含“序号、一级指标、二级指标、责任单位、时间节点”等列的表格，或带“一、”“1.”编号的正文"),
+    "plan-missing-column": (Severity.ERROR, "任务分解表缺少“{column}”列（可用列名：{synonyms}）", "请在表头中加入“{column}”列"),
+    "plan-missing-sheet": (Severity.ERROR, "计划工作簿缺少工作表“{sheet}”", "请加入工作表“{sheet}”，或用 gkreport plan import 重新生成"),
+    "plan-bad-deadline": (Severity.ERROR, "时间节点“{text}”无法识别", "请写成“全年”“6月底前”“上半年”“第三季度”“2025年9月”“长期坚持”或具体日期"),
+    "plan-unknown-unit": (Severity.ERROR, "责任单位“{name}”不在单位名录中{hint}", "请在单位名录中登记该单位（或其别名），或改正单位名称"),
+    "plan-no-units": (Severity.ERROR, "任务没有责任单位", "请填写责任单位"),
+    "plan-duplicate-no": (Severity.ERROR, "序号 {no} 重复", "请为每项任务填写唯一的序号"),
+    "plan-bad-no": (Severity.ERROR, "序号“{text}”不是整数", "请填写整数序号"),
+    "plan-empty-task": (Severity.ERROR, "任务内容为空", "请填写二级指标（任务内容）"),
+    "plan-no-deadline-column": (Severity.WARNING, "表格没有时间节点列，全部任务按“全年”处理", "如有具体时限，请在计划工作簿中补充“时间节点”列"),
+    "plan-no-year": (Severity.WARNING, "未能从标题识别年度，按 {year} 年处理", "请用 --year 指定年度，或在标题中写明“XXXX年”"),
+    "plan-unknown-kind": (Severity.WARNING, "单位“{name}”的类别“{kind}”无法识别，按“其他”处理", "类别应为：区政府部门、街镇、其他"),
+    "plan-bad-collective": (Severity.ERROR, "集合名称“{name}”的成员规则“{rule}”无法识别", "成员规则可写：类别=街镇、类别=区政府部门、开放，或用顿号分隔的单位名称"),
+    # --- reading returned forms ---
+    "file-unreadable": (Severity.ERROR, "文件无法读取（{detail}）", "请让单位用 Excel/WPS 重新保存为 .xlsx 后再报送"),
+    "file-encrypted": (Severity.ERROR, "文件已加密或设置了打开密码", "请让单位取消文件打开密码后重新报送"),
+    "file-too-large": (Severity.ERROR, "文件过大或解压后过大（{detail}），为安全起见未读取", "请让单位在原填报表上填写后重新报送，勿粘贴大量内容"),
+    "file-not-spreadsheet": (Severity.ERROR, "不是电子表格文件（{detail}）", "请报送 .xlsx、.xls、.ods 或 .xlsm 格式的填报表"),
+    "form-unidentified": (Severity.ERROR, "无法识别是哪个单位的填报表", "请使用下发的填报表，或在“填报单位”处填写单位全称，或以单位名称命名文件"),
+    "form-wrong-period": (Severity.ERROR, "这是 {found} 的填报表，不是本期（{period}）的", "请使用本期下发的填报表重新填报"),
+    "form-wrong-plan": (Severity.ERROR, "填报表对应的任务分解表与当前计划不一致（计划已更新）", "请使用本期最新下发的填报表重新填报"),
+    "form-no-sheet": (Severity.ERROR, "找不到填报表工作表或表头（需要“序号”“完成状态”“进展情况”等列）", "请使用下发的填报表，不要删除表头"),
+    "form-missing-column": (Severity.ERROR, "填报表缺少“{column}”列", "请恢复下发填报表中的“{column}”列"),
+    "form-duplicate": (Severity.WARNING, "本单位有多份填报表，已采用较新的“{kept}”，本文件未采用", "如需采用本文件，请删除或移走较新的那一份"),
+    "form-unknown-unit": (Severity.ERROR, "填报单位“{name}”不在单位名录中", "请在“填报单位”处填写单位全称"),
+    "unknown-status": (Severity.ERROR, "完成状态“{value}”无法识别，本行暂记为“待核实”", "请从下拉列表选择：已完成、按计划推进、滞后、未启动"),
+    "missing-status": (Severity.ERROR, "未填写完成状态，本行暂记为“待核实”", "请从下拉列表选择：已完成、按计划推进、滞后、未启动"),
+    "missing-progress-note": (Severity.ERROR, "完成状态为“{status}”，但进展情况为空", "请填写本月工作进展"),
+    "bad-progress": (Severity.ERROR, "完成进度“{value}”不是 0–100 之间的数字", "请填写 0 到 100 的整数，例如 80"),
+    "unknown-task": (Severity.ERROR, "第 {row} 行（序号“{no}”）不是本单位的任务", "请删除该行，或核对序号是否填错"),
+    "task-text-mismatch": (Severity.ERROR, "序号 {no} 的任务内容与下发的不一致，可能插入或删除了行", "请按下发填报表的顺序填写，不要改动序号和任务内容"),
+    "missing-task": (Severity.ERROR, "缺少序号 {no} 的任务：{text}", "请补回该任务行并填写进展"),
+    "duplicate-task": (Severity.ERROR, "序号 {no} 出现了多次，已采用第一次出现的行", "请删除重复的行"),
+    "done-below-100": (Severity.WARNING, "完成状态为“已完成”，但完成进度只有 {value}%", "请核对：已完成的任务进度应为 100"),
+    "behind-without-issue": (Severity.WARNING, "完成状态为“滞后”，但未说明存在问题", "请在“存在问题”中说明滞后原因"),
+    "stale-progress": (Severity.WARNING, "进展情况与上月相同，没有更新", "请填写本月新的工作进展"),
+    "missing-reporter": (Severity.WARNING, "未填写{field}", "请填写{field}，便于联系核实"),
+    "form-extra-rows": (Severity.WARNING, "表格下方第 {row} 行有内容“{value}”，不是任务行，未采用", "如为补充说明，请写在“存在问题”或“下步计划”中"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem found in the plan or in a returned form, located down to the cell."""
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str = ""
+    file: str = ""
+    sheet: str = ""
+    cell: str = ""
+    row: int | None = None
+    unit: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def location(self) -> str:
+        """Human-readable place: file / sheet / cell, whatever is known."""
+        parts = [p for p in (self.file, self.sheet, self.cell) if p]
+        if not parts and self.row is not None:
+            return f"第 {self.row} 行"
+        if self.row is not None and not self.cell:
+            parts.append(f"第 {self.row} 行")
+        return " / ".join(parts)
+
+    def line(self) -> str:
+        """One Chinese line for the terminal."""
+        where = self.location()
+        head = f"[{self.severity}] {where}：" if where else f"[{self.severity}] "
+        return f"{head}{self.message}" + (f"。{self.fix}" if self.fix else "")
+
+
+def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", row: int | None = None,
+            unit: str = "", **values: object) -> Problem:
+    """Build a Problem from the catalogue; unknown codes are a programming error."""
+    severity, message, fix = CATALOGUE[code]
+    return Problem(code=code, severity=severity, message=message.format(**values),
+                   fix=fix.format(**values), file=file, sheet=sheet, cell=cell, row=row, unit=unit)
+
+
+@dataclass
+class Problems:
+    """An ordered collection of problems with a few conveniences."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, p: Problem) -> None:
+        self.items.append(p)
+
+    def extend(self, ps: list[Problem] | tuple[Problem, ...]) -> None:
+        self.items.extend(ps)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.is_error for p in self.items)
+
+    @property
+    def warnings(self) -> int:
+        return sum(not p.is_error for p in self.items)
+
+
+class GkreportError(Exception):
+    """Raised only when a stage cannot go on; carries the problem(s) to show the user."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(p.line() for p in problems))
+        self.problems = problems
+
+
+def a1(row: int, col: int) -> str:
+    """Zero-based (row, col) to an Excel A1 reference; the one place off-by-one lives."""
+    letters = ""
+    n = col + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"

@@ -1,0 +1,91 @@
+"""Shared xlsxwriter set-up: safe options, reproducible properties, atomic saves."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .problems import GkreportError, Problem, Severity
+
+# Unit text is data: never turn "=..." into a formula or "http..." into a link.
+WORKBOOK_OPTIONS: dict[str, Any] = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": True,
+}
+FONT_NAME = "宋体"
+FONT_SIZE = 10
+
+
+def locked_file_error(path: Path, exc: BaseException) -> GkreportError:
+    """The message for a file Excel or WPS holds open (Windows refuses to replace it)."""
+    return GkreportError(Problem(
+        code="output-locked", severity=Severity.ERROR, file=str(path),
+        message=f"无法写入“{path.name}”（{exc.__class__.__name__}）",
+        fix="该文件可能正在 Excel 或 WPS 中打开，请先关闭该文件后重新运行",
+    ))
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it into place.
+
+    An interrupted run never leaves a half-written file where the last good one was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        try:
+            os.replace(tmp_path, path)
+        except PermissionError as exc:
+            raise locked_file_error(path, exc) from exc
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def new_workbook(path: Path, *, title: str, created: datetime, constant_memory: bool = False,
+                 **props: str) -> Any:
+    """An xlsxwriter Workbook with safe options and reproducible document properties."""
+    import xlsxwriter
+
+    options = dict(WORKBOOK_OPTIONS)
+    if constant_memory:
+        options["constant_memory"] = True
+    wb = xlsxwriter.Workbook(str(path), options)
+    wb.set_properties({"title": title, "created": created, "author": "gkreport",
+                       "company": props.pop("company", ""), **props})
+    wb.set_size(1600, 1000)
+    return wb
+
+
+def close_workbook(wb: Any, path: Path) -> None:
+    """Close an xlsxwriter workbook, turning 'file is open in Excel' into a clear message."""
+    import xlsxwriter.exceptions
+
+    try:
+        wb.close()
+    except (xlsxwriter.exceptions.FileCreateError, PermissionError) as exc:
+        raise locked_file_error(path, exc) from exc
+
+
+def write_xlsx(path: Path, build: Callable[[Path], None]) -> Path:
+    """Run `build(tmp)` to write a workbook at a temporary path, then move it into place."""
+    with atomic_path(path) as tmp:
+        build(tmp)
+    return path
