@@ -1,0 +1,444 @@
+"""The command line: a thin layer that resolves the workspace, calls one stage, prints, exits."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from .model import Colour, Period, Status
+from .problems import GkreportError, Problem
+
+
+def _chinese_help(command_class: Any) -> None:
+    """Click words its --help option in English; users read Chinese everywhere else."""
+    original = command_class.get_help_option
+
+    def get_help_option(self: Any, ctx: Any) -> Any:
+        option = original(self, ctx)
+        if option is not None:
+            option.help = "显示本帮助并退出"
+        return option
+
+    command_class.get_help_option = get_help_option
+
+
+# Recent Typer releases vendor their own copy of Click; patch whichever one is in use.
+for _module in ("typer._click.core", "click.core"):
+    try:
+        _chinese_help(importlib.import_module(_module).Command)
+    except ImportError:
+        pass
+
+app = typer.Typer(
+    name="gkreport",
+    help="政务公开工作要点月度推进情况：生成填报表、校验回收表、汇总并生成简报。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+plan_app = typer.Typer(help="查看或导入任务分解表（计划）。", no_args_is_help=True,
+                       rich_markup_mode=None)
+app.add_typer(plan_app, name="plan")
+
+
+def _parse_period(value: str | None) -> Period | None:
+    if value is None:
+        return None
+    try:
+        return Period.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+# Shared options, declared once (frictionless console/common.py).
+Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="工作目录（默认：当前目录）",
+                                         file_okay=False, show_default=False)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度条和提示")]
+Debug = Annotated[bool, typer.Option("--debug", help="出错时显示详细的程序调用栈（排查问题用）")]
+PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期次，格式 YYYY-MM，例如 2025-06")]
+OptionalPeriod = Annotated[str | None, typer.Option(
+    "--period", "-p", help="期次，格式 YYYY-MM（默认：input/ 下最新的期次文件夹）")]
+
+STATUS_STYLE = {Status.DONE: "green", Status.ON_TRACK: "default", Status.BEHIND: "yellow",
+                Status.NOT_STARTED: "default", Status.UNVERIFIED: "yellow",
+                Status.MISSING: "red"}
+COLOUR_STYLE = {Colour.RED: "bold red", Colour.YELLOW: "yellow", Colour.BLUE: "blue",
+                Colour.GREEN: "green", Colour.NONE: "default"}
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    # Wide enough for Chinese tables when not on a terminal (CI logs, CliRunner).
+    return Console(stderr=stderr, highlight=False, soft_wrap=True,
+                   width=None if sys.stdout.isatty() else 140)
+
+
+def _fail(problems: tuple[Problem, ...] | list[Problem]) -> NoReturn:
+    err = _console(stderr=True)
+    for p in problems:
+        err.print(p.line(), markup=False, style="red" if p.is_error else "yellow")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _guard(debug: bool) -> Iterator[None]:
+    """Map stage exceptions to Chinese messages and exit codes; traceback only with --debug."""
+    try:
+        yield
+    except GkreportError as exc:
+        if debug:
+            raise
+        _fail(exc.problems)
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        if debug:
+            raise
+        _console(stderr=True).print(
+            f"[错误] 程序内部错误：{exc.__class__.__name__}: {exc}。"
+            "请加 --debug 重新运行，并把输出发给维护人员。", markup=False, style="red")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr, or nothing when --quiet."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _paths(workspace: Path) -> Any:
+    from .workspace import Paths
+
+    return Paths(workspace.resolve())
+
+
+def _period_or_latest(workspace: Path, period: str | None) -> Period:
+    from .workspace import latest_period
+
+    return _parse_period(period) or latest_period(_paths(workspace))
+
+
+# ---------------------------------------------------------------- plan
+
+
+@plan_app.command("show")
+def plan_show(
+    workspace: Workspace = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """显示任务分解表：每项任务的类别、内容、牵头单位、时间节点及应报单位，以及计划中的问题。
+
+    有错误时退出码为 1。
+
+    Example: gkreport plan show --json
+    """
+    with _guard(debug):
+        from .plan import plan_json, read_plan
+
+        plan = read_plan(_paths(workspace).plan)
+        if as_json:
+            typer.echo(json.dumps(plan_json(plan), ensure_ascii=False, indent=2))
+        else:
+            _print_plan(plan)
+        if plan.has_errors:
+            raise typer.Exit(1)
+
+
+def _print_plan(plan: Any) -> None:
+    out = _console()
+    out.print(f"{plan.title}（{plan.year}年，共 {len(plan.tasks)} 项任务）", style="bold",
+              markup=False)
+    for t in plan.tasks:
+        out.print(f"\n{t.no}. 【{t.category}】{t.text}", markup=False)
+        out.print(f"   牵头单位：{t.lead_unit or '无'}    时间节点：{t.deadline.text} → "
+                  f"{t.deadline.label()}", markup=False)
+        more = "（另接受各有关单位报送）" if t.open else ""
+        out.print(f"   应报单位（{len(t.expected_units)}）：{'、'.join(t.expected_units) or '无'}"
+                  f"{more}", markup=False)
+    out.print("\n按一级指标：", style="bold")
+    for cat in plan.categories:
+        out.print(f"  {cat}：{sum(t.category == cat for t in plan.tasks)} 项", markup=False)
+    out.print(f"应报单位合计：{len(plan.expected_units)} 个", markup=False)
+    if plan.problems:
+        out.print(f"\n计划中的问题（{len(plan.problems)}）：", style="bold")
+        for p in plan.problems:
+            out.print(f"  {p.line()}", markup=False, style="red" if p.is_error else "yellow")
+    else:
+        out.print("计划无问题。", style="green")
+
+
+@plan_app.command("import")
+def plan_import(
+    source: Annotated[Path, typer.Argument(help="正式文件：.docx、.xlsx 或纯文本导出（.txt）",
+                                           dir_okay=False)],
+    year: Annotated[int | None, typer.Option("--year", help="计划年度（默认：从标题识别）")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="输出的计划工作簿（默认：工作目录 input/任务分解表.xlsx）")] = None,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """把正式文件中的任务分解表导入为计划工作簿（任务分解表、单位名录、集合名称）。
+
+    单位名录和集合名称沿用工作目录中已有的计划工作簿，没有时使用内置的默认名录。
+
+    Example: gkreport plan import 2025年政务公开工作要点.docx --year 2025
+    """
+    with _guard(debug):
+        from .planimport import import_plan
+
+        paths = _paths(workspace)
+        target = out or paths.plan
+        registry = paths.plan if paths.plan.exists() else None
+        result = import_plan(source, out=target, year=year, registry=registry)
+        o = _console()
+        o.print(f"已导入 {len(result.plan.tasks)} 项任务（{result.plan.year}年）→ {result.path}",
+                markup=False)
+        for p in result.problems:
+            o.print(f"  {p.line()}", markup=False, style="red" if p.is_error else "yellow")
+        if any(p.is_error for p in result.problems):
+            raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- forms
+
+
+@app.command()
+def forms(
+    period: PeriodOpt,
+    units: Annotated[list[str] | None, typer.Option(
+        "--units", "-u", help="只为这些单位生成（可多次指定）")] = None,
+    password: Annotated[str | None, typer.Option(
+        "--password", help="工作表保护密码（默认不设密码）")] = None,
+    due: Annotated[str | None, typer.Option(
+        "--due", help="报送截止日期 YYYY-MM-DD（默认：次月5日）")] = None,
+    contact: Annotated[str, typer.Option(
+        "--contact", help="填报说明中的联系人及电话，例如“区政府办公室 张三 57xxxxxx”")] = "",
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """为每个责任单位生成本期填报表（预填本单位任务及上月填报内容）和分发清单。
+
+    输出到 output/forms/期次/。
+
+    Example: gkreport forms --period 2025-06 --due 2025-07-05
+    """
+    p = _parse_period(period)
+    assert p is not None
+    try:
+        due_date = date.fromisoformat(due) if due else None
+    except ValueError:
+        raise typer.BadParameter(f"截止日期“{due}”格式不对，应为 YYYY-MM-DD",
+                                 param_hint="--due") from None
+    with _guard(debug), _progress("生成填报表", quiet) as bar:
+        from .workspace import run_forms
+
+        result = run_forms(_paths(workspace), p, units=units, password=password, due=due_date,
+                           contact=contact, progress=bar)
+    o = _console()
+    o.print(f"已生成 {len(result.forms)} 份填报表 → {result.listing.parent}", markup=False)
+    o.print(f"分发清单：{result.listing}", markup=False)
+
+
+# ---------------------------------------------------------------- check
+
+
+@app.command()
+def check(
+    period: PeriodOpt,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """校验本期回收的填报表：逐单位列出问题（文件、工作表、单元格），生成校验报告和退回修改件。
+
+    发现错误时退出码为 1。
+
+    Example: gkreport check --period 2025-06
+    """
+    p = _parse_period(period)
+    assert p is not None
+    with _guard(debug), _progress("读取填报表", quiet) as bar:
+        from .workspace import run_check
+
+        result = run_check(_paths(workspace), p, progress=bar)
+    _print_check(result)
+    errors = sum(x.is_error for x in result.returns.problems)
+    raise typer.Exit(1 if errors else 0)
+
+
+def _print_check(result: Any) -> None:
+    from rich.table import Table
+
+    from .checkreport import unit_table
+
+    o = _console()
+    table = Table(title=f"{result.returns.period} 填报表校验结果", show_lines=False)
+    for h in ("单位", "文件", "错误", "警告", "主要问题"):
+        table.add_column(h, overflow="fold")
+    for row in unit_table(result.returns, result.plan):
+        style = "red" if row.errors else ("yellow" if row.warnings else "green")
+        table.add_row(row.unit or "（未识别）", row.file, str(row.errors), str(row.warnings),
+                      "\n".join(row.first_problems) or "无", style=style)
+    o.print(table)
+    _print_reconciliation(result.returns)
+    errors = sum(x.is_error for x in result.returns.problems)
+    warnings = len(result.returns.problems) - errors
+    o.print(f"合计：错误 {errors} 个，警告 {warnings} 个；需退回修改 {len(result.annotated)} 份。",
+            markup=False, style="red" if errors else "green")
+    o.print(f"校验报告：{result.check_report}", markup=False)
+    if result.annotated:
+        o.print(f"退回修改件：{next(iter(result.annotated.values())).parent}", markup=False)
+
+
+def _print_reconciliation(returns: Any) -> None:
+    f, r = returns.files, returns.rows
+    _console().print(
+        f"文件：发现 {f.found}，读取 {f.read}，拒收 {f.refused}，跳过 {f.skipped}；"
+        f"数据行：读取 {r.read} = 采用 {r.merged} + 未采用 {r.rejected}", markup=False)
+
+
+# ---------------------------------------------------------------- consolidate
+
+
+@app.command()
+def consolidate(
+    period: OptionalPeriod = None,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """汇总本期：合并各单位填报与计划，生成汇总表、领导简报、催报通知、summary.json，并记入历史库。
+
+    Example: gkreport consolidate --period 2025-06
+    """
+    with _guard(debug):
+        p = _period_or_latest(workspace, period)
+        with _progress(f"汇总 {p}", quiet) as bar:
+            from .workspace import run_consolidate
+
+            result = run_consolidate(_paths(workspace), p, progress=bar)
+    _print_summary(result)
+
+
+def _print_summary(result: Any) -> None:
+    s = result.summary
+    o = _console()
+    o.print(f"{result.report.plan.title} · {s['period']} 汇总完成", style="bold", markup=False)
+    t = s["tasks"]
+    parts = []
+    for status in (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED):
+        parts.append(f"[{STATUS_STYLE[status]}]{status.value} {t[status.value]}[/]")
+    o.print(f"任务 {t['total']} 项：" + "，".join(parts) + f"；[bold red]逾期 {t['逾期']}[/]")
+    u = s["units"]
+    o.print(f"单位：应报 {u['expected']}，已报 {u['submitted']}，未报送 {len(u['missing'])}，"
+            f"需修改 {len(u['needs_fix'])}", markup=False)
+    if u["missing"]:
+        o.print(f"  未报送：{'、'.join(u['missing'])}", markup=False, style="red")
+    if u["needs_fix"]:
+        o.print(f"  需修改：{'、'.join(u['needs_fix'])}", markup=False, style="yellow")
+    pr = s["problems"]
+    o.print(f"问题：错误 {pr['错误']}，警告 {pr['警告']}", markup=False)
+    _print_reconciliation(result.report)
+    alerts = [r for r in result.report.tasks if r.colour in (Colour.RED, Colour.YELLOW, Colour.BLUE)]
+    if alerts:
+        o.print("预警：", style="bold")
+        for r in alerts:
+            o.print(f"  [{COLOUR_STYLE[r.colour]}]●{r.colour.value}[/] {r.task.no}. "
+                    f"{r.task.text[:30]}… {r.status.value}{'（逾期）' if r.overdue else ''}",
+                    highlight=False)
+    o.print("已写入：", style="bold")
+    for path in result.written:
+        o.print(f"  {path}", markup=False)
+
+
+# ---------------------------------------------------------------- memo, demo
+
+
+@app.command()
+def memo(
+    period: OptionalPeriod = None,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """按历史库中已汇总的结果重新生成领导简报和催报通知（不重新读取填报表）。
+
+    修改 templates/ 中的模板后用它重新出稿。
+
+    Example: gkreport memo --period 2025-06
+    """
+    with _guard(debug):
+        from .workspace import run_memo
+
+        result = run_memo(_paths(workspace), _period_or_latest(workspace, period))
+    o = _console()
+    for path in result.written:
+        o.print(f"已写入：{path}", markup=False)
+
+
+@app.command()
+def demo(
+    period: PeriodOpt,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子（相同种子结果相同）")] = 2025,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """生成演示数据：为本期生成填报表，并像各单位那样填写（含几处典型错误）后放入 input/期次/。
+
+    Example: gkreport demo --period 2025-06
+    """
+    p = _parse_period(period)
+    assert p is not None
+    with _guard(debug):
+        from .workspace import run_demo
+
+        result = run_demo(_paths(workspace), p, seed=seed)
+    _console().print(f"已生成演示填报表：{result.written} 份 → {result.input_dir}", markup=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"gkreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="显示版本号", callback=_version,
+                                          is_eager=True)] = False,
+) -> None:
+    """政务公开工作要点月度推进情况：生成填报表、校验回收表、汇总并生成简报。"""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
