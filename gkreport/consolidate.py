@@ -2,9 +2,218 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
-from .model import REPORTABLE, Report, Status
+from .model import (
+    REPORTABLE,
+    Colour,
+    Entry,
+    Period,
+    Plan,
+    Report,
+    Returns,
+    RowCounts,
+    Status,
+    Submission,
+    Task,
+    TaskResult,
+    UnitResult,
+)
+from .problems import Problem, problem
+
+if TYPE_CHECKING:  # history imports sqlite3; consolidate only needs its read methods
+    from .history import History
+
+# A deadline this many days after the period's end (or on it) turns a task blue (临期).
+NEAR_DEADLINE_DAYS = 30
+
+# UnitResult.state values (报送情况).
+SUBMITTED = "已报送"
+NOT_SUBMITTED = "未报送"
+NEEDS_FIX = "需修改"
+
+# Reports that show work has begun; 待核实 is reported but neither started nor done.
+_STARTED = frozenset({Status.DONE, Status.ON_TRACK, Status.BEHIND})
+
+
+def is_overdue(task: Task, status: Status, period: Period) -> bool:
+    """逾期: the deadline date is before the period's last day and the task is not 已完成."""
+    d = task.deadline.date
+    return d is not None and d < period.end and status is not Status.DONE
+
+
+def colour_for(status: Status, *, overdue: bool, deadline: date | None, period_end: date,
+               unverified: bool = False) -> Colour:
+    """The warning colour (三色预警) of a task or an entry; one rule for every output.
+
+    In order: RED when overdue; YELLOW when the status is 滞后 or 待核实, or any report
+    behind it is 待核实 (`unverified`); BLUE when not 已完成 and the deadline falls on or
+    within NEAR_DEADLINE_DAYS days after `period_end`; GREEN when 已完成; else NONE.
+    For a single entry pass the task's `overdue` and the entry's own status.
+    """
+    if overdue:
+        return Colour.RED
+    if status in (Status.BEHIND, Status.UNVERIFIED) or unverified:
+        return Colour.YELLOW
+    if (status is not Status.DONE and deadline is not None
+            and period_end <= deadline <= period_end + timedelta(days=NEAR_DEADLINE_DAYS)):
+        return Colour.BLUE
+    if status is Status.DONE:
+        return Colour.GREEN
+    return Colour.NONE
+
+
+def task_status(task: Task, reports: Mapping[str, Status], period: Period) -> tuple[Status, bool]:
+    """A task's status and overdue flag from its units' reports (unit -> status), DESIGN.md rule.
+
+    `reports` holds the expected units that reported plus, on an open (各有关单位) task,
+    any other registered unit that reported. Checked in order:
+
+    1. 已完成 when there is at least one report, every expected unit reported, and every
+       report (expected or extra unit) is 已完成. A 待核实 row is therefore never done.
+    2. 滞后 when any report is 滞后, or the task is 逾期 (deadline before the period's end
+       and not 已完成; an ongoing task has no deadline and is never 逾期).
+    3. 未启动 when no report shows work begun: no reports at all, or every report is
+       未启动 or 待核实 (an unreadable status counts as reported but not started).
+    4. 按计划推进 otherwise: some work begun and nothing behind. Missing units do not make
+       a task behind; they show in the counts and on the 报送情况 sheet.
+    """
+    everyone = all(u in reports for u in task.expected_units)
+    if reports and everyone and all(s is Status.DONE for s in reports.values()):
+        return Status.DONE, False
+    overdue = is_overdue(task, Status.ON_TRACK, period)
+    if overdue or any(s is Status.BEHIND for s in reports.values()):
+        return Status.BEHIND, overdue
+    if not any(s in _STARTED for s in reports.values()):
+        return Status.NOT_STARTED, False
+    return Status.ON_TRACK, False
+
+
+def _unit_order(plan: Plan) -> dict[str, int]:
+    return {u.name: i for i, u in enumerate(plan.units)}
+
+
+def entry_key(plan: Plan) -> Any:
+    """Sort key for entries: (task_no, registry order of the unit, unit name, file, row)."""
+    order = _unit_order(plan)
+    big = len(order)
+    return lambda e: (e.task_no, order.get(e.unit, big), e.unit, e.file, e.row)
+
+
+def _accept_entries(plan: Plan, returns: Returns) -> tuple[list[Entry], list[Problem]]:
+    """Keep entries the plan accepts, one per task × unit; report any others as problems.
+
+    Ingest normally refuses such rows itself; this is the guard that keeps
+    rows read = merged + rejected true even when it did not.
+    """
+    key = entry_key(plan)
+    kept: dict[tuple[int, str], Entry] = {}
+    dropped: list[Problem] = []
+    for e in sorted(returns.entries, key=key):
+        task = plan.task(e.task_no)
+        if task is None or not plan.accepts(task, e.unit):
+            dropped.append(problem("unknown-task", file=e.file, sheet=e.sheet, cell=e.cell,
+                                   row=e.row, unit=e.unit, no=e.task_no))
+        elif (e.task_no, e.unit) in kept:
+            dropped.append(problem("duplicate-task", file=e.file, sheet=e.sheet, cell=e.cell,
+                                   row=e.row, unit=e.unit, no=e.task_no))
+        else:
+            kept[(e.task_no, e.unit)] = e
+    return list(kept.values()), dropped
+
+
+def _task_result(task: Task, entries: list[Entry], period: Period,
+                 previous: dict[int, str] | None) -> TaskResult:
+    by_unit = {e.unit: e for e in entries}
+    reported = [by_unit[u] for u in task.expected_units if u in by_unit]
+    extras = [e for e in entries if e.unit not in task.expected_units]
+    everyone = reported + extras
+    missing = tuple(u for u in task.expected_units if u not in by_unit)
+    status, overdue = task_status(task, {e.unit: e.status for e in everyone}, period)
+    progress = [e.progress for e in everyone if e.progress is not None]
+    avg = sum(progress) / len(progress) if progress else None
+    prev = Status(previous[task.no]) if previous and task.no in previous else None
+    change = f"{prev.value}→{status.value}" if prev is not None and prev is not status else ""
+    return TaskResult(
+        task=task, status=status, overdue=overdue,
+        colour=colour_for(status, overdue=overdue, deadline=task.deadline.date,
+                          period_end=period.end,
+                          unverified=any(e.status is Status.UNVERIFIED for e in everyone)),
+        expected=len(task.expected_units), reported=len(everyone),
+        done=sum(e.status is Status.DONE for e in everyone),
+        behind=sum(e.status is Status.BEHIND for e in everyone),
+        missing=len(missing), avg_progress=avg, missing_units=missing,
+        previous_status=prev, change=change)
+
+
+def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
+                  problems: tuple[Problem, ...]) -> tuple[UnitResult, ...]:
+    results = []
+    for name in plan.expected_units:
+        unit = plan.unit(name)
+        assert unit is not None  # expected_units only lists registered units
+        mine = [s for s in submissions if s.unit == name]
+        accepted = next((s for s in mine if s.accepted), None)
+        # A refused form (wrong period, wrong plan) still names its file, so the notice can
+        # say what was wrong with it; the unit stays 未报送 until it sends a usable one.
+        shown = accepted or (mine[-1] if mine else None)
+        file = shown.file if shown else ""
+        own = [p for p in problems if p.unit == name and (not p.file or p.file == file)]
+        errors = sum(p.is_error for p in own)
+        if accepted is None:
+            state = NOT_SUBMITTED
+        else:
+            state = NEEDS_FIX if errors else SUBMITTED
+        results.append(UnitResult(unit=unit, state=state, file=file,
+                                  tasks=len(plan.tasks_for(name)), errors=errors,
+                                  warnings=len(own) - errors))
+    return tuple(results)
+
+
+def consolidate(plan: Plan, returns: Returns, period: Period, *,
+                history: History | None = None) -> Report:
+    """Merge a period's returns against the plan into a Report (reads history, never writes).
+
+    Unit results (报送情况) cover every expected unit in plan order: 已报送; 需修改 when its
+    accepted form has any 错误; 未报送 when it has no accepted form (a refused form's file
+    and problems are still shown). `tasks` is the number of tasks the unit is expected on.
+    Previous status and trend come from stored periods of the same plan year; a stored
+    copy of this period is ignored, so re-running a period gives the same Report.
+    """
+    this = str(period)
+    entries, dropped = _accept_entries(plan, returns)
+    problems = returns.problems + tuple(dropped)
+    rows = RowCounts(read=returns.rows.read, merged=len(entries),
+                     rejected=returns.rows.rejected + len(dropped)) if dropped else returns.rows
+
+    stored: dict[str, dict[int, str]] = {}
+    previous_period: str | None = None
+    if history is not None:
+        stored = {p: s for p, s in history.task_statuses(year=plan.year).items() if p != this}
+        previous_period = history.previous(this, year=plan.year)
+    previous = stored.get(previous_period) if previous_period else None
+
+    by_task: dict[int, list[Entry]] = {}
+    for e in entries:
+        by_task.setdefault(e.task_no, []).append(e)
+    tasks = tuple(_task_result(t, by_task.get(t.no, []), period, previous) for t in plan.tasks)
+
+    trend_periods = tuple(sorted({*stored, this}))
+    trend: dict[int, dict[str, str]] = {}
+    for t in tasks:
+        row = {p: stored[p][t.task.no] for p in trend_periods
+               if p in stored and t.task.no in stored[p]}
+        row[this] = t.status.value
+        trend[t.task.no] = dict(sorted(row.items()))
+
+    return Report(
+        period=period, plan=plan, tasks=tasks,
+        units=_unit_results(plan, returns.submissions, problems),
+        entries=tuple(entries), submissions=returns.submissions, problems=problems,
+        files=returns.files, rows=rows, previous_period=previous_period,
+        trend=trend, trend_periods=trend_periods, skipped_files=returns.skipped_files)
 
 
 def summarise(report: Report) -> dict[str, Any]:
@@ -35,7 +244,11 @@ def summarise(report: Report) -> dict[str, Any]:
         "problems": {"错误": sum(p.is_error for p in report.problems),
                      "警告": sum(not p.is_error for p in report.problems)},
         "previous_period": report.previous_period,
+        # added keys (others code against the ones above; never rename them)
+        "colours": {c.value: sum(t.colour is c for t in report.tasks)
+                    for c in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN)},
     }
 
 
-__all__ = ["summarise", "Status"]
+__all__ = ["consolidate", "colour_for", "is_overdue", "task_status", "entry_key", "summarise",
+           "Status", "NEAR_DEADLINE_DAYS", "SUBMITTED", "NOT_SUBMITTED", "NEEDS_FIX"]
