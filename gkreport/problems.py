@@ -54,6 +54,8 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "stale-progress": (Severity.WARNING, "进展情况与上月相同，没有更新", "请填写本月新的工作进展"),
     "missing-reporter": (Severity.WARNING, "未填写{field}", "请填写{field}，便于联系核实"),
     "form-extra-rows": (Severity.WARNING, "表格下方第 {row} 行有内容“{value}”，不是任务行，未采用", "如为补充说明，请写在“存在问题”或“下步计划”中"),
+    # --- writing forms ---
+    "forms-unknown-unit": (Severity.ERROR, "“{name}”不是本计划需要填报的单位{hint}", "请核对单位名称或简称（见计划工作簿的“单位名录”工作表）"),
 }
 
 
