@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -10,7 +11,7 @@ from typing import Any
 
 from .consolidate import summarise
 from .model import COLOUR_HEX, REPORTABLE, Colour, Entry, Report, Status, TaskResult
-from .text import column_width
+from .text import column_width, display_width
 from .xlsxutil import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
 
 SHEET_OVERVIEW = "总览"
@@ -26,6 +27,7 @@ SHEETS = (SHEET_OVERVIEW, SHEET_TASKS, SHEET_DETAIL, SHEET_ISSUES, SHEET_OVERDUE
 HEAD_FONT = "黑体"
 MAX_CELL_CHARS = 32767  # Excel's limit; xlsxwriter would silently truncate (-2)
 TRUNCATED = "…（超出 Excel 单元格长度，已截断）"
+LINE_HEIGHT = 13.5  # points per line of 10-pt 宋体
 
 # Fills and text colours of the warning conventions; fills come from the model.
 _FONT_COLOUR = {Colour.RED: "#9C0006", Colour.YELLOW: "#7F6000", Colour.BLUE: "#1F4E78",
@@ -138,13 +140,16 @@ class _Book:
     def table(self, ws: Any, cols: Sequence[Col], rows: Sequence[Sequence[Cell]],
               top: int = 0) -> tuple[int, int]:
         """Header + rows with widths, frozen header, filter and repeated header; data row span."""
+        widths = [column_width([col.header, *(_shown(row[c]) for row in rows)], minimum=6,
+                               maximum=col.max_width) for c, col in enumerate(cols)]
+        for c, width in enumerate(widths):
+            ws.set_column(c, c, width)
         ws.write_row(top, 0, [c.header for c in cols], self.fmt["head"])
+        ws.set_row(top, _row_height([c.header for c in cols], widths))
         for r, row in enumerate(rows, start=top + 1):
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                 self.cell(ws, r, c, value, col.kind)
-        for c, col in enumerate(cols):
-            texts = [col.header, *(_shown(row[c]) for row in rows)]
-            ws.set_column(c, c, column_width(texts, minimum=6, maximum=col.max_width))
+            ws.set_row(r, _row_height([_shown(v) for v in row], widths))
         last = top + len(rows)
         ws.freeze_panes(top + 1, 0)
         ws.autofilter(top, 0, last, len(cols) - 1)
@@ -188,6 +193,17 @@ def _fit(text: str) -> str:
     if len(text) <= MAX_CELL_CHARS:
         return text
     return text[: MAX_CELL_CHARS - len(TRUNCATED)] + TRUNCATED
+
+
+def _row_height(texts: Sequence[str], widths: Sequence[float]) -> float:
+    """Points a row needs for its wrapped text: Excel, WPS and LibreOffice do not all autofit
+    rows written by xlsxwriter, so long notes would otherwise print cut off."""
+    lines = 1
+    for text, width in zip(texts, widths, strict=True):
+        usable = max(width - 1, 1)
+        lines = max(lines, sum(max(1, math.ceil(display_width(line) / usable))
+                               for line in text.splitlines() or [""]))
+    return min(LINE_HEIGHT * lines + 4, 409.0)
 
 
 def _shown(value: Cell) -> str:
@@ -272,7 +288,8 @@ def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) 
     ws.conditional_format(top + 1, overdue_col, total_row, overdue_col, {
         "type": "cell", "criteria": ">", "value": 0, "format": book.warn[Colour.RED]})
 
-    _charts(book, ws, where, top, len(cats), total_row + 2)
+    largest = max((c["total"] for c in cats.values()), default=0)
+    _charts(book, ws, where, top, len(cats), largest, total_row + 2)
     ws.freeze_panes(top + 1, 0)
     ws.repeat_rows(top)
     ws.hide_gridlines(2)
@@ -283,7 +300,7 @@ def _chart_font(size: int = 9, bold: bool = False) -> dict[str, Any]:
 
 
 def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
-            anchor: int) -> None:
+            largest: int, anchor: int) -> None:
     """Native charts reading the cells above: status doughnut, units pie, category bars."""
     name = SHEET_OVERVIEW
     first = where[Status.DONE.value]
@@ -314,6 +331,7 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
     ws.insert_chart(anchor, 3, pie, {"x_offset": 500})
 
     bar = book.wb.add_chart({"type": "bar", "subtype": "stacked"})
+    step = max(1, math.ceil(largest / 10))  # whole tasks, at most ~10 gridlines
     c_first, c_last = top + 1, top + n_cats
     for i, s in enumerate(REPORTABLE, start=5):
         bar.add_series({
@@ -323,8 +341,10 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
         })
     bar.set_title({"name": "各一级指标任务状态", "name_font": _chart_font(11, True)})
     bar.set_legend({"position": "bottom", "font": _chart_font()})
-    bar.set_x_axis({"num_font": _chart_font(), "major_gridlines": {"visible": True}})
-    bar.set_y_axis({"num_font": _chart_font(), "reverse": True})
+    # Bar charts swap axes: x is the value axis, y the categories (first category on top).
+    bar.set_x_axis({"num_font": _chart_font(), "major_gridlines": {"visible": True},
+                    "min": 0, "major_unit": step, "num_format": "0"})
+    bar.set_y_axis({"num_font": _chart_font(), "reverse": True, "crossing": "max"})
     ws.insert_chart(anchor + 16, 3, bar, {"x_scale": 2.05, "y_scale": 1.2})
 
 
