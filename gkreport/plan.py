@@ -6,6 +6,7 @@ unit-list resolution, and writing a plan workbook.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import difflib
 import re
@@ -24,18 +25,21 @@ TASK_SHEET = "任务分解表"
 UNIT_SHEET = "单位名录"
 COLLECTIVE_SHEET = "集合名称"
 
-# Canonical column -> accepted header names (compared without whitespace).
+# Canonical column -> accepted header names (compared without whitespace). "lead" precedes
+# "units" so a table with both 牵头单位 and 责任单位 columns keeps both.
 TASK_HEADERS: dict[str, tuple[str, ...]] = {
     "no": ("序号", "编号", "序"),
-    "category": ("一级指标", "工作类别", "任务类别", "类别", "分类", "工作板块"),
-    "text": ("二级指标", "工作任务", "具体任务", "任务内容", "工作内容", "主要任务", "工作要点", "任务"),
-    "units": ("责任单位", "责任部门", "牵头单位", "牵头部门", "主责单位"),
+    "category": ("一级指标", "工作类别", "任务类别", "类别", "分类", "工作板块", "工作领域"),
+    "text": ("二级指标", "工作任务", "具体任务", "任务内容", "工作内容", "主要任务", "工作要点",
+             "具体工作", "工作措施", "任务"),
+    "lead": ("牵头单位", "牵头部门"),
+    "units": ("责任单位", "责任部门", "主责单位", "承办单位", "实施单位"),
     "partners": ("配合单位", "协办单位", "配合部门", "参与单位"),
-    "deadline": ("时间节点", "完成时限", "完成时间", "时限要求", "时限", "完成期限"),
+    "deadline": ("时间节点", "完成时限", "完成时间", "时限要求", "时限", "完成期限", "时间安排"),
 }
 REQUIRED_TASK_COLUMNS = ("text", "units")
 COLUMN_LABELS = {"no": "序号", "category": "一级指标", "text": "二级指标", "units": "责任单位",
-                 "partners": "配合单位", "deadline": "时间节点"}
+                 "lead": "牵头单位", "partners": "配合单位", "deadline": "时间节点"}
 
 UNIT_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("单位名称", "单位", "名称"),
@@ -50,23 +54,32 @@ COLLECTIVE_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 UNIT_SPLIT = re.compile(r"[、，,；;/\s\u3000]+")
+# "一、" / "二." numbering in front of a category, stripped so every source names it alike.
+CATEGORY_NUMBER = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
+# Reading limits: a plan is small; a hostile or broken file must not exhaust memory.
+MAX_ROWS = 5000
+MAX_COLS = 60
 
 
 # ---------------------------------------------------------------- deadlines
 
-_ONGOING = ("长期坚持", "长期", "持续推进", "持续", "常态化", "长期推进", "持续开展")
-_YEAR_END = ("全年", "年内", "年底前", "年底", "年末", "下半年", "年底完成", "全年推进", "年末前")
+_ONGOING = frozenset({"长期坚持", "长期", "持续推进", "持续", "常态化", "长期推进", "持续开展",
+                      "常态化推进", "长期开展", "长期有效", "持续坚持"})
+_YEAR_END = frozenset({"全年", "年内", "年底", "年末", "下半年", "全年推进", "全年持续", "年度内",
+                       "本年度", "底", "末"})
 _QUARTERS = {"一": 3, "1": 3, "二": 6, "2": 6, "三": 9, "3": 9, "四": 12, "4": 12}
 
 
 def _month_end(year: int, month: int) -> date:
-    import calendar
-
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def parse_deadline(value: object, year: int) -> Deadline:
     """Turn a 时间节点 into a date in the plan year; raise ValueError when unknown.
+
+    全年/年内/年底前/下半年 -> Dec 31; 4月/4月底前 -> Apr 30; 6月10日前 -> Jun 10;
+    上半年 -> Jun 30; 第三季度 -> Sep 30; 2025年9月 -> Sep 30 of 2025; an Excel date
+    cell -> that date; 长期/持续推进/长期坚持 -> no date (never overdue).
 
     >>> parse_deadline("6月底前", 2025).date
     datetime.date(2025, 6, 30)
@@ -78,30 +91,33 @@ def parse_deadline(value: object, year: int) -> Deadline:
     if isinstance(value, date):
         return Deadline(value.isoformat(), value)
     text = clean(value)
-    s = squash(nfkc(text)).rstrip("。.")
-    s = re.sub(r"(前|之前|以前|完成)$", "", s) or s
+    s = squash(nfkc(text)).rstrip("。.;；,，")
     if not s:
         raise ValueError("时间节点为空")
-    if any(s == k or s.startswith(k) for k in _ONGOING):
+    if s in _ONGOING:
+        return Deadline(text, None)
+    # "前" / "之前" / "完成" only say "by": 6月底前 = 6月底 = 6月.
+    s = re.sub(r"(之前|以前|前|完成|前完成)$", "", s) or s
+    if s in _ONGOING:
         return Deadline(text, None)
     y = year
-    m = re.match(r"^(\d{4})年(.*)$", s)
-    if m:
+    m = re.fullmatch(r"(\d{4})年?(.*)", s)
+    if m and (m.group(2) == "" or "年" in s[:5]):
         y, s = int(m.group(1)), m.group(2) or "年底"
-    if s in _YEAR_END or s in ("底", "末"):
+    if s in _YEAR_END:
         return Deadline(text, date(y, 12, 31))
     if s == "上半年":
         return Deadline(text, date(y, 6, 30))
     m = re.fullmatch(r"第?([一二三四1-4])季度(末|底)?", s)
     if m:
         return Deadline(text, _month_end(y, _QUARTERS[m.group(1)]))
-    m = re.fullmatch(r"(\d{1,2})月(\d{1,2})日", s)
+    m = re.fullmatch(r"(\d{1,2})月(\d{1,2})[日号]", s)
     if m and 1 <= int(m.group(1)) <= 12:
-        return Deadline(text, date(y, int(m.group(1)), int(m.group(2))))
+        return Deadline(text, date(y, int(m.group(1)), int(m.group(2))))  # ValueError if 2月30日
     m = re.fullmatch(r"(\d{1,2})月(底|末|份|中旬|上旬|下旬)?", s)
     if m and 1 <= int(m.group(1)) <= 12:
         return Deadline(text, _month_end(y, int(m.group(1))))
-    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", squash(nfkc(text)).rstrip("前"))
+    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", s)
     if m:
         return Deadline(text, date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
     raise ValueError(f"无法识别的时间节点：{text}")
@@ -119,29 +135,56 @@ class RawTask:
     text: str
     units_text: str
     deadline: object  # text or date; None when the document has no deadline column
-    row: int  # 1-based row (or paragraph) number in the source, for problems
+    row: int  # 1-based row (or line / paragraph) number in the source, for problems
 
 
 @dataclass(frozen=True, slots=True)
 class TaskTable:
+    """The task rows found in one source, its title line, and what was odd about it."""
+
     title: str
     tasks: tuple[RawTask, ...]
     problems: tuple[Problem, ...]
 
 
+_LINE_BREAK = re.compile(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")
+
+
+def clean_text(value: object) -> str:
+    """Cell text for task texts and categories: a line break inside Chinese text is dropped.
+
+    Word and PDF exports wrap long cells; a space there would change the task text. Only
+    between two ASCII letters or digits does a break become a space.
+    """
+    if isinstance(value, str) and ("\n" in value or "\r" in value):
+        def join(m: re.Match[str]) -> str:
+            before = value[m.start() - 1] if m.start() else ""
+            after = value[m.end()] if m.end() < len(value) else ""
+            return " " if _ASCII_WORD.match(before) and _ASCII_WORD.match(after) else ""
+        value = _LINE_BREAK.sub(join, value)
+    return clean(value)
+
+
+def category_name(value: object) -> str:
+    """A category as written, without its "一、" numbering."""
+    return CATEGORY_NUMBER.sub("", clean_text(value))
+
+
 def match_header(cells: list[object], synonyms: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """Map canonical column keys to column indexes for one candidate header row."""
     found: dict[str, int] = {}
-    # Prefer exact matches, then headers that start with a synonym (e.g. "责任单位（牵头）").
-    for exact in (True, False):
+    # Exact names first, then headers that start with a synonym ("责任单位（牵头）"), then
+    # short headers that contain one ("具体工作任务"); long cells (titles) never match so.
+    tests = (lambda name, n: name == n, lambda name, n: name.startswith(n),
+             lambda name, n: len(name) <= 8 and n in name)
+    for test in tests:
         for i, cell in enumerate(cells):
-            name = squash(cell)
+            name = squash(nfkc(clean(cell))) if cell is not None else ""
             if not name or i in found.values():
                 continue
             for key, names in synonyms.items():
-                if key in found:
-                    continue
-                if any(name == n if exact else name.startswith(n) for n in names):
+                if key not in found and any(test(name, n) for n in names):
                     found[key] = i
                     break
     return found
@@ -149,7 +192,12 @@ def match_header(cells: list[object], synonyms: dict[str, tuple[str, ...]]) -> d
 
 def find_header(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]],
                 required: tuple[str, ...], *, scan: int = 30) -> tuple[int, dict[str, int]] | None:
-    """The first row (within `scan`) whose cells name all `required` columns."""
+    """The first row (within `scan`) whose cells name all `required` columns.
+
+    When none does, returns (-1 - r, columns) for the row r naming most columns (at
+    least two), so the caller can say which column is missing; None when no row looks
+    like a header at all.
+    """
     best: tuple[int, dict[str, int]] | None = None
     for r, cells in enumerate(rows[:scan]):
         cols = match_header(cells, synonyms)
@@ -160,30 +208,86 @@ def find_header(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]],
     return None if best is None else (-1 - best[0], best[1])
 
 
+def _task_columns(cells: list[object]) -> dict[str, int]:
+    cols = match_header(cells, TASK_HEADERS)
+    if "units" not in cols and "lead" in cols:
+        cols["units"] = cols.pop("lead")
+    return cols
+
+
+def _header_like(cells: list[object]) -> bool:
+    """Whether every filled cell of a row is a header name (a second header row)."""
+    filled = [c for c in cells if clean(c)]
+    return bool(filled) and all(match_header([c], TASK_HEADERS) for c in filled)
+
+
+def _find_task_header(rows: list[list[object]], scan: int = 30,
+                      ) -> tuple[int, int, dict[str, int]] | tuple[None, None, dict[str, int]]:
+    """(header row, first data row, columns); (None, None, best partial columns) if absent."""
+    best: dict[str, int] = {}
+    for r, cells in enumerate(rows[:scan]):
+        cols = _task_columns(cells)
+        if all(k in cols for k in REQUIRED_TASK_COLUMNS):
+            start = r + 1
+            # A two-row header: 责任单位 over 牵头单位 | 配合单位.
+            if start < len(rows) and _header_like(rows[start]):
+                sub = match_header(rows[start], TASK_HEADERS)
+                for key, i in sub.items():
+                    for old in [k for k, j in cols.items() if j == i]:
+                        del cols[old]
+                    cols[key] = i
+                if "units" not in cols and "lead" in cols:
+                    cols["units"] = cols.pop("lead")
+                start += 1
+            return r, start, cols
+        if len(cols) > len(best):
+            best = cols
+    return None, None, best
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value) if float(value).is_integer() else None
+    s = squash(nfkc(clean(value))).rstrip(".、")
+    return int(s) if s.isdigit() else None
+
+
+def join_units(lead: str, units: str, partners: str) -> str:
+    """Join 牵头单位, 责任单位 and 配合单位 into one list, the lead first and not repeated."""
+    if lead and units and unit_key(units).startswith(unit_key(lead)):
+        lead = ""  # 牵头单位 A, 责任单位 "A、B": the responsible list already leads with A
+    return "、".join(p for p in (lead, units, partners) if p)
+
+
 def parse_task_table(rows: list[list[object]], *, file: str = "", sheet: str = "",
                      row_offset: int = 0) -> TaskTable:
     """Find the header in a grid of cells and return its task rows.
 
-    Tolerates title rows above the header, category cells given only on the first row
-    of a group (merged cells), a missing 序号 column (numbered in order) and a missing
-    deadline column (every task 全年, with a warning). Raises GkreportError when no
-    header with the required columns exists.
+    Tolerates title rows above the header, a two-row header (责任单位 over 牵头单位 and
+    配合单位), category cells given only on the first row of a group or repeated (merged
+    cells), a category given as a row of its own, a repeated header row, a missing 序号
+    column (numbered in order), numbering that restarts in every category (renumbered,
+    with a warning) and a missing deadline column (every task 全年, with a warning).
+    Raises GkreportError when no header with the required columns exists.
     """
-    hit = find_header(rows, TASK_HEADERS, REQUIRED_TASK_COLUMNS)
-    if hit is None or hit[0] < 0:
-        cols = {} if hit is None else hit[1]
-        if hit is None or not cols:
+    rows = [list(r[:MAX_COLS]) for r in rows[:MAX_ROWS]]
+    header, start, cols = _find_task_header(rows)
+    if header is None or start is None:
+        if len(cols) < 2:
             raise GkreportError(problem("plan-no-tasks", file=file, sheet=sheet,
                                         detail="没有找到含“二级指标”“责任单位”等列的表头"))
         missing = next(k for k in REQUIRED_TASK_COLUMNS if k not in cols)
         raise GkreportError(problem("plan-missing-column", file=file, sheet=sheet,
                                     column=COLUMN_LABELS[missing],
-                                    synonyms="、".join(TASK_HEADERS[missing])))
-    header, cols = hit
-    title = next((clean(c) for r in rows[:header] for c in r if clean(c)), "")
+                                    synonyms="、".join(TASK_HEADERS[missing] + (
+                                        TASK_HEADERS["lead"] if missing == "units" else ()))))
+    title = table_title([c for r in rows[:header] for c in r])
     problems: list[Problem] = []
     if "deadline" not in cols:
         problems.append(problem("plan-no-deadline-column", file=file, sheet=sheet))
+    header_cells = [squash(c) for c in rows[header]]
 
     def cell(r: list[object], key: str) -> object:
         i = cols.get(key)
@@ -191,34 +295,66 @@ def parse_task_table(rows: list[list[object]], *, file: str = "", sheet: str = "
 
     tasks: list[RawTask] = []
     category = ""
-    for r_index in range(header + 1, len(rows)):
+    for r_index in range(start, len(rows)):
         r = rows[r_index]
         excel_row = r_index + 1 + row_offset
-        text = clean(cell(r, "text"))
-        units = clean(cell(r, "units"))
-        partners = clean(cell(r, "partners"))
+        filled = list(dict.fromkeys(clean_text(c) for c in r if clean(c)))
+        if not filled or [squash(c) for c in r] == header_cells:
+            continue  # blank row, or the header repeated on a new page
+        if len(filled) == 1 and _as_int(cell(r, "no")) is None:
+            only = filled[0]
+            if re.match(r"^(注|备注|说明)[:：\s]", only):
+                continue
+            # A category as a row of its own: merged across the table, or "一、…" alone.
+            if sum(bool(clean(c)) for c in r) > 1 or CATEGORY_NUMBER.match(only):
+                category = category_name(only)
+                continue
+        text = clean_text(cell(r, "text"))
+        units = join_units(clean(cell(r, "lead")), clean(cell(r, "units")),
+                            clean(cell(r, "partners")))
         if clean(cell(r, "category")):
-            category = clean(cell(r, "category"))
+            category = category_name(cell(r, "category"))
         if not text and not units:
-            continue  # blank line, or a note under the table
-        if partners:
-            units = f"{units}、{partners}" if units else partners
-        raw_no = clean(cell(r, "no"))
-        if "no" not in cols or not raw_no:
+            continue  # a note under the table
+        raw_no = cell(r, "no")
+        if "no" not in cols or not clean(raw_no):
             no = (tasks[-1].no + 1) if tasks else 1
         else:
-            try:
-                no = int(float(nfkc(raw_no)))
-            except ValueError:
+            parsed = _as_int(raw_no)
+            if parsed is None:
                 problems.append(problem("plan-bad-no", file=file, sheet=sheet, row=excel_row,
-                                        text=raw_no))
+                                        text=clean(raw_no)))
                 continue
+            no = parsed
         if not text:
             problems.append(problem("plan-empty-task", file=file, sheet=sheet, row=excel_row))
             continue
         deadline: object = cell(r, "deadline") if "deadline" in cols else "全年"
         tasks.append(RawTask(no, category, text, units, deadline, excel_row))
+    tasks, renumbered = _renumber(tasks)
+    if renumbered:
+        problems.append(problem("plan-renumbered", file=file, sheet=sheet, count=len(tasks)))
     return TaskTable(title, tuple(tasks), tuple(problems))
+
+
+def table_title(cells: list[object]) -> str:
+    """The title among the cells above a table: the one naming a year, else the first.
+
+    Skips "附件" / "附件1" labels and page numbers, which often sit above the title.
+    """
+    texts = [clean_text(c) for c in cells if clean(c)]
+    texts = [t for t in dict.fromkeys(texts)
+             if not re.fullmatch(r"附件\s*\d*[:：]?|[-—–]?\s*\d+\s*[-—–]?", t)]
+    return next((t for t in texts if year_from_title(t)), texts[0] if texts else "")
+
+
+def _renumber(tasks: list[RawTask]) -> tuple[list[RawTask], bool]:
+    """Number 1..N when 序号 restart in every category (一.1, 一.2, 二.1 …), else unchanged."""
+    restarts = [i for i in range(1, len(tasks)) if tasks[i].no <= tasks[i - 1].no]
+    if not restarts or any(tasks[i].category == tasks[i - 1].category for i in restarts):
+        return tasks, False
+    return [RawTask(n, t.category, t.text, t.units_text, t.deadline, t.row)
+            for n, t in enumerate(tasks, start=1)], True
 
 
 # ---------------------------------------------------------------- units
@@ -231,14 +367,20 @@ def _kind(text: str) -> UnitKind | None:
     return None
 
 
+def unit_key(name: object) -> str:
+    """A unit name as compared: no whitespace, NFKC, parentheses full-width."""
+    return squash(nfkc(clean(name))).replace("(", "（").replace(")", "）")
+
+
 def build_collectives(rows: list[tuple[str, str]], units: tuple[Unit, ...], *, file: str = "",
                       ) -> tuple[tuple[Collective, ...], list[Problem]]:
     """Resolve 集合名称 rules: 类别=街镇, 开放, or an explicit list of unit names."""
     out: list[Collective] = []
     problems: list[Problem] = []
+    lookup = _name_lookup(units)
     for name, rule in rows:
         r = squash(nfkc(rule))
-        m = re.fullmatch(r"类别[=＝:](.+)", r)
+        m = re.fullmatch(r"类别[=:](.+)", r)
         if r in ("开放", "不限", "任意"):
             out.append(Collective(name, rule, (), open=True))
         elif m and _kind(m.group(1)):
@@ -246,8 +388,7 @@ def build_collectives(rows: list[tuple[str, str]], units: tuple[Unit, ...], *, f
             out.append(Collective(name, rule, tuple(u.name for u in units if u.kind == kind)))
         else:
             names = [n for n in UNIT_SPLIT.split(rule) if n]
-            lookup = _name_lookup(units)
-            members = [lookup[n] for n in names if n in lookup]
+            members = [lookup[unit_key(n)] for n in names if unit_key(n) in lookup]
             if not names or len(members) != len(names):
                 problems.append(problem("plan-bad-collective", file=file, sheet=COLLECTIVE_SHEET,
                                         name=name, rule=rule))
@@ -259,10 +400,14 @@ def _name_lookup(units: tuple[Unit, ...]) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for u in units:
         for a in u.aliases:
-            lookup.setdefault(squash(a), u.name)
+            lookup.setdefault(unit_key(a), u.name)
     for u in units:
-        lookup[squash(u.name)] = u.name
+        lookup[unit_key(u.name)] = u.name
     return lookup
+
+
+# Notes written beside a unit name: 区政府办公室（牵头）, 各街镇（配合）.
+_UNIT_NOTE = re.compile(r"（(牵头|牵头单位|配合|配合单位|主责|负责|按职责分工|分别负责)）$")
 
 
 def split_units(text: str) -> list[str]:
@@ -270,38 +415,65 @@ def split_units(text: str) -> list[str]:
     return [p for p in UNIT_SPLIT.split(nfkc(text).replace("(", "（").replace(")", "）")) if p]
 
 
+def suggest_unit(name: str, units: tuple[Unit, ...], collectives: tuple[Collective, ...] = (),
+                 ) -> str:
+    """The registered name closest to an unknown one ("" when nothing is close)."""
+    lookup = _name_lookup(units)
+    key = unit_key(name)
+    # 松江区财政局 -> 区财政局: a registered name inside the unknown one, or the reverse.
+    inside = [k for k in lookup if len(k) >= 3 and (k in key or key in k)]
+    if inside:
+        return lookup[max(inside, key=len)]
+    choices = list(lookup) + [unit_key(c.name) for c in collectives]
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
+    if not close:
+        return ""
+    names = {unit_key(c.name): c.name for c in collectives}
+    return lookup.get(close[0]) or names.get(close[0], close[0])
+
+
 def resolve_units(text: str, units: tuple[Unit, ...], collectives: tuple[Collective, ...],
                   ) -> tuple[list[str], list[str], str, bool, list[tuple[str, str]]]:
-    """Resolve a unit list: (named units, expected units, lead, open, unknown names + hint)."""
+    """Resolve a unit list: (named units, expected units, lead, open, unknown names + hint).
+
+    Named units come first in the order written, then the members of collective terms in
+    registry order. The lead is the first unit or collective term written, unless one is
+    marked （牵头）. An open term (各有关单位) adds no expected unit but sets `open`.
+    """
     lookup = _name_lookup(units)
-    coll = {squash(c.name): c for c in collectives}
+    coll = {unit_key(c.name): c for c in collectives}
     named: list[str] = []
     expected: list[str] = []
     unknown: list[tuple[str, str]] = []
     lead = ""
+    marked = ""
     is_open = False
     for part in split_units(text):
-        key = squash(part)
+        note = _UNIT_NOTE.search(part)
+        part = _UNIT_NOTE.sub("", part) or part
+        key = unit_key(part)
+        if key not in lookup and key not in coll and key.endswith("等"):
+            key = key[:-1]  # "区发改委等"
         if key in lookup:
             name = lookup[key]
             named.append(name)
             expected.append(name)
-            lead = lead or name
         elif key in coll:
             c = coll[key]
+            name = c.name
             is_open = is_open or c.open
             expected.extend(c.members)
-            lead = lead or c.name
         else:
-            choices = list(lookup) + list(coll)
-            close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
-            hint = f"，是否为“{lookup.get(close[0], close[0])}”？" if close else ""
-            unknown.append((part, hint))
-            lead = lead or part
+            hint = suggest_unit(part, units, collectives)
+            unknown.append((part, f"，是否为“{hint}”？" if hint else ""))
+            name = part
+        lead = lead or name
+        if note and note.group(1).startswith(("牵头", "主责")):
+            marked = marked or name
     order = {u.name: i for i, u in enumerate(units)}
     named_set = list(dict.fromkeys(named))
     rest = sorted(set(expected) - set(named_set), key=lambda n: order.get(n, 10**6))
-    return named_set, named_set + rest, lead, is_open, unknown
+    return named_set, named_set + rest, marked or lead, is_open, unknown
 
 
 def build_plan(*, year: int, title: str, raw: tuple[RawTask, ...], units: tuple[Unit, ...],
@@ -318,8 +490,10 @@ def build_plan(*, year: int, title: str, raw: tuple[RawTask, ...], units: tuple[
         try:
             deadline = parse_deadline(r.deadline, year)
         except ValueError:
-            problems.append(problem("plan-bad-deadline", file=file, sheet=sheet, row=r.row,
+            code = "plan-bad-deadline" if clean(r.deadline) else "plan-empty-deadline"
+            problems.append(problem(code, file=file, sheet=sheet, row=r.row,
                                     text=clean(r.deadline)))
+            # Kept as due at year end so the task still shows; the error stops `plan show`.
             deadline = Deadline(clean(r.deadline), date(year, 12, 31))
         named, expected, lead, is_open, unknown = resolve_units(r.units_text, units, collectives)
         for name, hint in unknown:
@@ -335,22 +509,42 @@ def build_plan(*, year: int, title: str, raw: tuple[RawTask, ...], units: tuple[
 
 
 def year_from_title(title: str) -> int | None:
-    m = re.search(r"(20\d{2})\s*年", title)
+    """The plan year named in a title (2025年…), or None."""
+    m = re.search(r"(20\d{2})\s*年", nfkc(title))
     return int(m.group(1)) if m else None
 
 
 def plan_name(title: str) -> str:
-    """The plan's name from a title row: 《2025年…工作要点》任务分解表 -> 2025年…工作要点."""
-    name = re.sub(r"[《》]", "", clean(title))
-    name = re.sub(r"(工作)?任务分解表$", "", name).strip()
-    return name
+    """The plan's name from a title row.
+
+    《2025年…工作要点》任务分解表 -> 2025年…工作要点; 2025年…工作任务分解表 ->
+    2025年…工作要点 (the attachment's title names the work points it decomposes).
+    """
+    name = clean(title)
+    m = re.search(r"《(.+?)》", name)
+    if m:
+        return m.group(1).strip()
+    m = re.fullmatch(r"(.+?)工作任务分解表", name)
+    if m:
+        return f"{m.group(1)}工作要点"
+    return re.sub(r"(重点)?(工作)?任务(分解|清单)表?$", "", name).strip() or name
 
 
 # ---------------------------------------------------------------- workbook I/O
 
 
-def _sheet_rows(ws: Any) -> list[list[object]]:
-    return [list(r) for r in ws.iter_rows(values_only=True)]
+def sheet_rows(ws: Any) -> list[list[object]]:
+    """An openpyxl sheet as a grid of values; every cell of a merged range holds its value."""
+    rows = [list(r[:MAX_COLS]) for r in ws.iter_rows(values_only=True, max_row=MAX_ROWS)]
+    for rng in ws.merged_cells.ranges:
+        value = ws.cell(rng.min_row, rng.min_col).value
+        for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
+            row = rows[r]
+            for c in range(rng.min_col - 1, min(rng.max_col, MAX_COLS)):
+                if c >= len(row):
+                    row.extend([None] * (c + 1 - len(row)))
+                row[c] = value
+    return rows
 
 
 def _records(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]], required: str,
@@ -369,8 +563,10 @@ def _records(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]], req
 
 def units_from_records(records: list[dict[str, object]], *, file: str = "",
                        ) -> tuple[tuple[Unit, ...], list[Problem]]:
+    """单位名录 rows to Units; an unknown 类别 or a name given twice is a problem."""
     units: list[Unit] = []
     problems: list[Problem] = []
+    owner: dict[str, str] = {}
     for rec in records:
         name = squash(rec.get("name"))
         kind_text = clean(rec.get("kind"))
@@ -380,34 +576,61 @@ def units_from_records(records: list[dict[str, object]], *, file: str = "",
                                     name=name, kind=kind_text))
             kind = UnitKind.OTHER
         aliases = tuple(a for a in UNIT_SPLIT.split(clean(rec.get("aliases"))) if a)
+        for n in (name, *aliases):
+            other = owner.setdefault(unit_key(n), name)
+            if other != name or (n == name and any(u.name == name for u in units)):
+                problems.append(problem("plan-duplicate-unit", file=file, sheet=UNIT_SHEET,
+                                        name=n, other=other))
         units.append(Unit(name, kind, aliases, clean(rec.get("contact")), clean(rec.get("phone"))))
     return tuple(units), problems
 
 
-def read_plan(path: Path, *, year: int | None = None) -> Plan:
-    """Read a plan workbook (sheets 任务分解表, 单位名录, 集合名称) into a Plan."""
+def _open_workbook(path: Path) -> Any:
     import zipfile
 
     from openpyxl import load_workbook
 
-    file = path.name
     if not path.exists():
         raise GkreportError(problem("plan-unreadable", file=str(path), detail="文件不存在"))
     try:
-        wb = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise GkreportError(problem("plan-unreadable", file=file, detail=str(exc))) from exc
+        return load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        raise GkreportError(problem("plan-unreadable", file=path.name,
+                                    detail=f"不是有效的 Excel 工作簿（{exc.__class__.__name__}）"),
+                            ) from exc
+
+
+def _sheet(wb: Any, name: str, file: str) -> Any:
     names = {squash(n): n for n in wb.sheetnames}
-    for needed in (TASK_SHEET, UNIT_SHEET, COLLECTIVE_SHEET):
-        if needed not in names:
-            raise GkreportError(problem("plan-missing-sheet", file=file, sheet=needed))
-    table = parse_task_table(_sheet_rows(wb[names[TASK_SHEET]]), file=file, sheet=TASK_SHEET)
-    problems = list(table.problems)
-    units, unit_problems = units_from_records(
-        _records(_sheet_rows(wb[names[UNIT_SHEET]]), UNIT_HEADERS, "name"), file=file)
-    problems += unit_problems
+    if name not in names:
+        raise GkreportError(problem("plan-missing-sheet", file=file, sheet=name))
+    return wb[names[name]]
+
+
+def _registry(wb: Any, file: str,
+              ) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
+    units, problems = units_from_records(
+        _records(sheet_rows(_sheet(wb, UNIT_SHEET, file)), UNIT_HEADERS, "name"), file=file)
     coll_rows = [(squash(r.get("name")), clean(r.get("rule"))) for r in
-                 _records(_sheet_rows(wb[names[COLLECTIVE_SHEET]]), COLLECTIVE_HEADERS, "name")]
+                 _records(sheet_rows(_sheet(wb, COLLECTIVE_SHEET, file)),
+                          COLLECTIVE_HEADERS, "name")]
+    return units, coll_rows, problems
+
+
+def read_registry(path: Path) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
+    """单位名录 and 集合名称 rows (name, rule) of a plan workbook, with their problems."""
+    wb = _open_workbook(path)
+    return _registry(wb, path.name)
+
+
+def read_plan(path: Path, *, year: int | None = None) -> Plan:
+    """Read a plan workbook (sheets 任务分解表, 单位名录, 集合名称) into a Plan."""
+    file = path.name
+    wb = _open_workbook(path)
+    task_sheet = _sheet(wb, TASK_SHEET, file)
+    units, coll_rows, problems = _registry(wb, file)
+    table = parse_task_table(sheet_rows(task_sheet), file=file, sheet=TASK_SHEET)
+    problems = list(table.problems) + problems
     collectives, coll_problems = build_collectives(coll_rows, units, file=file)
     problems += coll_problems
     found_year = year or year_from_title(table.title)
@@ -420,6 +643,7 @@ def read_plan(path: Path, *, year: int | None = None) -> Plan:
 
 
 def plan_path(workspace: Path) -> Path:
+    """Where a workspace keeps its plan workbook."""
     return workspace / "input" / PLAN_FILE
 
 
@@ -441,6 +665,26 @@ def default_registry() -> tuple[tuple[Unit, ...], list[tuple[str, str]]]:
     return units, colls
 
 
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as `plan show --json` prints it."""
+    return {
+        "year": plan.year,
+        "title": plan.title,
+        "fingerprint": plan.fingerprint,
+        "tasks": [{
+            "no": t.no, "category": t.category, "text": t.text, "units_text": t.units_text,
+            "lead_unit": t.lead_unit, "deadline_text": t.deadline.text,
+            "deadline": t.deadline.date.isoformat() if t.deadline.date else None,
+            "expected_units": list(t.expected_units),
+        } for t in plan.tasks],
+        "units": [{"name": u.name, "kind": u.kind.value, "aliases": list(u.aliases)}
+                  for u in plan.units],
+        "problems": [{"code": p.code, "severity": p.severity.value, "message": p.message,
+                      "fix": p.fix, "file": p.file, "sheet": p.sheet, "cell": p.cell,
+                      "row": p.row} for p in plan.problems],
+    }
+
+
 def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[RawTask, ...],
                         units: tuple[Unit, ...], collectives: list[tuple[str, str]]) -> Path:
     """Write a plan workbook; category cells of a group are merged, as in the official table."""
@@ -449,12 +693,12 @@ def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[
 
     def build(tmp: Path) -> None:
         wb = new_workbook(tmp, title=title or "任务分解表", created=datetime(2000, 1, 1))
-        wrap = wb.add_format({"text_wrap": True, "valign": "vcenter", "border": 1,
-                              "font_name": "宋体", "font_size": 10})
-        center = wb.add_format({"text_wrap": True, "valign": "vcenter", "align": "center",
-                                "border": 1, "font_name": "宋体", "font_size": 10})
-        head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "border": 1,
-                              "bg_color": "#D9E1F2", "font_name": "黑体", "font_size": 10})
+        base = {"valign": "vcenter", "border": 1, "font_name": "宋体", "font_size": 10}
+        wrap = wb.add_format({**base, "text_wrap": True})
+        center = wb.add_format({**base, "text_wrap": True, "align": "center"})
+        day = wb.add_format({**base, "align": "center", "num_format": "yyyy-mm-dd"})
+        head = wb.add_format({**base, "bold": True, "align": "center", "bg_color": "#D9E1F2",
+                              "font_name": "黑体"})
         big = wb.add_format({"bold": True, "font_size": 14, "align": "center",
                              "font_name": "宋体"})
         ws = wb.add_worksheet(TASK_SHEET)
@@ -464,9 +708,9 @@ def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[
         ws.write_row(1, 0, headers, head)
         for c, w in enumerate((6, 16, 60, 30, 12)):
             ws.set_column(c, c, w)
+        rows = list(tasks)
         r = 2
         i = 0
-        rows = list(tasks)
         while i < len(rows):
             j = i
             while j + 1 < len(rows) and rows[j + 1].category == rows[i].category:
@@ -481,8 +725,8 @@ def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[
                 ws.write_string(r + k - i, 2, t.text, wrap)
                 ws.write_string(r + k - i, 3, t.units_text, wrap)
                 if isinstance(t.deadline, date):
-                    ws.write_datetime(r + k - i, 4, datetime.combine(t.deadline, datetime.min.time()),
-                                      wb.add_format({"num_format": "yyyy-mm-dd", "border": 1}))
+                    ws.write_datetime(r + k - i, 4, datetime(t.deadline.year, t.deadline.month,
+                                                             t.deadline.day), day)
                 else:
                     ws.write_string(r + k - i, 4, clean(t.deadline), center)
             r += j - i + 1
@@ -496,14 +740,13 @@ def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[
 
         us = wb.add_worksheet(UNIT_SHEET)
         uh = ["单位名称", "类别", "别名", "联系人", "联系电话"]
+        table = [[u.name, u.kind.value, "、".join(u.aliases), u.contact, u.phone] for u in units]
         us.write_row(0, 0, uh, head)
-        for n, u in enumerate(units, start=1):
-            us.write_row(n, 0, [u.name, u.kind.value, "、".join(u.aliases), u.contact, u.phone],
-                         wrap)
+        for n, values in enumerate(table, start=1):
+            for c, v in enumerate(values):
+                us.write_string(n, c, v, wrap)
         for c in range(len(uh)):
-            col = [uh[c]] + [[u.name, u.kind.value, "、".join(u.aliases), u.contact, u.phone][c]
-                             for u in units]
-            us.set_column(c, c, column_width(col))
+            us.set_column(c, c, column_width([uh[c]] + [row[c] for row in table]))
         us.freeze_panes(1, 0)
         us.autofilter(0, 0, len(units), len(uh) - 1)
 
@@ -512,7 +755,8 @@ def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[
         notes = {"开放": "不据此要求任何单位报送，但接受任何已登记单位对该任务的报送"}
         for n, (name, rule) in enumerate(collectives, start=1):
             note = notes.get(rule, "按单位名录的“类别”展开" if rule.startswith("类别") else "")
-            cs.write_row(n, 0, [name, rule, note], wrap)
+            for c, v in enumerate((name, rule, note)):
+                cs.write_string(n, c, v, wrap)
         cs.set_column(0, 0, 14)
         cs.set_column(1, 1, 18)
         cs.set_column(2, 2, 60)

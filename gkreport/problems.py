@@ -29,6 +29,10 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "plan-no-year": (Severity.WARNING, "未能从标题识别年度，按 {year} 年处理", "请用 --year 指定年度，或在标题中写明“XXXX年”"),
     "plan-unknown-kind": (Severity.WARNING, "单位“{name}”的类别“{kind}”无法识别，按“其他”处理", "类别应为：区政府部门、街镇、其他"),
     "plan-bad-collective": (Severity.ERROR, "集合名称“{name}”的成员规则“{rule}”无法识别", "成员规则可写：类别=街镇、类别=区政府部门、开放，或用顿号分隔的单位名称"),
+    "plan-empty-deadline": (Severity.ERROR, "任务没有填写时间节点", "请填写时间节点，例如“全年”“6月底前”“长期坚持”"),
+    "plan-no-deadline-text": (Severity.WARNING, "{count} 项任务在正文中未写明完成时限，按“全年”处理", "如有具体时限，请在计划工作簿的“时间节点”列中改正"),
+    "plan-renumbered": (Severity.WARNING, "原表序号在各类别内分别编号，已按顺序统一重新编号为 1–{count}", "填报表按新序号对应任务；如需保留原序号，请在计划工作簿中改为全表唯一的序号"),
+    "plan-duplicate-unit": (Severity.ERROR, "单位名录中“{name}”重复出现（名称或别名与“{other}”相同）", "请删除重复的单位，或改正别名"),
     # --- reading returned forms ---
     "file-unreadable": (Severity.ERROR, "文件无法读取（{detail}）", "请让单位用 Excel/WPS 重新保存为 .xlsx 后再报送"),
     "file-encrypted": (Severity.ERROR, "文件已加密或设置了打开密码", "请让单位取消文件打开密码后重新报送"),
