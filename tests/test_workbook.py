@@ -20,6 +20,7 @@ from gkreport.model import (
     Period,
     Plan,
     Report,
+    Returns,
     RowCounts,
     Status,
     Submission,
@@ -382,6 +383,47 @@ def test_bundled_plan(plan: Plan, tmp_path: Path) -> None:
     assert book["单位填报明细"].max_row - 1 == len(detail_rows(report)) == expected_pairs
     assert book["报送情况"].max_row - 1 == s["units"]["expected"] == 56
     assert _header(book["历史趋势"])[3:] == ["2025-06"]
+
+
+def _returns(plan: Plan, period: Period, status: Status, units: tuple[str, ...]) -> Returns:
+    entries = [_entry(t.no, u, status, 50.0, note="=1+1" if u == units[0] else "按计划推进",
+                      issues="人手不足" if status is Status.BEHIND else "", row=5 + i)
+               for u in units for i, t in enumerate(plan.tasks_for(u))]
+    entries.append(_entry(2, "区教育局", Status.DONE, 100.0, row=5))  # open task: extra unit
+    subs = tuple(Submission(file=f"{u}.xlsx", unit=u, sha256="0" * 64, size=1000,
+                            read_at="2025-07-01T09:00:00") for u in (*units, "区教育局"))
+    return Returns(period=str(period), entries=tuple(entries), submissions=subs, problems=(),
+                   files=FileCounts(len(subs), len(subs)),
+                   rows=RowCounts(len(entries), len(entries)))
+
+
+def test_renders_a_consolidated_report(plan: Plan, tmp_path: Path) -> None:
+    import openpyxl
+
+    from gkreport.consolidate import consolidate
+    from gkreport.history import History
+
+    units = ("区政府办公室", "岳阳街道", "泗泾镇")
+    history = History(tmp_path / "history.sqlite")
+    may, june = Period(2025, 5), Period(2025, 6)
+    history.record(consolidate(plan, _returns(plan, may, Status.ON_TRACK, units), may,
+                               history=history))
+    report = consolidate(plan, _returns(plan, june, Status.BEHIND, units), june, history=history)
+    s = summarise(report)
+    book = openpyxl.load_workbook(write_workbook(report, tmp_path / "汇总表_2025-06.xlsx"))
+    assert book["任务汇总"].max_row - 1 == s["tasks"]["total"]
+    missing = sum(len(t.missing_units) for t in report.tasks)
+    assert book["单位填报明细"].max_row - 1 == len(report.entries) + missing
+    assert book["报送情况"].max_row - 1 == s["units"]["expected"]
+    assert ("区教育局", "已完成") in {(r[2], r[3]) for r in _rows(book["单位填报明细"])[1:]}
+    figures = {r[0]: r[1] for r in _rows(book["总览"])[3:] if r[0]}
+    assert figures["滞后"] == s["tasks"]["滞后"] and figures["未报送"] == len(s["units"]["missing"])
+    tasks = {r[0]: r for r in _rows(book["任务汇总"])[1:]}
+    first = report.tasks[0]
+    assert tasks[first.task.no][11:13] == (first.status.value, first.colour.value)
+    assert tasks[first.task.no][15] == "按计划推进"  # 上月状态 from the history
+    assert _header(book["历史趋势"])[3:] == ["2025-05", "2025-06"]
+    assert book["问题与建议"].max_row - 1 == sum(bool(e.issues) for e in report.entries)
 
 
 @needs_lo
