@@ -191,8 +191,9 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
     stored: dict[str, dict[int, str]] = {}
     previous_period: str | None = None
     if history is not None:
+        # one read, so previous status and trend come from the same snapshot
         stored = {p: s for p, s in history.task_statuses(year=plan.year).items() if p != this}
-        previous_period = history.previous(this, year=plan.year)
+        previous_period = max((p for p in stored if p < this), default=None)
     previous = stored.get(previous_period) if previous_period else None
 
     by_task: dict[int, list[Entry]] = {}

@@ -282,7 +282,11 @@ class History:
     # ------------------------------------------------------------------------ write
 
     def record(self, report: Report) -> None:
-        """Store a consolidated period, replacing any earlier copy, in one transaction."""
+        """Store a consolidated period, replacing any earlier copy, in one transaction.
+
+        recorded_at is the period's last day, not the clock, so re-running a period stores
+        identical rows. Any exception (or a killed process) leaves the previous state.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute("PRAGMA journal_mode = DELETE")
