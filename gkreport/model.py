@@ -335,3 +335,4 @@ class Report:
     # task_no -> {period: task status} for every period in the history, this one included
     trend: dict[int, dict[str, str]] = field(default_factory=dict)
     trend_periods: tuple[str, ...] = ()
+    skipped_files: tuple[str, ...] = ()  # Returns.skipped_files, carried for the check report

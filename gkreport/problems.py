@@ -18,7 +18,7 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "plan-unreadable": (Severity.ERROR, "无法读取计划文件：{detail}", "请确认文件是完好的 .xlsx/.docx/.txt 任务分解表"),
     "plan-no-tasks": (Severity.ERROR, "文件中找不到任务分解表：{detail}", "请提供含“序号、一级指标、二级指标、责任单位、时间节点”等列的表格，或带“一、”“1.”编号的正文"),
     "plan-missing-column": (Severity.ERROR, "任务分解表缺少“{column}”列（可用列名：{synonyms}）", "请在表头中加入“{column}”列"),
-    "plan-missing-sheet": (Severity.ERROR, "计划工作簿缺少工作表“{sheet}”", "请加入工作表“{sheet}”，或用 gkreport plan import 重新生成"),
+    "plan-missing-sheet": (Severity.ERROR, "计划工作簿缺少工作表“{name}”", "请加入工作表“{name}”，或用 gkreport plan import 重新生成"),
     "plan-bad-deadline": (Severity.ERROR, "时间节点“{text}”无法识别", "请写成“全年”“6月底前”“上半年”“第三季度”“2025年9月”“长期坚持”或具体日期"),
     "plan-unknown-unit": (Severity.ERROR, "责任单位“{name}”不在单位名录中{hint}", "请在单位名录中登记该单位（或其别名），或改正单位名称"),
     "plan-no-units": (Severity.ERROR, "任务没有责任单位", "请填写责任单位"),
@@ -60,6 +60,13 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "form-extra-rows": (Severity.WARNING, "表格下方第 {row} 行有内容“{value}”，不是任务行，未采用", "如为补充说明，请写在“存在问题”或“下步计划”中"),
     # --- writing forms ---
     "forms-unknown-unit": (Severity.ERROR, "“{name}”不是本计划需要填报的单位{hint}", "请核对单位名称或简称（见计划工作簿的“单位名录”工作表）"),
+    "demo-no-forms": (Severity.ERROR, "在 {path} 中没有找到本期的填报表，无法生成演示数据", "请先运行 gkreport forms --period 期次"),
+    # --- history store (output/history.sqlite) ---
+    "history-unreadable": (Severity.ERROR, "历史记录库“{path}”已损坏或不是 SQLite 数据库（{detail}）", "请将该文件改名备份后重新运行（将新建历史记录库），或用备份文件替换它"),
+    "history-foreign": (Severity.ERROR, "“{path}”不是 gkreport 的历史记录库", "请将该文件移走或改名，gkreport 会新建历史记录库"),
+    "history-newer": (Severity.ERROR, "历史记录库“{path}”由更新版本的 gkreport 创建（格式版本 {found}，本程序支持 {supported}）", "请升级 gkreport 后再运行"),
+    "history-busy": (Severity.ERROR, "历史记录库“{path}”正被另一个 gkreport 命令使用，等待 {seconds} 秒后仍未释放", "请等其他命令结束后重试"),
+    "history-missing-period": (Severity.ERROR, "历史记录库中没有 {period} 期的记录", "请先运行 gkreport consolidate --period {period}"),
 }
 
 
@@ -101,8 +108,10 @@ def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", row: 
             unit: str = "", **values: object) -> Problem:
     """Build a Problem from the catalogue; unknown codes are a programming error."""
     severity, message, fix = CATALOGUE[code]
-    return Problem(code=code, severity=severity, message=message.format(**values),
-                   fix=fix.format(**values), file=file, sheet=sheet, cell=cell, row=row, unit=unit)
+    # `row` is both a location field and a template value ("第 {row} 行").
+    return Problem(code=code, severity=severity, message=message.format(row=row, **values),
+                   fix=fix.format(row=row, **values), file=file, sheet=sheet, cell=cell, row=row,
+                   unit=unit)
 
 
 @dataclass
