@@ -161,7 +161,9 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
     from .forms import write_forms
 
     plan = load_plan_checked(paths)
-    previous = _history(paths).previous_entries(str(period)) if paths.history.exists() else {}
+    history = _history(paths) if paths.history.exists() else None
+    # Same plan year only: January's forms are not prefilled with last year's answers.
+    previous = history.previous_entries(str(period), year=plan.year) if history else {}
     return write_forms(plan, period, paths.forms(period), units=units or None, password=password,
                        due=due, previous=previous, contact=contact, progress=progress)
 
@@ -184,7 +186,8 @@ def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -
     if not folder.is_dir():
         raise _problem("no-input", f"没有找到本期的回收文件夹 {folder}",
                        f"请把各单位报回的填报表放入 input/{period}/", file=str(folder))
-    notes = _history(paths).previous_notes(str(period)) if paths.history.exists() else {}
+    notes = (_history(paths).previous_notes(str(period), year=plan.year)
+             if paths.history.exists() else {})
     return read_returns(plan, period, folder, previous_notes=notes, progress=progress)
 
 
