@@ -171,7 +171,8 @@ def _check_zip(data: bytes) -> str:
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise _Refused("file-unreadable", detail="压缩包已损坏") from exc
         rows, cols = scan(xml)
-        if rows * cols > layout.MAX_ROWS * layout.MAX_COLS:
+        # Refused rather than cut: rows silently dropped would break "nothing is lost".
+        if rows > layout.MAX_ROWS or cols > layout.MAX_COLS:
             raise _Refused("file-too-large", detail=f"工作表有 {rows} 行 × {cols} 列数据")
     return kind
 
@@ -179,7 +180,6 @@ def _check_zip(data: bytes) -> str:
 _XLSX_TOKEN = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")
 _XLSX_VALUE = re.compile(rb"\s*<(?:\w+:)?(?:v|is|f)\b")
 _ATTR_R = re.compile(rb'\sr="([A-Za-z]*)(\d*)"')
-_LIMIT_CELLS = layout.MAX_ROWS * layout.MAX_COLS
 
 
 def _col_number(letters: bytes) -> int:
@@ -207,7 +207,7 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
         if m.group(3) or not _XLSX_VALUE.match(xml, m.end()):
             continue  # a styled but empty cell: calamine ignores it
         max_row, max_col = max(max_row, row), max(max_col, col)
-        if max_row * max_col > _LIMIT_CELLS:
+        if max_row > layout.MAX_ROWS or max_col > layout.MAX_COLS:
             break
     return max_row, max_col
 
@@ -244,7 +244,7 @@ def _ods_extent(xml: bytes) -> tuple[int, int]:
         if valued:
             max_row = max(max_row, row + row_repeat)
             max_col = max(max_col, col)
-            if max_row * max_col > _LIMIT_CELLS:
+            if max_row > layout.MAX_ROWS or max_col > layout.MAX_COLS:
                 break
     return max_row, max_col
 
@@ -756,3 +756,15 @@ def _assemble(period: str, results: list[FileResult], skipped: list[str], found:
                                     skipped=len(skipped)),
                    rows=RowCounts(read=read, merged=merged, rejected=rejected),
                    skipped_files=tuple(skipped))
+
+
+def read_values(path: Path) -> list[tuple[str, list[list[object]]]]:
+    """(sheet, values at absolute positions) of every visible sheet; for copying .xls/.ods."""
+    import python_calamine as pc
+
+    data = path.read_bytes()
+    if _sniff(data, path.suffix.lower()) == "zip":
+        _check_zip(data)
+    book = _open_workbook(data)
+    return [(m.name, _grid(book, m.name)) for m in book.sheets_metadata
+            if m.visible == pc.SheetVisibleEnum.Visible]
