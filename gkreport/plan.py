@@ -425,7 +425,7 @@ def suggest_unit(name: str, units: tuple[Unit, ...], collectives: tuple[Collecti
     if inside:
         return lookup[max(inside, key=len)]
     choices = list(lookup) + [unit_key(c.name) for c in collectives]
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
     if not close:
         return ""
     names = {unit_key(c.name): c.name for c in collectives}
@@ -603,7 +603,7 @@ def _open_workbook(path: Path) -> Any:
 def _sheet(wb: Any, name: str, file: str) -> Any:
     names = {squash(n): n for n in wb.sheetnames}
     if name not in names:
-        raise GkreportError(problem("plan-missing-sheet", file=file, sheet=name))
+        raise GkreportError(problem("plan-missing-sheet", file=file, sheet=name, name=name))
     return wb[names[name]]
 
 

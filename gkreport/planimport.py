@@ -29,6 +29,7 @@ from .plan import (
     plan_name,
     read_registry,
     sheet_rows,
+    table_title,
     write_plan_workbook,
     year_from_title,
 )
@@ -36,7 +37,7 @@ from .problems import GkreportError, Problem, problem
 from .text import clean, nfkc, squash
 
 _PAGE_NUMBER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$")
-_DOC_TITLE = re.compile(r"^(20\d{2})\s*年.{2,40}(工作要点|工作计划|实施方案|任务清单)$")
+_DOC_TITLE = re.compile(r"^(20\d{2})\s*年.{1,40}(工作要点|工作计划|实施方案|任务清单)$")
 # Larger than any real plan document; refuses zip bombs and mislabelled media files.
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 
@@ -195,10 +196,13 @@ def tasks_from_body(lines: list[tuple[int, str]], *, file: str = "") -> TaskTabl
     items: list[_Item] = []
     category = ""
     open_item: _Item | None = None
+    preamble: list[str] = []  # lines above the first heading or item: the title is there
     for n, raw in lines:
         line = clean(raw)
         if not line or _PAGE_NUMBER.match(line):
             continue
+        if not items and not category:
+            preamble.append(line)
         kind = next((k for k, rx in _ITEM_KINDS.items() if rx.match(line)), None)
         if kind == "subhead" and not _UNITS_PAREN.search(line):
             category = category_name(_SUBHEAD.sub(r"\1", line)).rstrip("。.;；:：")
@@ -233,7 +237,7 @@ def tasks_from_body(lines: list[tuple[int, str]], *, file: str = "") -> TaskTabl
         tasks.append(RawTask(len(tasks) + 1, item.category, clean_text(text), units,
                              fields.get("deadline") or "全年", item.line))
     problems = ([problem("plan-no-deadline-text", file=file, count=undated)] if undated else [])
-    return TaskTable("", tuple(tasks), tuple(problems))
+    return TaskTable(table_title(preamble[:-1]), tuple(tasks), tuple(problems))
 
 
 # ---------------------------------------------------------------- sources
@@ -306,6 +310,8 @@ def _docx_source(path: Path, file: str) -> tuple[TaskTable, str]:
                 failure = exc
             continue
         if not table.tasks:
+            failure = failure or GkreportError(problem(
+                "plan-no-tasks", file=file, sheet=f"表格{k + 1}", detail="表格中没有任务行"))
             continue
         # A table broken across pages: following tables that go on numbering.
         for more, _ in blocks[k + 1:]:
