@@ -1,0 +1,713 @@
+"""The leaders' memo (简报 .md/.html/.docx) and the reminder notice, rendered from one context.
+
+Every figure comes from `consolidate.summarise(report)` or the Report's dataclasses and is
+formatted here: templates only arrange ready-made strings and numbers (STYLE.md 14).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .consolidate import summarise
+from .model import COLOUR_HEX, REPORTABLE, Colour, Entry, Period, Report, Status, TaskResult
+from .problems import Problem
+from .text import clean
+from .xlsxutil import atomic_path, write_text_atomic
+
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Fill colours shared with the workbook's 三色预警; on-track / not started stay neutral so that
+# blue keeps its one meaning (deadline within 30 days).
+STATUS_HEX: dict[str, str] = {
+    Status.DONE: COLOUR_HEX[Colour.GREEN], Status.ON_TRACK: "#D9D9D9",
+    Status.BEHIND: COLOUR_HEX[Colour.YELLOW], Status.NOT_STARTED: "#F2F2F2",
+    Status.UNVERIFIED: COLOUR_HEX[Colour.YELLOW], "逾期": COLOUR_HEX[Colour.RED],
+}
+UPCOMING_DAYS = 30
+MAX_QUOTES = 3  # highlight quotes: a memo is one or two pages
+MAX_ISSUES = 4
+MAX_REASONS = 2
+MAX_QUOTE_CHARS = 70
+MAX_UNITS_LISTED = 8
+MAX_NOTICE_PROBLEMS = 5  # per unit; the annotated file carries every one
+SUBSTANTIVE_CHARS = 12  # shorter progress notes ("已完成。") say nothing worth quoting
+_NO_ISSUE = {"无", "暂无", "没有", "无问题", "暂无问题", "未发现问题", "否", "/", "-", "—", "——"}
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # invalid in XML, so python-docx refuses them
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """1 -> 一, 12 -> 十二, 21 -> 二十一 (section numbers up to 99)."""
+    tens, ones = divmod(n, 10)
+    if n < 10:
+        return _CN_DIGITS[n]
+    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+
+
+def pct(part: int, whole: int) -> str:
+    """A share as the memo prints it: one decimal and a percent sign."""
+    return f"{part * 100 / whole:.1f}%" if whole else "0.0%"
+
+
+def cn_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _text(value: object, limit: int | None = None) -> str:
+    """Unit text for display: one line, no control characters, capped with an ellipsis."""
+    text = clean(_CONTROL.sub("", str(value or "")))
+    if limit and len(text) > limit:
+        text = text[:limit].rstrip("，,；;、 ") + "……"
+    return text
+
+
+def _substantive_issue(text: str) -> bool:
+    return bool(text) and text.strip("。.；;！! ") not in _NO_ISSUE
+
+
+def _short_task(tr: TaskResult, limit: int = 40) -> str:
+    """The task text for a sentence: capped, without its own closing full stop."""
+    text = _text(tr.task.text.rstrip("。；;，, \n"), limit)
+    # Plans exported from Word often carry half-width commas inside Chinese sentences.
+    return re.sub(r"(?<=[\u4e00-\u9fff”）]),\s*(?=[\u4e00-\u9fff“（])", "，", text)
+
+
+def _units_text(text: str) -> str:
+    """责任单位 as written, without the stray spaces line breaks left around 、."""
+    return re.sub(r"\s*、\s*", "、", _text(text)).strip("、")
+
+
+def _deadline(tr: TaskResult) -> str:
+    d = tr.task.deadline
+    return f"{d.text}（{cn_date(d.date)}）" if d.date and d.text != cn_date(d.date) else d.text
+
+
+def _units_list(names: list[str] | tuple[str, ...]) -> str:
+    names = list(names)
+    if len(names) <= MAX_UNITS_LISTED:
+        return "、".join(names)
+    return "、".join(names[:MAX_UNITS_LISTED]) + f"等{len(names)}家"
+
+
+def _nos(rows: list[TaskResult]) -> str:
+    return "、".join(str(t.task.no) for t in rows)
+
+
+def _overview(report: Report, s: dict[str, Any]) -> dict[str, Any]:
+    tasks, units = s["tasks"], s["units"]
+    total = tasks["total"]
+    statuses = [{"label": st.value, "count": tasks[st.value], "pct": pct(tasks[st.value], total),
+                 "fill": STATUS_HEX[st]} for st in REPORTABLE]
+    unverified = total - sum(tasks[st.value] for st in REPORTABLE)
+    if unverified:
+        statuses.append({"label": Status.UNVERIFIED.value, "count": unverified,
+                         "pct": pct(unverified, total), "fill": STATUS_HEX[Status.UNVERIFIED]})
+    parts = "，".join(f"{x['label']}{x['count']}项（占{x['pct']}）" for x in statuses)
+    sentence = (f"{report.plan.title}共{total}项任务。截至{report.period.label}底，{parts}；"
+                f"其中逾期{tasks['逾期']}项（占{pct(tasks['逾期'], total)}）。")
+    expected, submitted = units["expected"], units["submitted"]
+    u = {"expected": expected, "submitted": submitted, "submitted_pct": pct(submitted, expected),
+         "missing": len(units["missing"]), "needs_fix": len(units["needs_fix"])}
+    units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家（报送率{u['submitted_pct']}），"
+                      f"未报送{u['missing']}家；已报送单位中需退回修改{u['needs_fix']}家。")
+    return {"total": total, "statuses": statuses, "overdue": tasks["逾期"],
+            "overdue_pct": pct(tasks["逾期"], total), "unverified": unverified,
+            "sentence": sentence, "units": u, "units_sentence": units_sentence}
+
+
+def _chart(overview: dict[str, Any]) -> dict[str, Any]:
+    """Horizontal bar geometry for the HTML's inline SVG (computed here: templates do no maths)."""
+    label_w, bar_max, row_h, bar_h = 96, 330, 30, 18
+    rows = [*overview["statuses"], {"label": "逾期", "count": overview["overdue"],
+                                     "pct": overview["overdue_pct"], "fill": STATUS_HEX["逾期"]}]
+    total = overview["total"]
+    bars = []
+    for i, r in enumerate(rows):
+        w = round(r["count"] * bar_max / total, 1) if total else 0.0
+        y = 8 + i * row_h
+        bars.append({**r, "x": label_w, "y": y, "w": w, "h": bar_h, "text_y": y + 14,
+                     "value_x": round(label_w + w + 6, 1), "label_x": label_w - 8})
+    return {"width": label_w + bar_max + 120, "height": 16 + len(rows) * row_h, "bars": bars,
+            "axis_x": label_w, "axis_y2": 8 + len(rows) * row_h}
+
+
+def _categories(report: Report, s: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for i, (name, c) in enumerate(s["tasks"]["by_category"].items(), start=1):
+        total = c["total"]
+        sentence = (f"该类共{total}项任务，已完成{c[Status.DONE.value]}项，"
+                    f"按计划推进{c[Status.ON_TRACK.value]}项，滞后{c[Status.BEHIND.value]}项，"
+                    f"未启动{c[Status.NOT_STARTED.value]}项，逾期{c['逾期']}项，"
+                    f"完成率{pct(c[Status.DONE.value], total)}。")
+        out.append({"no": i, "no_cn": cn_number(i), "name": name, "total": total,
+                    "done": c[Status.DONE.value], "on_track": c[Status.ON_TRACK.value],
+                    "behind": c[Status.BEHIND.value], "not_started": c[Status.NOT_STARTED.value],
+                    "overdue": c["逾期"], "done_pct": pct(c[Status.DONE.value], total),
+                    "sentence": sentence})
+    return out
+
+
+def _categories_sentence(cats: list[dict[str, Any]]) -> str:
+    """Which category leads and which lags, for the paragraph under the table."""
+    if not cats:
+        return ""
+    best = max(cats, key=lambda c: (c["done"] / c["total"] if c["total"] else 0, -c["no"]))
+    worst = max(cats, key=lambda c: (c["behind"], -c["no"]))
+    text = f"从各类任务看，“{best['name']}”完成率最高（{best['done_pct']}）"
+    if worst["behind"]:
+        text += f"；“{worst['name']}”滞后任务最多（{worst['behind']}项，其中逾期{worst['overdue']}项）"
+    return text + "。"
+
+
+def _entries_by_task(report: Report) -> dict[int, list[Entry]]:
+    by: dict[int, list[Entry]] = {}
+    for e in report.entries:
+        by.setdefault(e.task_no, []).append(e)
+    return by
+
+
+def _highlights(report: Report) -> dict[str, Any]:
+    newly = [t for t in report.tasks if t.status is Status.DONE and t.previous_status is not None
+             and t.previous_status is not Status.DONE]
+    newly_done = [{"no": t.task.no, "text": _short_task(t), "units": _units_text(t.task.units_text)}
+                  for t in newly]
+    # Longest substantive notes, done before on-track, one quote per unit.
+    ranked = sorted((e for e in report.entries if e.status in (Status.DONE, Status.ON_TRACK)
+                     and len(_text(e.note)) >= SUBSTANTIVE_CHARS),
+                    key=lambda e: (e.status is not Status.DONE, -len(_text(e.note)), e.task_no,
+                                   e.unit))
+    quotes, seen = [], set()
+    for e in ranked:
+        if e.unit in seen:
+            continue
+        seen.add(e.unit)
+        quotes.append({"unit": e.unit, "task_no": e.task_no, "status": e.status.value,
+                       "text": _text(e.note, MAX_QUOTE_CHARS)})
+        if len(quotes) == MAX_QUOTES:
+            break
+    if newly:
+        sentence = f"本月新增完成任务{len(newly)}项（序号{_nos(newly)}）。"
+    elif report.previous_period:
+        sentence = "本月无新增完成的任务。"
+    else:
+        sentence = ""
+    quotes_intro = "各单位报送的进展中，较有代表性的有：" if quotes else ""
+    if not (sentence or quotes):
+        sentence = "本期暂无已完成或有实质进展的事项可供总结。"
+    return {"newly_done": newly_done, "quotes": quotes, "sentence": sentence,
+            "quotes_intro": quotes_intro}
+
+
+def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for t in report.tasks:
+        if not (t.overdue or t.status is Status.BEHIND):
+            continue
+        reasons = []
+        for e in by_task.get(t.task.no, []):
+            text = _text(e.issues, MAX_QUOTE_CHARS)
+            if _substantive_issue(text) and len(reasons) < MAX_REASONS:
+                reasons.append({"unit": e.unit, "text": text})
+        behind_units = [e.unit for e in by_task.get(t.task.no, []) if e.status is Status.BEHIND]
+        counts = (f"应报{t.expected}家，已报{t.reported}家，已完成{t.done}家，"
+                  f"滞后{t.behind}家，未报送{t.missing}家")
+        out.append({"no": t.task.no, "no_cn": cn_number(len(out) + 1),
+                    "text": _short_task(t, 36), "deadline_text": _text(t.task.deadline.text), "units": _units_text(t.task.units_text),
+                    "deadline": _deadline(t), "overdue": t.overdue,
+                    "label": "逾期" if t.overdue else "滞后", "status": t.status.value,
+                    "fill": COLOUR_HEX[Colour.RED] if t.overdue else COLOUR_HEX[Colour.YELLOW],
+                    "counts": counts, "behind_units": _units_list(behind_units),
+                    "missing_units": _units_list(t.missing_units), "reasons": reasons,
+                    "reasons_text": "；".join(f"{r['unit']}：“{r['text']}”" for r in reasons)
+                    or "责任单位未说明原因"})
+    return out
+
+
+def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> dict[str, Any]:
+    raised = [e for e in report.entries if _substantive_issue(_text(e.issues))]
+    items: list[dict[str, Any]] = []
+    seen = {r["text"] for d in delays for r in d["reasons"]}  # quoted once is enough
+    for e in sorted(raised, key=lambda e: (-len(_text(e.issues)), e.task_no, e.unit)):
+        text = _text(e.issues, MAX_QUOTE_CHARS)
+        if text in seen:
+            continue
+        seen.add(text)
+        items.append({"unit": e.unit, "task_no": e.task_no, "text": text})
+        if len(items) == MAX_ISSUES:
+            break
+    items.sort(key=lambda i: (i["task_no"], i["unit"]))
+    units = len({e.unit for e in raised})
+    sentence = ("本期各单位未反映需要协调的问题。" if not raised
+                else f"共有{units}家单位反映问题{len(raised)}条，" + (
+                    "除上述滞后原因外，主要有：" if items else "主要为上述滞后原因。"))
+    p = s["problems"]
+    quality = (f"填报质量方面，本期校验发现错误{p['错误']}处、警告{p['警告']}处，"
+               f"{len(s['units']['needs_fix'])}家单位的填报表需退回修改；"
+               f"{len(s['units']['missing'])}家单位未按时报送。")
+    return {"sentence": sentence, "points": items, "quality": quality}
+
+
+def _suggestions(report: Report, s: dict[str, Any]) -> list[dict[str, str]]:
+    overdue = [t for t in report.tasks if t.overdue]
+    behind = [t for t in report.tasks if t.status is Status.BEHIND and not t.overdue]
+    horizon = report.period.end + timedelta(days=UPCOMING_DAYS)
+    upcoming = [t for t in report.tasks if t.status is not Status.DONE and not t.overdue
+                and t.task.deadline.date and report.period.end < t.task.deadline.date <= horizon]
+    missing, needs_fix = s["units"]["missing"], s["units"]["needs_fix"]
+    out = []
+    if overdue:
+        out.append(f"对逾期的{len(overdue)}项任务（序号{_nos(overdue)}）发函督办，请责任单位说明原因、"
+                   "明确完成时限，逾期事项逐项销号。")
+    if behind:
+        out.append(f"对进度滞后的{len(behind)}项任务（序号{_nos(behind)}）加强跟踪，督促责任单位"
+                   "制定整改措施、加快推进。")
+    if upcoming:
+        when = "、".join(f"序号{t.task.no}（{cn_date(t.task.deadline.date)}）" for t in upcoming
+                        if t.task.deadline.date)
+        out.append(f"{len(upcoming)}项任务将于{UPCOMING_DAYS}日内到期（{when}），请责任单位"
+                   "抓紧推进，确保按期完成。")
+    if missing:
+        out.append(f"提醒未报送的{len(missing)}家单位尽快补报（名单见附）。")
+    if needs_fix:
+        out.append(f"将{len(needs_fix)}家单位的填报表退回修改（标注文件见“退回修改”文件夹），"
+                   "请其按标注修改后重新报送。")
+    out.append("持续做好月度调度，按月汇总通报各项任务推进情况，确保全年任务按期完成。")
+    return [{"no_cn": cn_number(i), "text": text} for i, text in enumerate(out, start=1)]
+
+
+def _mom(report: Report) -> dict[str, Any] | None:
+    if not report.previous_period:
+        return None
+    prev = [t for t in report.tasks if t.previous_status is not None]
+    newly_done = [t for t in prev if t.status is Status.DONE and t.previous_status is not Status.DONE]
+    newly_behind = [t for t in prev if t.status is Status.BEHIND
+                    and t.previous_status is not Status.BEHIND]
+    recovered = [t for t in prev if t.previous_status is Status.BEHIND
+                 and t.status in (Status.DONE, Status.ON_TRACK)]
+    done_before = sum(t.previous_status is Status.DONE for t in prev)
+    done_now = sum(t.status is Status.DONE for t in report.tasks)
+    label = Period.parse(report.previous_period).label
+    sentences = [f"与上月（{label}）相比，本月新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
+                 f"由滞后转为正常推进或完成{len(recovered)}项；已完成任务由{done_before}项变为"
+                 f"{done_now}项。"]
+    return {"previous_period": report.previous_period, "previous_label": label,
+            "newly_done": len(newly_done), "newly_behind": len(newly_behind),
+            "recovered": len(recovered), "done_before": done_before, "done_now": done_now,
+            "sentences": sentences}
+
+
+def _problem_line(p: Problem) -> str:
+    """“填报表 D7：message。fix。” — the unit knows its own file, so the sheet and cell suffice."""
+    where = " ".join(x for x in (p.sheet, p.cell) if x) or p.location()
+    text = _text(p.message).rstrip("。") + "。" + (_text(p.fix).rstrip("。") + "。" if p.fix else "")
+    return f"{_text(where)}：{text}" if where else text
+
+
+def _units(report: Report, annotated: Mapping[str, Path]) -> tuple[list[dict], list[dict]]:
+    missing, fix = [], []
+    for u in report.units:
+        if u.state == "未报送":
+            missing.append({"name": u.unit.name, "kind": u.unit.kind.value,
+                            "contact": _text(u.unit.contact) or "名录未登记",
+                            "phone": _text(u.unit.phone) or "名录未登记"})
+        elif u.state == "需修改":
+            path = annotated.get(u.unit.name)
+            problems = [{"where": _text(" ".join(x for x in (p.sheet, p.cell) if x)
+                                        or p.location()),
+                         "message": _text(p.message), "fix": _text(p.fix),
+                         "line": _problem_line(p)}
+                        for p in report.problems if p.unit == u.unit.name and p.is_error]
+            fix.append({"name": u.unit.name, "errors": u.errors, "warnings": u.warnings,
+                        "file": _text(u.file), "annotated": f"退回修改/{path.name}" if path else "",
+                        "problems": problems[:MAX_NOTICE_PROBLEMS],
+                        "more": max(u.errors - len(problems[:MAX_NOTICE_PROBLEMS]), 0)})
+    return missing, fix
+
+
+def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """Everything the memo and notice templates show, as plain, ready-formatted data."""
+    s = summarise(report)
+    overview = _overview(report, s)
+    missing, fix = _units(report, annotated or {})
+    plan_title = report.plan.title
+    delays = _delays(report, _entries_by_task(report))
+    cats = _categories(report, s)
+    return {
+        "title": f"{plan_title}推进情况（截至{report.period.label}）",
+        "plan_title": plan_title,
+        "period": str(report.period),
+        "period_label": report.period.label,
+        "period_end": cn_date(report.period.end),
+        "intro": f"现将截至{report.period.label}底《{plan_title}》各项任务推进情况报告如下。",
+        "overview": overview,
+        "chart": _chart(overview),
+        "overdue_fill": STATUS_HEX["逾期"],
+        "mom": _mom(report),
+        "categories": cats,
+        "categories_sentence": _categories_sentence(cats),
+        "highlights": _highlights(report),
+        "delays": delays,
+        "delays_sentence": (f"本期逾期{overview['overdue']}项、滞后（未逾期）"
+                            f"{len(delays) - overview['overdue']}项，具体如下：" if delays
+                            else "本期无逾期或滞后事项。"),
+        "issues": _issues(report, s, delays),
+        "suggestions": _suggestions(report, s),
+        "missing_units": missing,
+        "fix_units": fix,
+        "missing_line": (f"未报送单位（{len(missing)}家）："
+                         + ("、".join(u["name"] for u in missing) or "无") + "。"),
+        "fix_line": (f"需修改单位（{len(fix)}家）："
+                     + ("、".join(f"{u['name']}（错误{u['errors']}处）" for u in fix) or "无") + "。"),
+        "summary": s,
+    }
+
+
+# --- Jinja ---------------------------------------------------------------------------------
+
+
+def _md_cell(value: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def template_env(templates: Path | None = None) -> Any:
+    """The Jinja environment: the workspace's templates/ first, then the bundled ones."""
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        StrictUndefined,
+        select_autoescape,
+    )
+
+    loaders = [FileSystemLoader(str(templates))] if templates and templates.is_dir() else []
+    loaders.append(FileSystemLoader(str(BUNDLED_TEMPLATES)))
+    env = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html", "html.j2", "htm"]),
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md_cell"] = _md_cell
+    return env
+
+
+def _render(env: Any, name: str, ctx: dict[str, Any]) -> str:
+    return str(env.get_template(name).render(**ctx))
+
+
+def render_memo(report: Report, out_dir: Path, *, templates: Path | None = None,
+                annotated: Mapping[str, Path] | None = None) -> list[Path]:
+    """Write 简报_PERIOD.md, .html and .docx into out_dir; return their paths."""
+    ctx = memo_context(report, annotated=annotated)
+    env = template_env(templates)
+    stem = out_dir / f"简报_{report.period}"
+    md, html, docx = stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".docx")
+    # Render everything before writing anything, so a broken template leaves no partial set.
+    texts = {md: _render(env, "memo.md.j2", ctx), html: _render(env, "memo.html.j2", ctx)}
+    for path, text in texts.items():
+        write_text_atomic(path, text)
+    with atomic_path(docx) as tmp:
+        write_docx(ctx, tmp, created=datetime(report.period.end.year, report.period.end.month,
+                                              report.period.end.day))
+    return [md, html, docx]
+
+
+def render_notice(report: Report, out_dir: Path, *, templates: Path | None = None,
+                  annotated: Mapping[str, Path] | None = None) -> Path:
+    """Write 催报通知_PERIOD.md (missing units, forms to correct) into out_dir."""
+    ctx = memo_context(report, annotated=annotated)
+    path = out_dir / f"催报通知_{report.period}.md"
+    write_text_atomic(path, _render(template_env(templates), "notice.md.j2", ctx))
+    return path
+
+
+# --- Word, per GB/T 9704-2012 ------------------------------------------------------------------
+# python-docx code rather than a docxtpl template: the layout rules (East-Asian font on every
+# run, fixed table widths, exact line pitch) are easy to break by editing a .docx in Word or
+# WPS, and the wording already lives in the context, shared with the .md/.html templates.
+
+# (font, fallback named in the font table's altName: Word/WPS use it where the first is missing)
+FONT_TITLE = ("方正小标宋简体", "宋体")
+FONT_BODY = ("仿宋_GB2312", "仿宋")
+FONT_H1 = ("黑体", "SimHei")
+FONT_H2 = ("楷体_GB2312", "楷体")
+FONT_PAGE = ("宋体", "SimSun")
+FONT_LATIN = "Times New Roman"
+SIZE_TITLE, SIZE_BODY, SIZE_TABLE, SIZE_PAGE = 22, 16, 10.5, 14  # 2号, 3号, 五号, 4号
+LINE_PT = 28.95  # 22 lines in the 225 mm type area
+TITLE_LINE_PT = 36
+TABLE_LINE_PT = 16
+TEXT_WIDTH_MM = 156  # 210 - 28 - 26
+CATEGORY_COLS = (("一级指标", 64), ("任务数", 12), ("已完成", 12), ("按计划推进", 20),
+                 ("滞后", 10), ("未启动", 12), ("逾期", 10), ("完成率", 16))
+DELAY_COLS = (("序号", 12), ("任务", 68), ("责任单位", 42), ("时间节点", 20), ("情况", 14))
+
+
+def _qn(tag: str) -> str:
+    from docx.oxml.ns import qn
+
+    return str(qn(tag))
+
+
+def _set_fonts(rpr: Any, east: str) -> None:
+    """Name the East-Asian font explicitly (w:eastAsia) and drop theme fonts that override it."""
+    rfonts = rpr.get_or_add_rFonts()
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(_qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+        rfonts.set(_qn(attr), FONT_LATIN)
+    rfonts.set(_qn("w:eastAsia"), east)
+    rfonts.set(_qn("w:hint"), "eastAsia")
+
+
+def _run(par: Any, text: str, font: tuple[str, str] = FONT_BODY, size: float = SIZE_BODY,
+         *, bold: bool = False) -> Any:
+    from docx.shared import Pt
+
+    run = par.add_run(text)
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    _set_fonts(run._element.get_or_add_rPr(), font[0])
+    return run
+
+
+def _par(container: Any, *, indent: bool = True, line: float = LINE_PT, align: Any = None,
+         outline: int | None = None, first: bool = False) -> Any:
+    """A paragraph with exact line pitch, no spacing, and a 2-character first-line indent."""
+    from docx.enum.text import WD_LINE_SPACING
+    from docx.oxml import OxmlElement
+    from docx.shared import Pt
+
+    par = container.paragraphs[0] if first else container.add_paragraph()
+    fmt = par.paragraph_format
+    fmt.line_spacing = Pt(line)
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.space_before = fmt.space_after = Pt(0)
+    if indent:
+        fmt.first_line_indent = Pt(SIZE_BODY * 2)
+        # firstLineChars keeps the indent at 2 characters if the reader changes the font size.
+        par._p.get_or_add_pPr().get_or_add_ind().set(_qn("w:firstLineChars"), "200")
+    if align is not None:
+        par.alignment = align
+    if outline is not None:
+        fmt.keep_with_next = True
+        lvl = OxmlElement("w:outlineLvl")
+        lvl.set(_qn("w:val"), str(outline))
+        par._p.get_or_add_pPr().append(lvl)  # last child: after jc in the schema order
+    return par
+
+
+def _body(doc: Any, text: str) -> Any:
+    par = _par(doc)
+    _run(par, text)
+    return par
+
+
+def _heading(doc: Any, text: str) -> None:
+    _run(_par(doc, outline=0), text, FONT_H1)
+
+
+def _lead(doc: Any, lead: str, text: str, *, outline: int | None = None) -> None:
+    """A paragraph opening with a 楷体 second-level lead-in, then body text."""
+    par = _par(doc, outline=outline)
+    par.paragraph_format.keep_with_next = False
+    _run(par, lead, FONT_H2)
+    _run(par, text)
+
+
+def _shade(cell: Any, fill: str) -> None:
+    from docx.oxml import OxmlElement
+
+    shd = OxmlElement("w:shd")
+    shd.set(_qn("w:val"), "clear")
+    shd.set(_qn("w:color"), "auto")
+    shd.set(_qn("w:fill"), fill.lstrip("#"))
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def _table(doc: Any, cols: tuple[tuple[str, int], ...], rows: list[list[str]],
+           fills: list[dict[int, str]] | None = None, left: tuple[int, ...] = ()) -> None:
+    """A bordered table with fixed layout and widths on the grid and on every cell (for WPS)."""
+    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.shared import Mm
+
+    table = doc.add_table(rows=1 + len(rows), cols=len(cols))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False  # w:tblLayout type="fixed"
+    tblw = table._tbl.tblPr.find(_qn("w:tblW"))
+    tblw.set(_qn("w:type"), "dxa")
+    tblw.set(_qn("w:w"), str(sum(Mm(w).twips for _, w in cols)))
+    for i, (_, w) in enumerate(cols):
+        table.columns[i].width = Mm(w)
+    for r, row in enumerate(table.rows):
+        header = r == 0
+        values = [c for c, _ in cols] if header else rows[r - 1]
+        tr_pr = row._tr.get_or_add_trPr()
+        flag = OxmlElement("w:tblHeader" if header else "w:cantSplit")
+        tr_pr.append(flag)
+        for c, cell in enumerate(row.cells):
+            cell.width = Mm(cols[c][1])
+            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+            align = WD_ALIGN_PARAGRAPH.LEFT if c in left and not header \
+                else WD_ALIGN_PARAGRAPH.CENTER
+            par = _par(cell, indent=False, line=TABLE_LINE_PT, align=align, first=True)
+            _run(par, str(values[c]), FONT_H1 if header else FONT_BODY, SIZE_TABLE)
+            if header:
+                _shade(cell, "#F2F2F2")
+            elif fills and c in fills[r - 1]:
+                _shade(cell, fills[r - 1][c])
+    _par(doc, indent=False, line=TABLE_LINE_PT / 2)  # breathing space below the table
+
+
+def _page_numbers(doc: Any) -> None:
+    """'— 1 —' in 4号 宋体: odd pages right, even pages left, one character in (GB/T 9704 7.5)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.shared import Pt
+
+    doc.settings.odd_and_even_pages_header_footer = True
+    section = doc.sections[0]
+    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+                          (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+        par = _par(footer, indent=False, line=SIZE_PAGE * 1.2, align=align, first=True)
+        if align == WD_ALIGN_PARAGRAPH.RIGHT:
+            par.paragraph_format.right_indent = Pt(SIZE_PAGE)
+        else:
+            par.paragraph_format.left_indent = Pt(SIZE_PAGE)
+        _run(par, "— ", FONT_PAGE, SIZE_PAGE)
+        for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"),
+                           ("end", None)):
+            run = _run(par, "", FONT_PAGE, SIZE_PAGE)
+            if kind:
+                fld = OxmlElement("w:fldChar")
+                fld.set(_qn("w:fldCharType"), kind)
+                run._r.append(fld)
+            elif text == " PAGE ":
+                instr = OxmlElement("w:instrText")
+                instr.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                instr.text = text
+                run._r.append(instr)
+            else:
+                run.text = text
+        _run(par, " —", FONT_PAGE, SIZE_PAGE)
+
+
+def _font_table(doc: Any) -> None:
+    """Declare each Chinese font with its fallback (w:altName) and the GB2312 charset."""
+    from lxml import etree
+
+    part = next(p for p in doc.part.package.iter_parts()
+                if str(p.partname) == "/word/fontTable.xml")
+    root = etree.fromstring(part.blob)
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    for name, alt in (FONT_TITLE, FONT_BODY, FONT_H1, FONT_H2, FONT_PAGE):
+        font = etree.SubElement(root, f"{w}font", {f"{w}name": name})
+        etree.SubElement(font, f"{w}altName", {f"{w}val": alt})
+        etree.SubElement(font, f"{w}charset", {f"{w}val": "86"})
+        etree.SubElement(font, f"{w}family", {f"{w}val": "modern"})
+        etree.SubElement(font, f"{w}pitch", {f"{w}val": "fixed"})
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _setup(doc: Any, ctx: dict[str, Any], created: datetime) -> None:
+    from docx.enum.text import WD_LINE_SPACING
+    from docx.shared import Mm, Pt
+
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.header_distance, section.footer_distance = Mm(15), Mm(24)
+    defaults = doc.styles.element.find(_qn("w:docDefaults"))
+    rpr = defaults.find(_qn("w:rPrDefault")).find(_qn("w:rPr"))
+    _set_fonts(rpr, FONT_BODY[0])
+    lang = rpr.find(_qn("w:lang"))
+    if lang is not None:  # Chinese line breaking and punctuation compression
+        lang.set(_qn("w:eastAsia"), "zh-CN")
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(SIZE_BODY)
+    _set_fonts(normal.element.get_or_add_rPr(), FONT_BODY[0])
+    fmt = normal.paragraph_format
+    fmt.line_spacing, fmt.line_spacing_rule = Pt(LINE_PT), WD_LINE_SPACING.EXACTLY
+    fmt.space_before = fmt.space_after = Pt(0)
+    _font_table(doc)
+    _page_numbers(doc)
+    props = doc.core_properties
+    props.title, props.subject = ctx["title"], ctx["plan_title"]
+    props.author = props.last_modified_by = "gkreport"
+    props.keywords, props.comments, props.category = f"简报 {ctx['period']}", "", ""
+    props.created = props.modified = props.last_printed = created
+    props.revision = 1
+
+
+def write_docx(ctx: dict[str, Any], path: Path, *, created: datetime) -> None:
+    """Write the memo as a GB/T 9704-style .docx from the memo context."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    doc = Document()
+    _setup(doc, ctx, created)
+    title = _par(doc, indent=False, line=TITLE_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
+                 first=False)
+    _run(title, ctx["title"], FONT_TITLE, SIZE_TITLE)
+    _par(doc, indent=False)
+    _body(doc, ctx["intro"])
+
+    ov = ctx["overview"]
+    _heading(doc, "一、总体情况")
+    _body(doc, ov["sentence"])
+    _body(doc, ov["units_sentence"])
+    for sentence in (ctx["mom"] or {}).get("sentences", []):
+        _body(doc, sentence)
+
+    _heading(doc, "二、分类推进情况")
+    cats = ctx["categories"]
+    _table(doc, CATEGORY_COLS,
+           [[c["name"], c["total"], c["done"], c["on_track"], c["behind"], c["not_started"],
+             c["overdue"], c["done_pct"]] for c in cats],
+           fills=[{6: STATUS_HEX["逾期"]} if c["overdue"] else {} for c in cats], left=(0,))
+    if ctx["categories_sentence"]:
+        _body(doc, ctx["categories_sentence"])
+
+    hl = ctx["highlights"]
+    _heading(doc, "三、工作亮点")
+    if hl["sentence"]:
+        _body(doc, hl["sentence"])
+    for t in hl["newly_done"]:
+        _body(doc, f"序号{t['no']}：{t['text']}（{t['units']}）。")
+    if hl["quotes_intro"]:
+        _body(doc, hl["quotes_intro"])
+    for q in hl["quotes"]:
+        _body(doc, f"{q['unit']}：“{q['text']}”（序号{q['task_no']}）")
+
+    _heading(doc, "四、逾期及滞后事项")
+    _body(doc, ctx["delays_sentence"])
+    if ctx["delays"]:
+        _table(doc, DELAY_COLS,
+               [[d["no"], d["text"], d["units"], d["deadline_text"], d["label"]]
+                for d in ctx["delays"]],
+               fills=[{4: d["fill"]} for d in ctx["delays"]], left=(1, 2))
+    for d in ctx["delays"]:
+        _lead(doc, f"（{d['no_cn']}）序号{d['no']}（{d['label']}）。",
+              f"时间节点：{d['deadline']}；{d['counts']}。原因：{d['reasons_text']}。")
+
+    iss = ctx["issues"]
+    _heading(doc, "五、存在问题")
+    _body(doc, iss["sentence"])
+    for item in iss["points"]:
+        _body(doc, f"{item['unit']}（序号{item['task_no']}）：“{item['text']}”")
+    _body(doc, iss["quality"])
+
+    _heading(doc, "六、下步工作建议")
+    for s in ctx["suggestions"]:
+        _lead(doc, f"（{s['no_cn']}）", s["text"])
+
+    _heading(doc, "附：未报送单位和需修改单位")
+    _body(doc, ctx["missing_line"])
+    _body(doc, ctx["fix_line"])
+    doc.save(str(path))

@@ -1,0 +1,442 @@
+"""The memo (.md/.html/.docx) and the notice: figures equal summary.json, templates, Word layout."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from gkreport.consolidate import consolidate, summarise
+from gkreport.memo import memo_context, render_memo, render_notice
+from gkreport.model import (
+    COLOUR_HEX,
+    REPORTABLE,
+    Colour,
+    Deadline,
+    Entry,
+    FileCounts,
+    Period,
+    Plan,
+    Report,
+    Returns,
+    RowCounts,
+    Status,
+    Submission,
+    TaskResult,
+    Unit,
+    UnitResult,
+)
+from gkreport.problems import problem
+from tests.lo import convert, needs_lo
+
+JULY = Period(2025, 7)
+EVIL = "<script>alert(1)</script> {{ 7*7 }} {% if %}"
+DONE, ON, BEHIND, NOT = Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+# ---------------------------------------------------------------- a hand-built Report
+
+
+def _target(no: int) -> Status:
+    return (DONE, ON, BEHIND, NOT, ON)[no % 5]
+
+
+def make_report(plan: Plan, *, previous: bool = True, period: Period = JULY) -> Report:
+    """A July report on the bundled plan: every status, overdue and upcoming tasks, missing
+    units, forms to correct, a unit note and issue carrying template syntax and <script>."""
+    # Task 18 (政府开放月) falls due within 30 days after July, so it is an upcoming deadline.
+    tasks = tuple(replace(t, deadline=Deadline("8月中旬前", date(2025, 8, 15))) if t.no == 18
+                  else t for t in plan.tasks)
+    plan = replace(plan, tasks=tasks)
+    expected = plan.expected_units
+    missing = set(expected[3::7])
+    needs_fix = list(expected[5::11])
+    units = {u.name: u for u in plan.units}
+    if missing:  # one missing unit has its contact registered, the others are blank
+        first = sorted(missing, key=expected.index)[0]
+        units[first] = replace(units[first], contact="张三", phone="021-5778 0000")
+    entries: list[Entry] = []
+    results: list[TaskResult] = []
+    for t in plan.tasks:
+        target = _target(t.no)
+        overdue = t.deadline.date is not None and t.deadline.date < period.end and target is not DONE
+        status = BEHIND if overdue else target
+        rows = []
+        for k, u in enumerate(t.expected_units):
+            if u in missing:
+                continue
+            note = f"{u}围绕任务{t.no}开展工作，" + "完成相关信息公开和解读材料发布，" * (k % 4)
+            issues = "无"
+            if status is BEHIND:
+                issues = f"{u}反映：人员调整，任务{t.no}进度受影响" + "，需协调" * (k % 3)
+            if t.no == 5 and k == 0:
+                note = f"{EVIL} 已在门户网站集中发布政策文件并同步开展解读工作" + "。" * 80
+            if t.no == 2 and k == 0:
+                issues = f"{EVIL} 经费尚未落实"
+            rows.append(Entry(task_no=t.no, unit=u, status=status, raw_status=status.value,
+                              progress=100.0 if status is DONE else 50.0, note=note,
+                              issues=issues, next_steps="继续推进", file=f"{u}.xlsx",
+                              sheet="填报表", row=6 + t.no, cell=f"D{6 + t.no}"))
+        entries += rows
+        prev = {5: ON, 10: ON, 1: BEHIND, 2: ON}.get(t.no, target) if previous else None
+        colour = (Colour.RED if overdue else Colour.YELLOW if status is BEHIND
+                  else Colour.GREEN if status is DONE
+                  else Colour.BLUE if t.no == 18 else Colour.NONE)
+        results.append(TaskResult(
+            task=t, status=status, overdue=overdue, colour=colour,
+            expected=len(t.expected_units), reported=len(rows),
+            done=sum(e.status is DONE for e in rows), behind=sum(e.status is BEHIND for e in rows),
+            missing=len(t.expected_units) - len(rows), avg_progress=None,
+            missing_units=tuple(u for u in t.expected_units if u in missing),
+            previous_status=prev,
+            change=f"{prev.value}→{status.value}" if prev and prev is not status else ""))
+    problems = []
+    unit_results = []
+    for i, name in enumerate(expected):
+        fix = name in needs_fix
+        mine = [problem("unknown-status", file=f"{name}.xlsx", sheet="填报表", cell=f"D{7 + j}",
+                        unit=name, value="差不多") for j in range(i % 3 + 1)] if fix else []
+        problems += mine
+        unit_results.append(UnitResult(
+            unit=units[name], state="未报送" if name in missing else "需修改" if fix else "已报送",
+            file="" if name in missing else f"{name}.xlsx", tasks=len(plan.tasks_for(name)),
+            errors=len(mine), warnings=0))
+    return Report(period=period, plan=plan, tasks=tuple(results), units=tuple(unit_results),
+                  entries=tuple(entries), submissions=(), problems=tuple(problems),
+                  files=FileCounts(50, 49, 1, 0), rows=RowCounts(len(entries), len(entries), 0),
+                  previous_period=str(period.previous) if previous else None)
+
+
+@pytest.fixture(scope="module")
+def report(plan: Plan) -> Report:
+    return make_report(plan)
+
+
+@pytest.fixture(scope="module")
+def rendered(report: Report, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("memo")
+    annotated = {name: out / "退回修改" / f"{name}.xlsx" for name in summarise(report)["units"]
+                 ["needs_fix"][:-1]}  # the last one has no annotated copy: the notice says so
+    md, html, docx = render_memo(report, out, annotated=annotated)
+    notice = render_notice(report, out, annotated=annotated)
+    return {"md": md, "html": html, "docx": docx, "notice": notice, "out": out}
+
+
+def docx_text(path: Path) -> str:
+    """Every paragraph, table cell and footer of the .docx, one per line."""
+    from docx import Document
+
+    doc = Document(str(path))
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            lines.append("| " + " | ".join(c.text for c in row.cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- figures = summary.json
+
+
+def check_figures(text: str, report: Report) -> int:
+    """Parse every figure back out of the memo text and compare with summarise(); count checks."""
+    s = summarise(report)
+    tasks, units = s["tasks"], s["units"]
+    total = tasks["total"]
+    checked = 0
+
+    def pct(n: int, d: int) -> str:
+        return f"{n * 100 / d:.1f}"
+
+    assert int(re.search(r"共(\d+)项任务。", text).group(1)) == total
+    for st in REPORTABLE:
+        m = re.search(rf"，{st.value}(\d+)项（占([\d.]+)%）", text)
+        assert (int(m.group(1)), m.group(2)) == (tasks[st.value], pct(tasks[st.value], total))
+        checked += 1
+    m = re.search(r"其中逾期(\d+)项（占([\d.]+)%）", text)
+    assert (int(m.group(1)), m.group(2)) == (tasks["逾期"], pct(tasks["逾期"], total))
+    m = re.search(r"本期应报送单位(\d+)家，已报送(\d+)家（报送率([\d.]+)%），未报送(\d+)家；"
+                  r"已报送单位中需退回修改(\d+)家", text)
+    assert m.groups() == (str(units["expected"]), str(units["submitted"]),
+                          pct(units["submitted"], units["expected"]), str(len(units["missing"])),
+                          str(len(units["needs_fix"])))
+    for name, c in tasks["by_category"].items():
+        row = re.search(rf"^\| {re.escape(name)} \| (.*)$", text, re.M).group(1)
+        cells = [x.strip(" |") for x in row.split(" | ")]
+        assert cells == [str(c[k]) for k in ("total", "已完成", "按计划推进", "滞后", "未启动",
+                                             "逾期")] + [pct(c["已完成"], c["total"]) + "%"]
+        checked += 1
+    m = re.search(r"“([^”]+)”完成率最高（([\d.]+)%）", text)
+    best = tasks["by_category"][m.group(1)]
+    assert m.group(2) == pct(best["已完成"], best["total"]) == max(
+        pct(c["已完成"], c["total"]) for c in tasks["by_category"].values())
+    m = re.search(r"“([^”]+)”滞后任务最多（(\d+)项，其中逾期(\d+)项）", text)
+    if m:
+        worst = tasks["by_category"][m.group(1)]
+        assert (int(m.group(2)), int(m.group(3))) == (worst["滞后"], worst["逾期"])
+    m = re.search(r"本期逾期(\d+)项、滞后（未逾期）(\d+)项", text)
+    behind_only = sum(t.status is BEHIND and not t.overdue for t in report.tasks)
+    assert (int(m.group(1)), int(m.group(2))) == (tasks["逾期"], behind_only)
+    m = re.search(r"未报送单位（(\d+)家）：(.*)。", text)
+    assert int(m.group(1)) == len(units["missing"])
+    assert m.group(2).split("、") == units["missing"]
+    m = re.search(r"需修改单位（(\d+)家）：(.*)。", text)
+    assert int(m.group(1)) == len(units["needs_fix"])
+    by_unit = {u.unit.name: u.errors for u in report.units}
+    listed = re.findall(r"([^、：]+)（错误(\d+)处）", m.group(2))
+    assert [(n, int(e)) for n, e in listed] == [(n, by_unit[n]) for n in units["needs_fix"]]
+    m = re.search(r"校验发现错误(\d+)处、警告(\d+)处", text)
+    assert (int(m.group(1)), int(m.group(2))) == (s["problems"]["错误"], s["problems"]["警告"])
+    if report.previous_period:
+        prev = [t for t in report.tasks if t.previous_status is not None]
+        m = re.search(r"本月新增完成(\d+)项，新增滞后(\d+)项，由滞后转为正常推进或完成(\d+)项；"
+                      r"已完成任务由(\d+)项变为(\d+)项", text)
+        assert tuple(map(int, m.groups())) == (
+            sum(t.status is DONE and t.previous_status is not DONE for t in prev),
+            sum(t.status is BEHIND and t.previous_status is not BEHIND for t in prev),
+            sum(t.previous_status is BEHIND and t.status in (DONE, ON) for t in prev),
+            sum(t.previous_status is DONE for t in prev), tasks["已完成"])
+        checked += 1
+    else:
+        assert "与上月" not in text
+    return checked
+
+
+def test_md_figures_equal_summary(rendered, report):
+    text = rendered["md"].read_text(encoding="utf-8")
+    assert text.startswith("# 2025年松江区政务公开工作要点推进情况（截至2025年7月）\n")
+    assert check_figures(text, report) >= 9
+    for st in REPORTABLE:  # the status table
+        n = summarise(report)["tasks"][st.value]
+        assert re.search(rf"^\| {st.value} \| {n} \| ", text, re.M)
+
+
+def test_docx_figures_equal_summary(rendered, report):
+    text = docx_text(rendered["docx"])
+    assert text.startswith("2025年松江区政务公开工作要点推进情况（截至2025年7月）\n")
+    assert check_figures(text, report) >= 9
+
+
+def test_html_figures_equal_summary(rendered, report):
+    import html
+
+    raw = rendered["html"].read_text(encoding="utf-8")
+    raw = re.sub(r"<tr>", "\n|", re.sub(r"<t[dh][^>]*>", " ", re.sub(r"</t[dh]>", " |", raw)))
+    text = html.unescape(re.sub(r"<[^>]+>", "", raw))
+    assert check_figures(text, report) >= 9
+
+
+def test_memo_sections_name_units_deadlines_and_reasons(rendered, report):
+    text = rendered["md"].read_text(encoding="utf-8")
+    heads = re.findall(r"^## (.+)$", text, re.M)
+    assert heads == ["一、总体情况", "二、分类推进情况", "三、工作亮点", "四、逾期及滞后事项",
+                     "五、存在问题", "六、下步工作建议", "附：未报送单位和需修改单位"]
+    # Task 9 (4月) is overdue in July: listed with its deadline, units and a unit's reason.
+    assert "| 9 | " in text and "4月（2025年4月30日）" in text
+    assert re.search(r"序号9（逾期）。\*\*时间节点：4月（2025年4月30日）；应报18家，已报16家，已完成0家，滞后16家，未报送2家。"
+                     r"原因：区政府办公室：“区政府办公室反映：人员调整", text)
+    # Highlights: newly completed tasks 5 and 10 (on track last month), and quoted notes.
+    assert "本月新增完成任务2项（序号5、10）。" in text
+    assert re.search(r"^- \S+：“.{12,}”（序号\d+）$", text, re.M)
+    # Next steps: overdue urged, upcoming deadline (task 18, 2025-08-15), reminders, fixes.
+    assert "对逾期的" in text and "序号18（2025年8月15日）" in text
+    assert re.search(r"提醒未报送的\d+家单位尽快补报", text)
+    assert re.search(r"将\d+家单位的填报表退回修改", text)
+
+
+def test_notice_lists_missing_units_with_contacts_and_forms_to_fix(rendered, report):
+    text = rendered["notice"].read_text(encoding="utf-8")
+    s = summarise(report)
+    m = re.search(r"尚有(\d+)家单位未报送，(\d+)家单位的填报表需修改后重新报送", text)
+    assert tuple(map(int, m.groups())) == (len(s["units"]["missing"]), len(s["units"]["needs_fix"]))
+    listed = re.findall(r"^\d+\. (\S+)（联系人：(.*)；电话：(.*)）$", text, re.M)
+    assert [n for n, _, _ in listed] == s["units"]["missing"]
+    assert listed[0][1:] == ("张三", "021-5778 0000")
+    assert all(c == p == "名录未登记" for _, c, p in listed[1:])
+    fixes = re.findall(r"^\d+\. (\S+)：发现错误(\d+)处，(退回文件|原报送文件)“(.+?)”。$", text, re.M)
+    errors = {u.unit.name: u.errors for u in report.units}
+    assert [(n, int(e)) for n, e, _, _ in fixes] == [(n, errors[n]) for n in s["units"]["needs_fix"]]
+    assert [(kind, f) for _, _, kind, f in fixes[:-1]] == [
+        ("退回文件", f"退回修改/{n}.xlsx") for n, *_ in fixes[:-1]]
+    assert fixes[-1][2:] == ("原报送文件", f"{fixes[-1][0]}.xlsx")
+    assert "D7：完成状态“差不多”无法识别" in text
+    assert "#" not in text  # plain text for pasting into a messaging or OA system
+
+
+def test_notice_when_everyone_reported_cleanly(plan, tmp_path):
+    r = make_report(plan)
+    r = replace(r, units=tuple(replace(u, state="已报送", errors=0) for u in r.units),
+                problems=())
+    text = render_notice(r, tmp_path).read_text(encoding="utf-8")
+    assert "各单位均已报送，填报表均无需修改" in text and "未报送单位" not in text
+
+
+def test_without_previous_period_no_month_over_month(plan, tmp_path):
+    r = make_report(plan, previous=False)
+    md, _, docx = render_memo(r, tmp_path)
+    for text in (md.read_text(encoding="utf-8"), docx_text(docx)):
+        check_figures(text, r)
+        assert "本月新增完成" not in text
+
+
+# ---------------------------------------------------------------- templates
+
+
+def test_unit_text_with_markup_is_data_in_every_format(rendered):
+    md = rendered["md"].read_text(encoding="utf-8")
+    html = rendered["html"].read_text(encoding="utf-8")
+    docx = docx_text(rendered["docx"])
+    for text in (md, docx):
+        assert text.count(EVIL) == 2, text  # a highlight quote and a delayed task's reason
+    assert "<script" not in html and "{{ 7*7 }}" in html and "{% if %}" in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    assert "49" not in re.findall(r"“([^”]*)”", md)[0]
+
+
+def test_html_is_self_contained_with_a_status_chart(rendered):
+    html = rendered["html"].read_text(encoding="utf-8")
+    assert "@page { size: A4" in html and "<svg" in html
+    assert not re.search(r"\b(src|href)=|<link|<script|url\(|@import", html)
+    for colour in (Colour.GREEN, Colour.YELLOW, Colour.RED):
+        assert f'fill="{COLOUR_HEX[colour]}"' in html
+
+
+def test_strict_undefined_makes_a_typo_fail(report, tmp_path):
+    from jinja2 import UndefinedError
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "memo.md.j2").write_text("# {{ titel }}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(UndefinedError, match="titel"):
+        render_memo(report, out, templates=templates)
+    assert not out.exists() or not list(out.iterdir())  # nothing half-written
+
+
+def test_workspace_template_overrides_the_bundled_one(report, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "notice.md.j2").write_text("自定义：{{ title }}，{{ overview.units.missing }}家\n",
+                                            encoding="utf-8")
+    md, *_ = render_memo(report, tmp_path / "out", templates=templates)
+    notice = render_notice(report, tmp_path / "out", templates=templates)
+    n = len(summarise(report)["units"]["missing"])
+    assert notice.read_text(encoding="utf-8") == f"自定义：{memo_context(report)['title']}，{n}家\n"
+    assert md.read_text(encoding="utf-8").startswith("# 2025年")  # bundled memo still used
+
+
+# ---------------------------------------------------------------- Word layout
+
+
+def test_docx_page_fonts_and_tables_follow_gbt9704(rendered):
+    from docx import Document
+    from docx.shared import Mm, Pt
+
+    doc = Document(str(rendered["docx"]))
+    sec = doc.sections[0]
+    # Word stores twips: compare to a tenth of a millimetre.
+    assert [round(x.mm, 1) for x in (sec.page_width, sec.page_height)] == [210, 297]
+    assert [round(x.mm, 1) for x in (sec.top_margin, sec.bottom_margin, sec.left_margin,
+                                     sec.right_margin)] == [37, 35, 28, 26]
+    normal = doc.styles["Normal"]
+    assert normal.element.rPr.rFonts.get(f"{W}eastAsia") == "仿宋_GB2312"
+    assert normal.font.size == Pt(16)
+
+    runs = [r for p in doc.paragraphs for r in p.runs]
+    runs += [r for t in doc.tables for row in t.rows for c in row.cells
+             for p in c.paragraphs for r in p.runs]
+    runs += [r for f in (sec.footer, sec.even_page_footer) for p in f.paragraphs for r in p.runs]
+    fonts = {r._element.rPr.rFonts.get(f"{W}eastAsia") for r in runs}
+    assert None not in fonts
+    assert fonts == {"方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312", "宋体"}
+    title = doc.paragraphs[0]
+    assert title.runs[0].font.size == Pt(22)
+    assert title.runs[0]._element.rPr.rFonts.get(f"{W}eastAsia") == "方正小标宋简体"
+    heads = [p for p in doc.paragraphs if p.runs and p.runs[0]._element.rPr.rFonts.get(
+        f"{W}eastAsia") == "黑体"]
+    assert [p.text for p in heads][:2] == ["一、总体情况", "二、分类推进情况"]
+    assert all(p.runs[0].font.size == Pt(16) for p in heads)
+    body = doc.paragraphs[2]
+    assert body.paragraph_format.line_spacing == Pt(28.95)
+    assert body.paragraph_format.first_line_indent == Pt(32)
+
+    footer = sec.footer._element.xml
+    assert "PAGE" in footer and "— " in sec.footer.paragraphs[0].text
+
+    assert len(doc.tables) == 2
+    for table in doc.tables:
+        layout = table._tbl.tblPr.find(f"{W}tblLayout")
+        assert layout is not None and layout.get(f"{W}type") == "fixed"
+        grid = [int(g.get(f"{W}w")) for g in table._tbl.tblGrid.findall(f"{W}gridCol")]
+        assert abs(sum(grid) - Mm(156).twips) < 10
+        for row in table.rows:
+            widths = [int(tc.tcPr.tcW.get(f"{W}w")) for tc in row._tr.tc_lst]
+            assert widths == grid
+    props = doc.core_properties
+    created = datetime(2025, 7, 31, tzinfo=UTC)
+    assert props.created.replace(tzinfo=UTC) == props.modified.replace(tzinfo=UTC) == created
+    assert props.title == "2025年松江区政务公开工作要点推进情况（截至2025年7月）"
+
+
+def test_docx_is_deterministic_in_content(report, rendered, tmp_path):
+    import zipfile
+
+    again = render_memo(report, tmp_path, annotated={n: Path(n + ".xlsx") for n in
+                                                     summarise(report)["units"]["needs_fix"][:-1]})
+    for name in ("word/document.xml", "word/styles.xml", "docProps/core.xml", "word/footer1.xml"):
+        with zipfile.ZipFile(rendered["docx"]) as a, zipfile.ZipFile(again[2]) as b:
+            assert a.read(name) == b.read(name), name
+
+
+@pytest.mark.libreoffice
+@needs_lo
+def test_docx_converts_to_pdf_with_libreoffice(rendered, tmp_path):
+    (pdf,) = convert([rendered["docx"]], "pdf", tmp_path)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info
+    assert 1 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 6
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True).stdout
+    assert "政务公开工作要点推进情况" in text and re.search(r"—\s*1\s*—", text), text
+
+
+# ---------------------------------------------------------------- a Report consolidate() built
+
+
+def test_memo_of_a_consolidated_report(plan, tmp_path):
+    units = {u: i for i, u in enumerate(plan.expected_units)}
+    entries = [Entry(task_no=t.no, unit=u, status=_target(t.no + units[u] % 2),
+                     raw_status="", progress=None, note=f"{u}推进任务{t.no}，" * 3,
+                     issues="协调难度大" if _target(t.no) is BEHIND else "",
+                     next_steps="", file=f"{u}.xlsx", sheet="填报表", row=6, cell="D6")
+               for t in plan.tasks for u in t.expected_units if units[u] % 4]
+    reported = sorted({e.unit for e in entries})
+    subs = tuple(Submission(file=f"{u}.xlsx", unit=u, sha256="0" * 64, size=1,
+                            read_at="2025-07-01T09:00:00") for u in reported)
+    bad = problem("unknown-status", file=f"{reported[0]}.xlsx", sheet="填报表", cell="D6",
+                  unit=reported[0], value="？")
+    returns = Returns(period="2025-06", entries=tuple(entries), submissions=subs,
+                      problems=(bad,), files=FileCounts(len(subs), len(subs), 0, 0),
+                      rows=RowCounts(len(entries), len(entries), 0))
+    report = consolidate(plan, returns, Period(2025, 6))
+    md, _, docx = render_memo(report, tmp_path)
+    notice = render_notice(report, tmp_path)
+    for text in (md.read_text(encoding="utf-8"), docx_text(docx)):
+        check_figures(text, report)
+    s = summarise(report)
+    text = notice.read_text(encoding="utf-8")
+    assert f"尚有{len(s['units']['missing'])}家单位未报送，{len(s['units']['needs_fix'])}家" in text
+    assert text.count("名录未登记") == 2 * len(s["units"]["missing"])
+
+
+def test_registry_contacts_are_shown(plan, tmp_path):
+    r = make_report(plan)
+    name = summarise(r)["units"]["missing"][1]
+    r = replace(r, units=tuple(replace(u, unit=Unit(u.unit.name, u.unit.kind, contact="李四"))
+                               if u.unit.name == name else u for u in r.units))
+    text = render_notice(r, tmp_path).read_text(encoding="utf-8")
+    assert f"{name}（联系人：李四；电话：名录未登记）" in text
