@@ -278,6 +278,21 @@ def _docx_grid(table: Any) -> list[list[object]]:
     return grid
 
 
+def _auto_number(paragraph: Any, text: str) -> str:
+    """Give Word's automatic numbering back to the text: it is not part of `.text`."""
+    line = clean(text)
+    if not line or _HEADING.match(line) or any(rx.match(line) for rx in _ITEM_KINDS.values()):
+        return text
+    ppr = paragraph._p.pPr
+    style = paragraph.style.name if paragraph.style is not None else ""
+    numbered = (ppr is not None and ppr.numPr is not None) or style.startswith("List Number")
+    if numbered and _UNITS_PAREN.search(line):
+        return f"1.{line}"
+    if re.fullmatch(r"Heading [1-9]|标题 ?[1-9]", style) and not year_from_title(line):
+        return f"一、{line}"
+    return text
+
+
 def _docx_source(path: Path, file: str) -> tuple[TaskTable, str]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
@@ -299,7 +314,7 @@ def _docx_source(path: Path, file: str) -> tuple[TaskTable, str]:
             blocks.append((_docx_grid(block), above))
         else:
             for part in block.text.splitlines() or [""]:
-                lines.append((len(lines) + 1, part))
+                lines.append((len(lines) + 1, _auto_number(block, part)))
     title = document_title([t for _, t in lines])
     failure: GkreportError | None = None
     for k, (grid, above) in enumerate(blocks):
@@ -422,6 +437,10 @@ def read_source(path: Path) -> tuple[TaskTable, str]:
     kind = _sniff_zip(path) if data[:4] == b"PK\x03\x04" else ""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         kind = "doc" if suffix in (".doc", ".wps") else "ole"
+    if kind == "ole" and suffix in _WORD_SUFFIXES | _EXCEL_SUFFIXES:
+        # Office saves a password-protected .docx/.xlsx inside an OLE container.
+        raise GkreportError(problem("plan-unreadable", file=file,
+                                    detail="文件已加密（设置了打开密码），请取消密码后再导入"))
     if kind == "docx":
         return _docx_source(path, file)
     if kind == "xlsx":
@@ -435,7 +454,7 @@ def read_source(path: Path) -> tuple[TaskTable, str]:
     if suffix in _WORD_SUFFIXES | _EXCEL_SUFFIXES | _OLD_SUFFIXES or data[:2] == b"PK":
         what = "Word 文档" if suffix in _WORD_SUFFIXES else "Excel 工作簿"
         raise GkreportError(problem("plan-unreadable", file=file,
-                                    detail=f"文件已损坏或不是有效的{what}"))
+                                    detail=f"文件已损坏或不是有效的 {what}"))
     return _text_source(data, file)
 
 

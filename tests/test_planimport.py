@@ -222,6 +222,21 @@ def test_import_body_text_docx(tmp_path: Path) -> None:
     assert _body_facts(result) == BODY_TASKS
 
 
+def test_import_body_text_with_word_numbering(tmp_path: Path) -> None:
+    doc = Document()
+    doc.add_paragraph("2026年某区政务公开工作要点", style="Title")
+    doc.add_heading("第一类工作", 1)
+    doc.add_paragraph("任务一的内容。(责任单位:区财政局、区发改委)", style="List Number")
+    doc.add_paragraph("任务二的内容。（责任单位：区政府办公室，完成时限：全年）", style="List Number")
+    doc.add_heading("第二类工作", 1)
+    doc.add_paragraph("任务四（子项）内容。（牵头单位：区民政局；责任单位：区民政局、各有关单位；"
+                      "完成时限：6月底前）", style="List Number")
+    doc.save(str(tmp_path / "要点.docx"))
+    result = import_plan(tmp_path / "要点.docx", out=tmp_path / "out.xlsx")
+    assert _body_facts(result) == [(n, *t[1:]) for n, t in
+                                   enumerate((BODY_TASKS[0], BODY_TASKS[1], BODY_TASKS[3]), 1)]
+
+
 def test_body_text_takes_the_numbering_that_carries_units() -> None:
     lines = ["一、重点任务", "（一）第一方面", "1.总体目标。", "（1）细项甲。（责任单位：区财政局）",
              "（2）细项乙。（责任单位：区民政局）", "（二）第二方面",
@@ -338,11 +353,11 @@ def _header_only_docx(path: Path) -> None:
 
 BAD = [
     ("garbage.xlsx", lambda p: p.write_bytes(bytes(range(256)) * 8), "plan-unreadable",
-     "文件已损坏或不是有效的Excel 工作簿"),
+     "文件已损坏或不是有效的 Excel 工作簿"),
     ("garbage.docx", lambda p: p.write_bytes(b"\x00\xff garbage " * 50), "plan-unreadable",
-     "文件已损坏或不是有效的Word 文档"),
+     "文件已损坏或不是有效的 Word 文档"),
     ("zip.docx", lambda p: shutil.make_archive(str(p.with_suffix("")), "zip", p.parent)
-     and p.with_suffix(".zip").rename(p), "plan-unreadable", "不是有效的Word 文档"),
+     and p.with_suffix(".zip").rename(p), "plan-unreadable", "不是有效的 Word 文档"),
     ("empty.docx", _empty_docx, "plan-no-tasks", "没有任务分解表"),
     ("header-only.docx", _header_only_docx, "plan-no-tasks", "表格中没有任务行"),
     ("no-units.xlsx", _missing_units_xlsx, "plan-missing-column", "缺少“责任单位”列"),
@@ -354,6 +369,8 @@ BAD = [
     ("scan.pdf", lambda p: p.write_bytes(b"%PDF-1.4 ..."), "plan-unreadable", "PDF 文件无法直接导入"),
     ("old.doc", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600),
      "plan-unreadable", "另存为 .docx"),
+    ("locked.xlsx", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600),
+     "plan-unreadable", "文件已加密"),
     ("old.xls", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600),
      "plan-unreadable", "不是有效的 Excel 工作簿"),
 ]
