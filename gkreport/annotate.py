@@ -92,6 +92,7 @@ def _load(source: Path) -> Any:
 def _copy_values(source: Path) -> Any:
     import openpyxl
     from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
 
     from .ingest import read_values
 
@@ -109,8 +110,6 @@ def _copy_values(source: Path) -> Any:
                     cell.data_type = "s"  # "=..." typed by a unit stays text
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
                 widths.setdefault(c, []).append(str(value))
-        from openpyxl.utils import get_column_letter
-
         for c, values in widths.items():
             ws.column_dimensions[get_column_letter(c)].width = column_width(values, maximum=40)
     if not wb.worksheets:

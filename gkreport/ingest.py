@@ -692,13 +692,17 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
     results: list[FileResult] = []
     if len(jobs) > PARALLEL_FROM and workers != 1:
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, res in enumerate(pool.map(_read_job, jobs, chunksize=4), start=1):
-                results.append(res)
-                if progress:
-                    progress(i, len(jobs))
-    else:
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for i, res in enumerate(pool.map(_read_job, jobs, chunksize=4), start=1):
+                    results.append(res)
+                    if progress:
+                        progress(i, len(jobs))
+        except (OSError, BrokenProcessPool):  # no processes allowed here: read in this one
+            results = []
+    if len(results) < len(jobs):
         for i, job in enumerate(jobs, start=1):
             results.append(_read_job(job))
             if progress:

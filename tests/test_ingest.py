@@ -28,12 +28,18 @@ LAST = 12  # last data row of the filled form
 NOT_ITS_TASK = 15  # neither expected from the unit nor open to any unit
 
 
-@pytest.fixture(scope="module")
+_MADE: dict[tuple[str, str], dict] = {}
+
+
+@pytest.fixture(scope="session")
 def blank_forms(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Blank forms written by the forms stage for a few units."""
-    out = tmp_path_factory.mktemp("forms")
-    result = write_forms(plan, PERIOD, out, units=[UNIT, "泗泾镇", "区发展改革委"])
-    return {f.unit: f.path for f in result.forms}
+    key = ("forms", str(tmp_path_factory.getbasetemp()))
+    if key not in _MADE:  # other test modules import this fixture: make the files once
+        out = tmp_path_factory.mktemp("forms")
+        result = write_forms(plan, PERIOD, out, units=[UNIT, "泗泾镇", "区发展改革委"])
+        _MADE[key] = {f.unit: f.path for f in result.forms}
+    return _MADE[key]  # type: ignore[return-value]
 
 
 def note_for(no: int) -> str:
@@ -362,10 +368,13 @@ def test_parse_progress(value: object, expected: tuple[float | None, bool]) -> N
 # ---------------------------------------------------------------- LibreOffice round trip
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lo_forms(blank_forms: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
              ) -> dict[str, dict[str, Path]]:
     """A clean and a damaged filled form, saved by real LibreOffice as .xls and .ods."""
+    key = ("lo", str(tmp_path_factory.getbasetemp()))
+    if key in _MADE:
+        return _MADE[key]
     src = tmp_path_factory.mktemp("lo-src")
     paths = [fill_form(blank_forms[UNIT], src / "clean.xlsx"),
              fill_form(blank_forms[UNIT], src / "damaged.xlsx",
@@ -375,6 +384,7 @@ def lo_forms(blank_forms: dict[str, Path], tmp_path_factory: pytest.TempPathFact
     for fmt in ("xls", "ods"):
         converted = convert(paths, fmt, out / fmt)
         result[fmt] = {p.stem: p for p in converted}
+    _MADE[key] = result
     return result
 
 

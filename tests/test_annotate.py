@@ -1,0 +1,70 @@
+"""Forms returned for correction: the unit's own file, bad cells filled and commented."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+
+from gkreport.annotate import ERROR_FILL, WARNING_FILL, annotate_returns
+from gkreport.ingest import read_returns
+from gkreport.model import Plan
+
+from .lo import needs_lo
+from .test_ingest import (  # noqa: F401
+    PERIOD,
+    UNIT,
+    blank_forms,
+    fill_form,
+    lo_forms,
+    no_metadata_no_unit,
+    set_cells,
+)
+
+
+def test_annotated_copy_of_the_units_own_form(plan: Plan, blank_forms: dict[str, Path],  # noqa: F811
+                                              tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    fill_form(blank_forms[UNIT], folder / "财政局6月.xlsx",
+              set_cells(H6="差不多", H7="已完成", I7=90, B3=None))
+    fill_form(blank_forms["泗泾镇"], folder / "泗泾.xlsx", set_cells(H6="已完成", I6=95))
+    fill_form(blank_forms["区发展改革委"], folder / "报送.xlsx", no_metadata_no_unit)
+    (folder / "坏.xlsx").write_bytes(b"garbage" * 10)
+    r = read_returns(plan, PERIOD, folder)
+    out = annotate_returns(r, folder, tmp_path / "退回修改")
+    assert out == {UNIT: tmp_path / "退回修改" / f"{UNIT}.xlsx",
+                   "报送.xlsx": tmp_path / "退回修改" / "未识别_报送.xlsx"}
+
+    wb = openpyxl.load_workbook(out[UNIT])
+    assert "_gkreport" in wb.sheetnames and wb["_gkreport"].sheet_state == "veryHidden"
+    ws = wb["填报表"]
+    assert ws.protection.sheet  # the unit's form keeps its protection and dropdowns
+    assert any("H6" in str(dv.sqref) for dv in ws.data_validations.dataValidation)
+    commented = {c.coordinate: c.comment.text for row in ws.iter_rows() for c in row if c.comment}
+    assert set(commented) == {"H6", "I7", "B3"}
+    assert commented["H6"].startswith("【错误】完成状态“差不多”无法识别")
+    assert "修改建议：请从下拉列表选择" in commented["H6"]
+    assert ws["H6"].fill.fgColor.rgb == "00" + ERROR_FILL
+    assert ws["I7"].fill.fgColor.rgb == "00" + WARNING_FILL
+    assert ws["H6"].value == "差不多" and ws["J6"].value.startswith("第1项")
+
+    ws = openpyxl.load_workbook(out["报送.xlsx"])["填报表"]
+    assert ws["B2"].comment.text.startswith("【错误】无法识别是哪个单位的填报表")
+
+
+@needs_lo
+def test_annotate_xls_and_ods(plan: Plan, lo_forms: dict[str, dict[str, Path]],  # noqa: F811
+                              tmp_path: Path) -> None:
+    for fmt in ("xls", "ods"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        shutil.copy(lo_forms[fmt]["damaged"], folder / f"财政.{fmt}")
+        r = read_returns(plan, PERIOD, folder)
+        out = annotate_returns(r, folder, tmp_path / f"out-{fmt}")
+        assert out == {UNIT: tmp_path / f"out-{fmt}" / f"{UNIT}.xlsx"}
+        ws = openpyxl.load_workbook(out[UNIT])["填报表"]
+        assert ws["H6"].value == "差不多" and ws["A6"].value == 1
+        assert ws["H6"].comment.text.startswith("【错误】完成状态“差不多”")
+        assert ws["I7"].comment and ws["B3"].comment
+        assert ws["H6"].fill.fgColor.rgb == "00" + ERROR_FILL
