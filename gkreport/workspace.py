@@ -267,8 +267,9 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
 def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     """Re-render memo and notice from the stored period, without re-reading the forms."""
-    from .consolidate import consolidate, summarise
+    from .consolidate import NEEDS_FIX, consolidate, summarise
     from .memo import render_memo, render_notice
+    from .text import safe_filename
 
     plan = load_plan_checked(paths)
     history = _history(paths)
@@ -281,7 +282,9 @@ def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     report = consolidate(plan, history.load_returns(str(period)), period, history=history)
     out = paths.period_out(period)
     back = out / "退回修改"
-    annotated = {p.stem: p for p in back.glob("*.xlsx")} if back.is_dir() else {}
+    # The annotated copies written by that period's consolidate, keyed by unit as annotate does.
+    annotated = {u.unit.name: f for u in report.units for f in sorted(back.glob(
+        f"{safe_filename(u.unit.name)}.xls*")) if u.state == NEEDS_FIX}
     templates = paths.templates if paths.templates.is_dir() else None
     with run_lock(paths):
         written = render_memo(report, out, templates=templates, annotated=annotated)
