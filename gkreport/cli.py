@@ -305,6 +305,10 @@ def _print_check(result: Any) -> None:
         style = "red" if row.errors else ("yellow" if row.warnings else "green")
         table.add_row(row.unit or "（未识别）", row.file, str(row.errors), str(row.warnings),
                       "\n".join(row.first_problems) or "无", style=style)
+    reported = {s.unit for s in result.returns.submissions if s.unit}
+    for unit in result.plan.expected_units:
+        if unit not in reported:
+            table.add_row(unit, "（未报送）", "", "", "", style="red")
     o.print(table)
     _print_reconciliation(result.returns)
     errors = sum(x.is_error for x in result.returns.problems)

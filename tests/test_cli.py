@@ -54,3 +54,99 @@ def test_consolidate_without_inputs_says_what_to_do(workspace: Path) -> None:
 def test_version() -> None:
     r = runner.invoke(app, ["--version"])
     assert r.exit_code == 0 and r.stdout.startswith("gkreport ")
+
+
+# ---------------------------------------------------------------- the monthly cycle
+
+
+def _bundled_months(workspace: Path) -> Path:
+    import shutil
+
+    from .conftest import ROOT
+
+    for month in ("2025-05", "2025-06"):
+        shutil.copytree(ROOT / "input" / month, workspace / "input" / month)
+    return workspace
+
+
+def test_forms_writes_one_form_per_expected_unit(workspace: Path) -> None:
+    r = runner.invoke(app, ["forms", "--period", "2025-06", "-w", str(workspace), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "已生成 56 份填报表" in r.stdout
+    out = workspace / "output" / "forms" / "2025-06"
+    assert len(list(out.glob("*_2025-06_填报表.xlsx"))) == 56
+    assert (out / "分发清单_2025-06.xlsx").exists()
+
+
+def test_forms_unknown_unit_is_refused(workspace: Path) -> None:
+    r = runner.invoke(app, ["forms", "-p", "2025-06", "-u", "区宇宙局", "-w", str(workspace)])
+    assert r.exit_code == 1
+    assert "区宇宙局" in r.stderr and "Traceback" not in r.output
+
+
+def test_check_reports_problems_per_unit_and_reconciles(workspace: Path) -> None:
+    ws = _bundled_months(workspace)
+    r = runner.invoke(app, ["check", "--period", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 1, r.output  # the bundled month carries typical mistakes
+    assert "基本完成" in r.stdout  # the unknown status, at its cell
+    line = next(x for x in r.stdout.splitlines() if x.startswith("文件："))
+    nums = [int(n) for n in __import__("re").findall(r"\d+", line.split("数据行：")[1])]
+    assert nums[0] == nums[1] + nums[2]
+    assert (ws / "output" / "2025-06" / "校验报告_2025-06.xlsx").exists()
+    assert list((ws / "output" / "2025-06" / "退回修改").glob("*.xlsx"))
+
+
+def test_consolidate_two_months_then_rerun_is_identical(workspace: Path) -> None:
+    import sqlite3
+
+    ws = _bundled_months(workspace)
+    r = runner.invoke(app, ["consolidate", "--period", "2025-05", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["consolidate", "-w", str(ws), "-q"])  # latest period: 2025-06
+    assert r.exit_code == 0, r.output
+    out = ws / "output" / "2025-06"
+    for name in ("汇总表_2025-06.xlsx", "简报_2025-06.docx", "简报_2025-06.md",
+                 "简报_2025-06.html", "催报通知_2025-06.md", "summary.json",
+                 "校验报告_2025-06.xlsx"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["period"] == "2025-06" and summary["tasks"]["total"] == 27
+    rows = summary["rows"]
+    assert rows["read"] == rows["merged"] + rows["rejected"]
+    assert f"数据行：读取 {rows['read']} = 采用 {rows['merged']} + 未采用 {rows['rejected']}" in r.stdout
+
+    def counts() -> list[int]:
+        with sqlite3.connect(ws / "output" / "history.sqlite") as db:
+            tables = [t for (t,) in db.execute(
+                "select name from sqlite_master where type='table' order by name")]
+            return [db.execute(f"select count(*) from {t}").fetchone()[0] for t in tables]
+
+    before = counts()
+    from openpyxl import load_workbook
+
+    def values() -> list[list[object]]:
+        wb = load_workbook(out / "汇总表_2025-06.xlsx")
+        return [[c for row in ws_.iter_rows(values_only=True) for c in row] for ws_ in wb]
+
+    first = values()
+    r = runner.invoke(app, ["consolidate", "--period", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
+    assert counts() == before
+    assert values() == first
+    # 上月状态 comes from 2025-05 in the history
+    wb = load_workbook(out / "汇总表_2025-06.xlsx")
+    headers = [c.value for c in wb["任务汇总"][1]]
+    prev = headers.index("上月状态")
+    assert any(row[prev] for row in wb["任务汇总"].iter_rows(min_row=2, values_only=True))
+
+    r = runner.invoke(app, ["memo", "--period", "2025-06", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "简报_2025-06.docx" in r.stdout
+
+
+def test_memo_before_consolidate_says_what_to_do(workspace: Path) -> None:
+    ws = _bundled_months(workspace)
+    r = runner.invoke(app, ["memo", "--period", "2025-06", "-w", str(ws)])
+    assert r.exit_code == 1
+    assert "gkreport consolidate --period 2025-06" in r.stderr
