@@ -31,6 +31,8 @@ UPCOMING_DAYS = 30
 MAX_QUOTES = 3  # highlight quotes: a memo is one or two pages
 MAX_ISSUES = 4
 MAX_REASONS = 2
+MAX_DETAILED = 6  # above this many late tasks, only overdue ones get a paragraph
+MAX_TABLE_REASON = 30
 MAX_QUOTE_CHARS = 70
 MAX_UNITS_LISTED = 8
 MAX_NOTICE_PROBLEMS = 5  # per unit; the annotated file carries every one
@@ -157,10 +159,13 @@ def _categories_sentence(cats: list[dict[str, Any]]) -> str:
         return ""
     best = max(cats, key=lambda c: (c["done"] / c["total"] if c["total"] else 0, -c["no"]))
     worst = max(cats, key=lambda c: (c["behind"], -c["no"]))
-    text = f"从各类任务看，“{best['name']}”完成率最高（{best['done_pct']}）"
+    parts = []
+    if best["done"]:
+        parts.append(f"“{best['name']}”完成率最高（{best['done_pct']}）")
     if worst["behind"]:
-        text += f"；“{worst['name']}”滞后任务最多（{worst['behind']}项，其中逾期{worst['overdue']}项）"
-    return text + "。"
+        who = "该类" if parts and worst is best else f"“{worst['name']}”"
+        parts.append(f"{who}滞后任务最多（{worst['behind']}项，其中逾期{worst['overdue']}项）")
+    return "从各类任务看，" + "；".join(parts) + "。" if parts else ""
 
 
 def _entries_by_task(report: Report) -> dict[int, list[Entry]]:
@@ -203,34 +208,43 @@ def _highlights(report: Report) -> dict[str, Any]:
 
 
 def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, Any]]:
+    """Overdue and behind tasks; `detail` marks those that get a paragraph under the table."""
     out: list[dict[str, Any]] = []
-    for t in report.tasks:
-        if not (t.overdue or t.status is Status.BEHIND):
-            continue
-        reasons = []
-        for e in by_task.get(t.task.no, []):
-            text = _text(e.issues, MAX_QUOTE_CHARS)
-            if _substantive_issue(text) and len(reasons) < MAX_REASONS:
-                reasons.append({"unit": e.unit, "text": text})
-        behind_units = [e.unit for e in by_task.get(t.task.no, []) if e.status is Status.BEHIND]
+    late = [t for t in report.tasks if t.overdue or t.status is Status.BEHIND]
+    # Many late tasks: the table carries them all, paragraphs only the overdue ones,
+    # which keeps the memo near two pages.
+    few = len(late) <= MAX_DETAILED
+    for t in late:
+        given = [(e.unit, _text(e.issues, MAX_QUOTE_CHARS)) for e in by_task.get(t.task.no, [])]
+        given = [(u, x) for u, x in given if _substantive_issue(x)]
+        reasons = [{"unit": u, "text": x} for u, x in given[:MAX_REASONS]]
+        if given:
+            short = f"{given[0][0]}：{_text(given[0][1], MAX_TABLE_REASON)}"
+            short += f"（共{len(given)}家说明原因）" if len(given) > 1 else ""
+        else:
+            short = "未说明原因"
         counts = (f"应报{t.expected}家，已报{t.reported}家，已完成{t.done}家，"
                   f"滞后{t.behind}家，未报送{t.missing}家")
-        out.append({"no": t.task.no, "no_cn": cn_number(len(out) + 1),
-                    "text": _short_task(t, 36), "deadline_text": _text(t.task.deadline.text), "units": _units_text(t.task.units_text),
-                    "deadline": _deadline(t), "overdue": t.overdue,
-                    "label": "逾期" if t.overdue else "滞后", "status": t.status.value,
+        out.append({"no": t.task.no, "text": _short_task(t, 32),
+                    "units": _units_text(t.task.units_text),
+                    "units_short": _text(_units_text(t.task.units_text), 24),
+                    "deadline": _deadline(t), "deadline_text": _text(t.task.deadline.text),
+                    "overdue": t.overdue, "label": "逾期" if t.overdue else "滞后",
+                    "status": t.status.value,
                     "fill": COLOUR_HEX[Colour.RED] if t.overdue else COLOUR_HEX[Colour.YELLOW],
-                    "counts": counts, "behind_units": _units_list(behind_units),
-                    "missing_units": _units_list(t.missing_units), "reasons": reasons,
+                    "counts": counts, "missing_units": _units_list(t.missing_units),
+                    "reasons": reasons, "reason_short": short, "detail": few or t.overdue,
                     "reasons_text": "；".join(f"{r['unit']}：“{r['text']}”" for r in reasons)
                     or "责任单位未说明原因"})
+    for i, d in enumerate((d for d in out if d["detail"]), start=1):
+        d["no_cn"] = cn_number(i)
     return out
 
 
 def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> dict[str, Any]:
     raised = [e for e in report.entries if _substantive_issue(_text(e.issues))]
     items: list[dict[str, Any]] = []
-    seen = {r["text"] for d in delays for r in d["reasons"]}  # quoted once is enough
+    seen = {r["text"] for d in delays if d["detail"] for r in d["reasons"]}  # quote once
     for e in sorted(raised, key=lambda e: (-len(_text(e.issues)), e.task_no, e.unit)):
         text = _text(e.issues, MAX_QUOTE_CHARS)
         if text in seen:
@@ -292,8 +306,9 @@ def _mom(report: Report) -> dict[str, Any] | None:
     done_now = sum(t.status is Status.DONE for t in report.tasks)
     label = Period.parse(report.previous_period).label
     sentences = [f"与上月（{label}）相比，本月新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
-                 f"由滞后转为正常推进或完成{len(recovered)}项；已完成任务由{done_before}项变为"
-                 f"{done_now}项。"]
+                 f"由滞后转为正常推进或完成{len(recovered)}项；"
+                 + (f"已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
+                    else f"已完成任务仍为{done_now}项。")]
     return {"previous_period": report.previous_period, "previous_label": label,
             "newly_done": len(newly_done), "newly_behind": len(newly_behind),
             "recovered": len(recovered), "done_before": done_before, "done_now": done_now,
@@ -351,6 +366,7 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
         "categories_sentence": _categories_sentence(cats),
         "highlights": _highlights(report),
         "delays": delays,
+        "delay_details": [d for d in delays if d["detail"]],
         "delays_sentence": (f"本期逾期{overview['overdue']}项、滞后（未逾期）"
                             f"{len(delays) - overview['overdue']}项，具体如下：" if delays
                             else "本期无逾期或滞后事项。"),
@@ -440,9 +456,11 @@ LINE_PT = 28.95  # 22 lines in the 225 mm type area
 TITLE_LINE_PT = 36
 TABLE_LINE_PT = 16
 TEXT_WIDTH_MM = 156  # 210 - 28 - 26
-CATEGORY_COLS = (("一级指标", 64), ("任务数", 12), ("已完成", 12), ("按计划推进", 20),
-                 ("滞后", 10), ("未启动", 12), ("逾期", 10), ("完成率", 16))
-DELAY_COLS = (("序号", 12), ("任务", 68), ("责任单位", 42), ("时间节点", 20), ("情况", 14))
+# 10.5 pt characters are 3.7 mm wide, plus 3.8 mm of cell margins: 3 characters need 15 mm.
+CATEGORY_COLS = (("一级指标", 49), ("任务数", 15), ("已完成", 15), ("按计划推进", 23),
+                 ("滞后", 12), ("未启动", 15), ("逾期", 12), ("完成率", 15))
+DELAY_COLS = (("序号", 11), ("任务", 43), ("责任单位", 30), ("时间节点", 15), ("情况", 12),
+              ("主要原因", 45))
 
 
 def _qn(tag: str) -> str:
@@ -689,10 +707,10 @@ def write_docx(ctx: dict[str, Any], path: Path, *, created: datetime) -> None:
     _body(doc, ctx["delays_sentence"])
     if ctx["delays"]:
         _table(doc, DELAY_COLS,
-               [[d["no"], d["text"], d["units"], d["deadline_text"], d["label"]]
-                for d in ctx["delays"]],
-               fills=[{4: d["fill"]} for d in ctx["delays"]], left=(1, 2))
-    for d in ctx["delays"]:
+               [[d["no"], d["text"], d["units_short"], d["deadline_text"], d["label"],
+                 d["reason_short"]] for d in ctx["delays"]],
+               fills=[{4: d["fill"]} for d in ctx["delays"]], left=(1, 2, 5))
+    for d in ctx["delay_details"]:
         _lead(doc, f"（{d['no_cn']}）序号{d['no']}（{d['label']}）。",
               f"时间节点：{d['deadline']}；{d['counts']}。原因：{d['reasons_text']}。")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import replace
@@ -33,6 +34,7 @@ from gkreport.model import (
 from gkreport.problems import problem
 from tests.lo import convert, needs_lo
 
+ROOT = Path(__file__).resolve().parents[1]
 JULY = Period(2025, 7)
 EVIL = "<script>alert(1)</script> {{ 7*7 }} {% if %}"
 DONE, ON, BEHIND, NOT = Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED
@@ -142,6 +144,10 @@ def docx_text(path: Path) -> str:
 # ---------------------------------------------------------------- figures = summary.json
 
 
+def best_name(text: str) -> str:
+    return re.search(r"“([^”]+)”完成率最高", text).group(1)
+
+
 def check_figures(text: str, report: Report) -> int:
     """Parse every figure back out of the memo text and compare with summarise(); count checks."""
     s = summarise(report)
@@ -171,13 +177,15 @@ def check_figures(text: str, report: Report) -> int:
                                              "逾期")] + [pct(c["已完成"], c["total"]) + "%"]
         checked += 1
     m = re.search(r"“([^”]+)”完成率最高（([\d.]+)%）", text)
-    best = tasks["by_category"][m.group(1)]
-    assert m.group(2) == pct(best["已完成"], best["total"]) == max(
-        pct(c["已完成"], c["total"]) for c in tasks["by_category"].values())
-    m = re.search(r"“([^”]+)”滞后任务最多（(\d+)项，其中逾期(\d+)项）", text)
-    if m:
-        worst = tasks["by_category"][m.group(1)]
+    if m or tasks["已完成"]:
+        best = tasks["by_category"][m.group(1)]
+        assert m.group(2) == pct(best["已完成"], best["total"]) == max(
+            (pct(c["已完成"], c["total"]) for c in tasks["by_category"].values()), key=float)
+    m = re.search(r"(?:“([^”]+)”|该类)滞后任务最多（(\d+)项，其中逾期(\d+)项）", text)
+    if m or tasks["滞后"]:
+        worst = tasks["by_category"][m.group(1) or best_name(text)]
         assert (int(m.group(2)), int(m.group(3))) == (worst["滞后"], worst["逾期"])
+        assert worst["滞后"] == max(c["滞后"] for c in tasks["by_category"].values())
     m = re.search(r"本期逾期(\d+)项、滞后（未逾期）(\d+)项", text)
     behind_only = sum(t.status is BEHIND and not t.overdue for t in report.tasks)
     assert (int(m.group(1)), int(m.group(2))) == (tasks["逾期"], behind_only)
@@ -194,8 +202,11 @@ def check_figures(text: str, report: Report) -> int:
     if report.previous_period:
         prev = [t for t in report.tasks if t.previous_status is not None]
         m = re.search(r"本月新增完成(\d+)项，新增滞后(\d+)项，由滞后转为正常推进或完成(\d+)项；"
-                      r"已完成任务由(\d+)项变为(\d+)项", text)
-        assert tuple(map(int, m.groups())) == (
+                      r"已完成任务(?:由(\d+)项变为|仍为(\d+)项)(\d+)?", text)
+        got = [int(x) for x in m.groups() if x is not None]
+        if len(got) == 4:  # 仍为 N 项: unchanged
+            got.insert(3, got[3])
+        assert tuple(got) == (
             sum(t.status is DONE and t.previous_status is not DONE for t in prev),
             sum(t.status is BEHIND and t.previous_status is not BEHIND for t in prev),
             sum(t.previous_status is BEHIND and t.status in (DONE, ON) for t in prev),
@@ -291,9 +302,9 @@ def test_unit_text_with_markup_is_data_in_every_format(rendered):
     html = rendered["html"].read_text(encoding="utf-8")
     docx = docx_text(rendered["docx"])
     for text in (md, docx):
-        assert text.count(EVIL) == 2, text  # a highlight quote and a delayed task's reason
+        assert text.count(EVIL) == 2, text  # a highlight quote and a problem raised
     assert "<script" not in html and "{{ 7*7 }}" in html and "{% if %}" in html
-    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} {% if %}") == 2
     assert "49" not in re.findall(r"“([^”]*)”", md)[0]
 
 
@@ -392,16 +403,54 @@ def test_docx_is_deterministic_in_content(report, rendered, tmp_path):
             assert a.read(name) == b.read(name), name
 
 
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The bundled example consolidated for 2025-05 then 2025-06, through the real pipeline."""
+    import json
+    import shutil
+
+    from gkreport.workspace import Paths, run_consolidate
+
+    ws = tmp_path_factory.mktemp("ws")
+    shutil.copytree(ROOT / "input", ws / "input")
+    paths = Paths(ws)
+    run_consolidate(paths, Period(2025, 5))
+    result = run_consolidate(paths, Period(2025, 6))
+    out = paths.period_out(Period(2025, 6))
+    return {"report": result.report, "out": out,
+            "summary": json.loads((out / "summary.json").read_text(encoding="utf-8"))}
+
+
 @pytest.mark.libreoffice
 @needs_lo
-def test_docx_converts_to_pdf_with_libreoffice(rendered, tmp_path):
-    (pdf,) = convert([rendered["docx"]], "pdf", tmp_path)
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
-    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info
-    assert 1 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 6
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True).stdout
-    assert "政务公开工作要点推进情况" in text and re.search(r"—\s*1\s*—", text), text
+def test_docx_converts_to_pdf_with_libreoffice(rendered, bundled, tmp_path):
+    docs = [rendered["docx"], bundled["out"] / "简报_2025-06.docx"]
+    for pdf in convert(docs, "pdf", tmp_path):  # one LibreOffice start for both
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info
+        assert 1 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 6
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True).stdout
+        assert "政务公开工作要点推进情况" in text and re.search(r"—\s*1\s*—", text), text
+
+
+def test_bundled_example_memo_and_notice_equal_summary_json(bundled):
+    report, out, summary = bundled["report"], bundled["out"], bundled["summary"]
+    assert summary == json.loads(json.dumps(summarise(report), ensure_ascii=False))
+    assert report.previous_period == "2025-05"
+    for text in ((out / "简报_2025-06.md").read_text(encoding="utf-8"),
+                 docx_text(out / "简报_2025-06.docx")):
+        check_figures(text, report)
+    notice = (out / "催报通知_2025-06.md").read_text(encoding="utf-8")
+    m = re.search(r"尚有(\d+)家单位未报送，(\d+)家单位的填报表需修改", notice)
+    assert tuple(map(int, m.groups())) == (len(summary["units"]["missing"]),
+                                           len(summary["units"]["needs_fix"]))
+    listed = re.findall(r"^\d+\. (\S+)（联系人：", notice, re.M)
+    assert listed == summary["units"]["missing"]
+    for name in summary["units"]["needs_fix"]:  # the annotated copy the office forwards
+        assert f"{name}：发现错误" in notice
+        assert f"退回文件“退回修改/{name}.xlsx”" in notice
+        assert (out / "退回修改" / f"{name}.xlsx").exists()
 
 
 # ---------------------------------------------------------------- a Report consolidate() built
