@@ -344,7 +344,14 @@ def _units(report: Report, annotated: Mapping[str, Path]) -> tuple[list[dict], l
 
 
 def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None) -> dict[str, Any]:
-    """Everything the memo and notice templates show, as plain, ready-formatted data."""
+    """Everything the memo and notice templates show, as plain, ready-formatted data.
+
+    Keys: title, plan_title, period, period_label, period_end, intro, overview (statuses,
+    units, sentences), chart (SVG geometry), mom (None without a previous period),
+    categories, categories_sentence, highlights, delays, delay_details, delays_sentence,
+    issues, suggestions, missing_units, fix_units, missing_line, fix_line, summary.
+    `annotated` maps a unit to its 退回修改/ copy, named in the notice.
+    """
     s = summarise(report)
     overview = _overview(report, s)
     missing, fix = _units(report, annotated or {})
@@ -459,7 +466,7 @@ TEXT_WIDTH_MM = 156  # 210 - 28 - 26
 # 10.5 pt characters are 3.7 mm wide, plus 3.8 mm of cell margins: 3 characters need 15 mm.
 CATEGORY_COLS = (("一级指标", 49), ("任务数", 15), ("已完成", 15), ("按计划推进", 23),
                  ("滞后", 12), ("未启动", 15), ("逾期", 12), ("完成率", 15))
-DELAY_COLS = (("序号", 11), ("任务", 43), ("责任单位", 30), ("时间节点", 15), ("情况", 12),
+DELAY_COLS = (("序号", 12), ("任务", 42), ("责任单位", 30), ("时间节点", 15), ("情况", 12),
               ("主要原因", 45))
 
 
