@@ -69,7 +69,10 @@ def trajectory(plan: Plan, task: Task, unit: str, seed: int) -> list[tuple[Statu
         done = rng.randint(max(start + 1, 3), 11)
     offset = rng.uniform(-12, 8)
     lag: set[int] = set()
-    if rng.random() < 0.18:
+    # A few units struggle; most rarely lag. A task expects up to ~50 units and one lagging
+    # unit makes the whole task 滞后, so a flat rate would paint nearly every task yellow.
+    struggling = random.Random(f"{seed}-{unit}").random() < 0.1
+    if rng.random() < (0.10 if struggling else 0.005):
         first = rng.randint(max(start, 3), 9)
         lag = set(range(first, first + rng.randint(1, 3)))
     months: list[tuple[Status, int]] = []

@@ -210,8 +210,10 @@ def test_months_are_consistent(months, plan: Plan) -> None:
         if s5 is Status.DONE:
             assert s6 is Status.DONE, key
     statuses = Counter(s for s, _ in seen["2025-06"].values())
-    # A realistic mix: every status occurs, most tasks on track.
-    assert all(statuses[s] >= 10 for s in (Status.DONE, Status.BEHIND, Status.NOT_STARTED))
+    # A realistic mix: every status occurs, most tasks on track, lagging rows are rare
+    # (one lagging unit makes a whole task 滞后).
+    assert all(statuses[s] >= 10 for s in (Status.DONE, Status.NOT_STARTED))
+    assert 2 <= statuses[Status.BEHIND] <= sum(statuses.values()) / 20
     assert statuses[Status.ON_TRACK] > sum(statuses.values()) / 2
     assert statuses[Status.DONE] > sum(1 for s, _ in seen["2025-05"].values() if s is Status.DONE)
 
