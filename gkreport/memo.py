@@ -31,7 +31,7 @@ UPCOMING_DAYS = 30
 MAX_QUOTES = 3  # highlight quotes: a memo is one or two pages
 MAX_ISSUES = 4
 MAX_REASONS = 2
-MAX_DETAILED = 6  # above this many late tasks, only overdue ones get a paragraph
+MAX_DETAILED = 2  # above this many late tasks, only overdue ones get a paragraph
 MAX_TABLE_REASON = 30
 MAX_QUOTE_CHARS = 70
 MAX_UNITS_LISTED = 8
@@ -244,7 +244,9 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
 def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> dict[str, Any]:
     raised = [e for e in report.entries if _substantive_issue(_text(e.issues))]
     items: list[dict[str, Any]] = []
-    seen = {r["text"] for d in delays if d["detail"] for r in d["reasons"]}  # quote once
+    # Quote a reason once: the late-task table shows each task's first reason, the
+    # paragraphs all of theirs.
+    seen = {r["text"] for d in delays for r in (d["reasons"] if d["detail"] else d["reasons"][:1])}
     for e in sorted(raised, key=lambda e: (-len(_text(e.issues)), e.task_no, e.unit)):
         text = _text(e.issues, MAX_QUOTE_CHARS)
         if text in seen:
