@@ -30,7 +30,7 @@ from .model import (
     normalise_status,
 )
 from .plan import match_header, unit_key
-from .problems import CATALOGUE, Problem, a1
+from .problems import Problem, a1, problem
 from .text import clean, nfkc, squash
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -64,16 +64,6 @@ class _Refused(Exception):
         super().__init__(code)
         self.code = code
         self.values = values
-
-
-def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "",
-            row: int | None = None, unit: str = "", **values: object) -> Problem:
-    """`problems.problem`, but templates may use {row} too (e.g. unknown-task)."""
-    severity, message, fix = CATALOGUE[code]
-    values.setdefault("row", row)
-    return Problem(code=code, severity=severity, message=message.format(**values),
-                   fix=fix.format(**values), file=file, sheet=sheet, cell=cell, row=row,
-                   unit=unit)
 
 
 # ---------------------------------------------------------------- per-file result
