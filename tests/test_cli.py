@@ -150,3 +150,45 @@ def test_memo_before_consolidate_says_what_to_do(workspace: Path) -> None:
     r = runner.invoke(app, ["memo", "--period", "2025-06", "-w", str(ws)])
     assert r.exit_code == 1
     assert "gkreport consolidate --period 2025-06" in r.stderr
+
+
+def test_two_consolidate_runs_at_once_leave_a_sound_history(workspace: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    ws = _bundled_months(workspace)
+    cmd = [sys.executable, "-m", "gkreport", "consolidate", "-p", "2025-06", "-q", "-w", str(ws)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    # The second run waits for the first (run lock), then replaces the period in one transaction.
+    assert [p.returncode for p in procs] == [0, 0], outs
+    with sqlite3.connect(ws / "output" / "history.sqlite") as db:
+        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert db.execute("select count(*) from periods").fetchone()[0] == 1
+    summary = json.loads((ws / "output" / "2025-06" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"]["read"] == summary["rows"]["merged"] + summary["rows"]["rejected"]
+    assert not list((ws / "output" / "2025-06").glob(".~tmp-*"))
+
+
+def test_plan_import_of_garbage_exits_1_and_writes_nothing(workspace: Path) -> None:
+    bad = workspace / "计划.docx"
+    bad.write_bytes(b"\x00\x01 not a word file " * 50)
+    out = workspace / "new.xlsx"
+    r = runner.invoke(app, ["plan", "import", str(bad), "-o", str(out), "-w", str(workspace)])
+    assert r.exit_code == 1
+    assert "计划.docx" in r.stderr and "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_plan_import_of_the_seed_reproduces_the_bundled_plan(workspace: Path) -> None:
+    from gkreport.plan import read_plan
+
+    from .conftest import ROOT, SEED
+
+    out = workspace / "imported.xlsx"
+    r = runner.invoke(app, ["plan", "import", str(SEED), "-o", str(out), "-w", str(workspace)])
+    assert r.exit_code == 0, r.output
+    assert "已导入 27 项任务（2025年）" in r.stdout
+    assert read_plan(out).tasks == read_plan(ROOT / "input" / "任务分解表.xlsx").tasks
