@@ -1,3 +1,7 @@
+"""`python -m gkreport`."""
+
 from .cli import main
 
-main()
+# The guard matters: reading files in a process pool re-imports __main__ on Windows and macOS.
+if __name__ == "__main__":
+    main()
