@@ -62,7 +62,7 @@ def _parse_period(value: str | None) -> Period | None:
 # Shared options, declared once (frictionless console/common.py).
 Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="工作目录（默认：当前目录）",
                                          file_okay=False, show_default=False)]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度条和提示")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度条")]
 Debug = Annotated[bool, typer.Option("--debug", help="出错时显示详细的程序调用栈（排查问题用）")]
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期次，格式 YYYY-MM，例如 2025-06")]
 OptionalPeriod = Annotated[str | None, typer.Option(
@@ -118,8 +118,12 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    console = _console(stderr=True)
+    if not console.is_terminal:  # a log file gets no bar, not even a stray blank line
+        yield None
+        return
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=_console(stderr=True), transient=True) as bar:
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -134,10 +138,10 @@ def _paths(workspace: Path) -> Any:
     return Paths(workspace.resolve())
 
 
-def _period_or_latest(workspace: Path, period: str | None) -> Period:
+def _period_or_latest(workspace: Path, period: Period | None) -> Period:
     from .workspace import latest_period
 
-    return _parse_period(period) or latest_period(_paths(workspace))
+    return period or latest_period(_paths(workspace))
 
 
 # ---------------------------------------------------------------- plan
@@ -341,8 +345,9 @@ def consolidate(
 
     Example: gkreport consolidate --period 2025-06
     """
+    chosen = _parse_period(period)  # a bad --period is a usage error (exit 2)
     with _guard(debug):
-        p = _period_or_latest(workspace, period)
+        p = _period_or_latest(workspace, chosen)
         with _progress(f"汇总 {p}", quiet) as bar:
             from .workspace import run_consolidate
 
@@ -351,6 +356,8 @@ def consolidate(
 
 
 def _print_summary(result: Any) -> None:
+    from rich.markup import escape
+
     s = result.summary
     o = _console()
     o.print(f"{result.report.plan.title} · {s['period']} 汇总完成", style="bold", markup=False)
@@ -374,8 +381,8 @@ def _print_summary(result: Any) -> None:
         o.print("预警：", style="bold")
         for r in alerts:
             o.print(f"  [{COLOUR_STYLE[r.colour]}]●{r.colour.value}[/] {r.task.no}. "
-                    f"{r.task.text[:30]}… {r.status.value}{'（逾期）' if r.overdue else ''}",
-                    highlight=False)
+                    f"{escape(r.task.text[:30])}… {r.status.value}"
+                    f"{'（逾期）' if r.overdue else ''}", highlight=False)
     o.print("已写入：", style="bold")
     for path in result.written:
         o.print(f"  {path}", markup=False)
@@ -397,10 +404,11 @@ def memo(
 
     Example: gkreport memo --period 2025-06
     """
+    chosen = _parse_period(period)  # a bad --period is a usage error (exit 2)
     with _guard(debug):
         from .workspace import run_memo
 
-        result = run_memo(_paths(workspace), _period_or_latest(workspace, period))
+        result = run_memo(_paths(workspace), _period_or_latest(workspace, chosen))
     o = _console()
     for path in result.written:
         o.print(f"已写入：{path}", markup=False)
@@ -410,6 +418,8 @@ def memo(
 def demo(
     period: PeriodOpt,
     seed: Annotated[int, typer.Option("--seed", help="随机种子（相同种子结果相同）")] = 2025,
+    force: Annotated[bool, typer.Option(
+        "--force", help="input/期次/ 中已有文件时仍然生成（会覆盖同名文件）")] = False,
     workspace: Workspace = Path("."),
     quiet: Quiet = False,
     debug: Debug = False,
@@ -420,10 +430,10 @@ def demo(
     """
     p = _parse_period(period)
     assert p is not None
-    with _guard(debug):
+    with _guard(debug), _progress("生成填报表", quiet) as bar:
         from .workspace import run_demo
 
-        result = run_demo(_paths(workspace), p, seed=seed)
+        result = run_demo(_paths(workspace), p, seed=seed, force=force, progress=bar)
     _console().print(f"已生成演示填报表：{result.written} 份 → {result.input_dir}", markup=False)
 
 
@@ -443,6 +453,44 @@ def _main(
     """政务公开工作要点月度推进情况：生成填报表、校验回收表、汇总并生成简报。"""
 
 
+# Click's own usage messages, in the words users read everywhere else.
+_USAGE_WORDS = (
+    (r"^Missing option '([^']+)'.*", r"缺少选项 \1"),
+    (r"^No such option: (\S+).*", r"没有选项 \1"),
+    (r"^No such command '([^']+)'.*", r"没有命令 \1"),
+    (r"^Missing argument '([^']+)'.*", r"缺少参数 \1"),
+    (r"^Got unexpected extra arguments? \((.*)\)", r"多余的参数：\1"),
+    (r"^Invalid value for '([^']+)': ", r"选项 \1 的值无效："),
+    (r"^Invalid value: ", "取值无效："),
+    (r"^Option '([^']+)' requires an argument.*", r"选项 \1 需要一个值"),
+)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: Click's usage errors become Chinese lines with exit 2."""
+    import re
+
+    exceptions = None
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            exceptions = importlib.import_module(name)
+            break
+        except ImportError:
+            continue
+    assert exceptions is not None
+    try:
+        code = app(standalone_mode=False)
+    except exceptions.UsageError as exc:
+        message = exc.format_message()
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gkreport`: the help, as Click does
+            typer.echo(message, err=True)
+            sys.exit(2)
+        for pattern, words in _USAGE_WORDS:
+            message = re.sub(pattern, words, message)
+        command = exc.ctx.command_path if exc.ctx else "gkreport"
+        _console(stderr=True).print(f"[用法错误] {message}\n运行 {command} -h 查看用法。",
+                                    markup=False, style="red")
+        sys.exit(2)
+    except exceptions.Abort:
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

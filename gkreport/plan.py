@@ -53,7 +53,7 @@ COLLECTIVE_HEADERS: dict[str, tuple[str, ...]] = {
     "rule": ("成员规则", "规则", "成员"),
 }
 
-UNIT_SPLIT = re.compile(r"[、，,；;/\s\u3000]+")
+UNIT_SPLIT = re.compile(r"[、，,；;\s\u3000]+")
 # "一、" / "二." numbering in front of a category, stripped so every source names it alike.
 CATEGORY_NUMBER = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
 # Reading limits: a plan is small; a hostile or broken file must not exhaust memory.
@@ -114,9 +114,12 @@ def parse_deadline(value: object, year: int) -> Deadline:
     m = re.fullmatch(r"(\d{1,2})月(\d{1,2})[日号]", s)
     if m and 1 <= int(m.group(1)) <= 12:
         return Deadline(text, date(y, int(m.group(1)), int(m.group(2))))  # ValueError if 2月30日
-    m = re.fullmatch(r"(\d{1,2})月(底|末|份|中旬|上旬|下旬)?", s)
+    m = re.fullmatch(r"(\d{1,2})月(底|末|份|上旬|中旬|下旬)?", s)
     if m and 1 <= int(m.group(1)) <= 12:
-        return Deadline(text, _month_end(y, int(m.group(1))))
+        # 上旬/中旬 end on the 10th/20th; the rest mean the month's last day.
+        day = {"上旬": 10, "中旬": 20}.get(m.group(2) or "")
+        month = int(m.group(1))
+        return Deadline(text, date(y, month, day) if day else _month_end(y, month))
     m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", s)
     if m:
         return Deadline(text, date(int(m.group(1)), int(m.group(2)), int(m.group(3))))

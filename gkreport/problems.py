@@ -61,6 +61,15 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     # --- writing forms ---
     "forms-unknown-unit": (Severity.ERROR, "“{name}”不是本计划需要填报的单位{hint}", "请核对单位名称或简称（见计划工作簿的“单位名录”工作表）"),
     "demo-no-forms": (Severity.ERROR, "在 {path} 中没有找到本期的填报表，无法生成演示数据", "请先运行 gkreport forms --period 期次"),
+    # --- workspace ---
+    "no-period": (Severity.ERROR, "在 {path} 下没有找到期次文件夹（如 2025-06）", "请用 --period 指定期次，或把回收的填报表放入 input/YYYY-MM/"),
+    "no-plan": (Severity.ERROR, "找不到计划工作簿 {path}", "请用 gkreport plan import 从正式文件生成，或用 -w 指定工作目录"),
+    "no-input": (Severity.ERROR, "没有找到本期的回收文件夹 {path}", "请把各单位报回的填报表放入 input/{period}/"),
+    "no-forms": (Severity.ERROR, "{path} 中没有可用的填报表（发现 {found} 个文件，均无法采用），本次未汇总", "请先运行 gkreport check --period {period} 查看原因"),
+    "workspace-busy": (Severity.ERROR, "另一个 gkreport 正在此工作目录运行，本次未执行", "请等待其结束后再运行"),
+    "plan-changed": (Severity.ERROR, "{period} 汇总时使用的任务分解表与当前计划不一致", "请重新运行 gkreport consolidate --period {period}"),
+    "output-locked": (Severity.ERROR, "无法写入“{name}”", "该文件可能正在 Excel 或 WPS 中打开，请先关闭该文件后重新运行"),
+    "demo-input-not-empty": (Severity.ERROR, "{path} 中已有 {count} 个文件，演示数据会覆盖同名的回收表，本次未执行", "请换一个期次，或确认后加 --force"),
     # --- history store (output/history.sqlite) ---
     "history-unreadable": (Severity.ERROR, "历史记录库“{path}”已损坏或不是 SQLite 数据库（{detail}）", "请将该文件改名备份后重新运行（将新建历史记录库），或用备份文件替换它"),
     "history-foreign": (Severity.ERROR, "“{path}”不是 gkreport 的历史记录库", "请将该文件移走或改名，gkreport 会新建历史记录库"),
@@ -101,7 +110,8 @@ class Problem:
         """One Chinese line for the terminal."""
         where = self.location()
         head = f"[{self.severity}] {where}：" if where else f"[{self.severity}] "
-        return f"{head}{self.message}" + (f"。{self.fix}" if self.fix else "")
+        sep = "" if self.message.endswith(("。", "？", "！", "?", "!")) else "。"
+        return f"{head}{self.message}" + (f"{sep}{self.fix}" if self.fix else "")
 
 
 def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", row: int | None = None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .model import Period, Plan, Report, Returns
-from .problems import GkreportError, Problem, Severity
+from .problems import GkreportError, problem
 
 if TYPE_CHECKING:
     from .forms import FormsResult
@@ -63,19 +63,18 @@ class Paths:
         return self.output / str(period)
 
 
-def _problem(code: str, message: str, fix: str = "", file: str = "") -> GkreportError:
-    return GkreportError(Problem(code=code, severity=Severity.ERROR, message=message, fix=fix,
-                                 file=file))
-
-
 def latest_period(paths: Paths) -> Period:
     """The latest input/YYYY-MM folder: the default period of `consolidate`."""
-    found = sorted(p.name for p in paths.input.glob("*") if p.is_dir()
-                   and re.fullmatch(r"\d{4}-\d{2}", p.name))
+    found = []
+    for p in paths.input.glob("*"):
+        if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}", p.name):
+            try:
+                found.append(Period.parse(p.name))
+            except ValueError:  # e.g. a folder named 2025-13
+                continue
     if not found:
-        raise _problem("no-period", f"在 {paths.input} 下没有找到期次文件夹（如 2025-06）",
-                       "请用 --period 指定期次，或把回收的填报表放入 input/YYYY-MM/")
-    return Period.parse(found[-1])
+        raise GkreportError(problem("no-period", path=str(paths.input)))
+    return max(found, key=lambda p: (p.year, p.month))
 
 
 def load_plan_checked(paths: Paths) -> Plan:
@@ -83,9 +82,7 @@ def load_plan_checked(paths: Paths) -> Plan:
     from .plan import read_plan
 
     if not paths.plan.exists():
-        raise _problem("no-plan", f"找不到计划工作簿 {paths.plan}",
-                       "请用 gkreport plan import 从正式文件生成，或用 -w 指定工作目录",
-                       file=str(paths.plan))
+        raise GkreportError(problem("no-plan", path=str(paths.plan)))
     plan = read_plan(paths.plan)
     if plan.has_errors:
         raise GkreportError(*[p for p in plan.problems if p.is_error])
@@ -106,9 +103,7 @@ def run_lock(paths: Paths, *, wait: float = 60.0) -> Iterator[None]:
                 break
             except OSError:
                 if time.monotonic() >= deadline:
-                    raise _problem(
-                        "workspace-busy", "另一个 gkreport 正在此工作目录运行，本次未执行",
-                        "请等待其结束后再运行", file=str(lock_path)) from None
+                    raise GkreportError(problem("workspace-busy", file=str(lock_path))) from None
                 time.sleep(0.2)
         yield
     finally:
@@ -184,8 +179,7 @@ def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -
 
     folder = paths.returns(period)
     if not folder.is_dir():
-        raise _problem("no-input", f"没有找到本期的回收文件夹 {folder}",
-                       f"请把各单位报回的填报表放入 input/{period}/", file=str(folder))
+        raise GkreportError(problem("no-input", path=str(folder), period=str(period)))
     notes = (_history(paths).previous_notes(str(period), year=plan.year)
              if paths.history.exists() else {})
     return read_returns(plan, period, folder, previous_notes=notes, progress=progress)
@@ -256,6 +250,10 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
     plan = load_plan_checked(paths)
     with run_lock(paths):
         returns = _read(paths, plan, period, progress)
+        if returns.files.read == 0:
+            # Nothing usable: keep last run's outputs and history rather than a month of 未报送.
+            raise GkreportError(problem("no-forms", path=str(paths.returns(period)),
+                                        period=str(period), found=returns.files.found))
         history = _history(paths)
         report = consolidate(plan, returns, period, history=history)
         check_path, annotated = _write_check_outputs(paths, plan, period, returns)
@@ -274,11 +272,9 @@ def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     plan = load_plan_checked(paths)
     history = _history(paths)
     if str(period) not in history.periods():
-        raise _problem("period-not-stored", f"历史库中没有 {period} 的汇总结果",
-                       f"请先运行 gkreport consolidate --period {period}")
+        raise GkreportError(problem("history-missing-period", period=str(period)))
     if history.fingerprint(str(period)) != plan.fingerprint:
-        raise _problem("plan-changed", f"{period} 汇总时使用的任务分解表与当前计划不一致",
-                       f"请重新运行 gkreport consolidate --period {period}")
+        raise GkreportError(problem("plan-changed", period=str(period)))
     report = consolidate(plan, history.load_returns(str(period)), period, history=history)
     out = paths.period_out(period)
     back = out / "退回修改"
@@ -295,10 +291,16 @@ def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
 # ---------------------------------------------------------------- demo
 
 
-def run_demo(paths: Paths, period: Period, *, seed: int = 2025) -> Any:
+def run_demo(paths: Paths, period: Period, *, seed: int = 2025, force: bool = False,
+             progress: Progress | None = None) -> Any:
     """Generate the period's forms and fill them as units would, into input/PERIOD."""
     from .demo import fill_demo
 
-    run_forms(paths, period)
+    target = paths.returns(period)
+    existing = [p for p in target.glob("*") if p.is_file()] if target.is_dir() else []
+    if existing and not force:
+        raise GkreportError(problem("demo-input-not-empty", path=str(target),
+                                    count=len(existing)))
+    run_forms(paths, period, progress=progress)
     plan = load_plan_checked(paths)
     return fill_demo(plan, period, paths.forms(period), paths.returns(period), seed=seed)

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .problems import GkreportError, Problem, Severity
+from .problems import GkreportError, problem
 
 # Unit text is data: never turn "=..." into a formula or "http..." into a link.
 WORKBOOK_OPTIONS: dict[str, Any] = {
@@ -25,11 +25,7 @@ FONT_SIZE = 10
 
 def locked_file_error(path: Path, exc: BaseException) -> GkreportError:
     """The message for a file Excel or WPS holds open (Windows refuses to replace it)."""
-    return GkreportError(Problem(
-        code="output-locked", severity=Severity.ERROR, file=str(path),
-        message=f"无法写入“{path.name}”（{exc.__class__.__name__}）",
-        fix="该文件可能正在 Excel 或 WPS 中打开，请先关闭该文件后重新运行",
-    ))
+    return GkreportError(problem("output-locked", file=str(path), name=path.name))
 
 
 @contextmanager
@@ -41,6 +37,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
+    # mkstemp makes the file private (0600); outputs live on shared folders, so give them
+    # the permissions a normally created file would have.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
