@@ -479,7 +479,7 @@ def main() -> None:
             continue
     assert exceptions is not None
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="gkreport")
     except exceptions.UsageError as exc:
         message = exc.format_message()
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gkreport`: the help, as Click does

@@ -192,3 +192,50 @@ def test_plan_import_of_the_seed_reproduces_the_bundled_plan(workspace: Path) ->
     assert r.exit_code == 0, r.output
     assert "已导入 27 项任务（2025年）" in r.stdout
     assert read_plan(out).tasks == read_plan(ROOT / "input" / "任务分解表.xlsx").tasks
+
+
+def test_bad_period_is_a_usage_error_for_every_command(workspace: Path) -> None:
+    for cmd in (["consolidate"], ["memo"], ["check"], ["demo"]):
+        r = runner.invoke(app, [*cmd, "--period", "2025-13", "-w", str(workspace)])
+        assert r.exit_code == 2, (cmd, r.output)
+        assert "程序内部错误" not in r.output
+
+
+def test_usage_errors_are_chinese_from_the_console_script(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "gkreport", "forms", "-w", str(workspace)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == ["[用法错误] 缺少选项 --period",
+                                     "运行 gkreport forms -h 查看用法。"]
+
+
+def test_folder_with_no_usable_form_is_not_consolidated(workspace: Path) -> None:
+    (workspace / "input" / "2025-07").mkdir()
+    (workspace / "input" / "2025-07" / "说明.txt").write_text("见附件", encoding="utf-8")
+    r = runner.invoke(app, ["consolidate", "-w", str(workspace), "-q"])
+    assert r.exit_code == 1
+    assert "没有可用的填报表（发现 1 个文件，均无法采用），本次未汇总" in r.stderr
+    assert not (workspace / "output" / "2025-07").exists()
+    assert not (workspace / "output" / "history.sqlite").exists()
+
+
+def test_outputs_are_readable_by_colleagues(workspace: Path) -> None:
+    import os
+    import stat
+
+    if os.name == "nt":
+        return
+    r = runner.invoke(app, ["forms", "-p", "2025-06", "-u", "泗泾镇", "-w", str(workspace)])
+    assert r.exit_code == 0, r.output
+    form = next((workspace / "output" / "forms" / "2025-06").glob("泗泾镇*.xlsx"))
+    assert form.stat().st_mode & stat.S_IRGRP
+
+
+def test_demo_does_not_overwrite_returned_forms(workspace: Path) -> None:
+    ws = _bundled_months(workspace)
+    r = runner.invoke(app, ["demo", "-p", "2025-06", "-w", str(ws)])
+    assert r.exit_code == 1
+    assert "演示数据会覆盖同名的回收表" in r.stderr

@@ -108,9 +108,11 @@ def test_default_registry() -> None:
 
 
 def test_split_units_on_every_separator() -> None:
-    text = "区政府办公室、区发改委，区经委,区教育局；区民政局;区财政局/区司法局\n区科委 \u3000各街镇"
+    text = "区政府办公室、区发改委，区经委,区教育局；区民政局;区财政局\n区科委 \u3000各街镇"
     assert split_units(text) == ["区政府办公室", "区发改委", "区经委", "区教育局", "区民政局",
-                                 "区财政局", "区司法局", "区科委", "各街镇"]
+                                 "区财政局", "区科委", "各街镇"]
+    # A slash belongs to a name (区A/B办), it does not separate units.
+    assert split_units("区A/B办、区财政局") == ["区A/B办", "区财政局"]
     assert split_units("区政府办公室、各有关单位、 各街镇") == ["区政府办公室", "各有关单位", "各街镇"]
     assert split_units("") == []
 
