@@ -7,7 +7,10 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .model import (
+    NEEDS_FIX,
+    NOT_SUBMITTED,
     REPORTABLE,
+    SUBMITTED,
     Colour,
     Entry,
     Period,
@@ -22,6 +25,7 @@ from .model import (
     UnitResult,
 )
 from .problems import Problem, problem
+from .text import clean
 
 if TYPE_CHECKING:  # history imports sqlite3; consolidate only needs its read methods
     from .history import History
@@ -29,13 +33,25 @@ if TYPE_CHECKING:  # history imports sqlite3; consolidate only needs its read me
 # A deadline this many days after the period's end (or on it) turns a task blue (临期).
 NEAR_DEADLINE_DAYS = 30
 
-# UnitResult.state values (报送情况).
-SUBMITTED = "已报送"
-NOT_SUBMITTED = "未报送"
-NEEDS_FIX = "需修改"
+# What units write in 存在问题 when they have none: not a problem raised (one rule for the
+# workbook's 问题与建议 and 逾期滞后 sheets, the memo and the terminal).
+NO_ISSUE = frozenset({"无", "暂无", "没有", "无问题", "暂无问题", "没有问题", "未发现问题",
+                      "暂未发现问题", "无明显问题", "否", "/", "-", "—", "——"})
 
 # Reports that show work has begun; 待核实 is reported but neither started nor done.
 _STARTED = frozenset({Status.DONE, Status.ON_TRACK, Status.BEHIND})
+
+
+def substantive_issue(text: str) -> bool:
+    """Whether a 存在问题 cell raises a problem: not empty and not 无/暂无/无问题/—."""
+    core = clean(text).strip("。.；;！!，, ")
+    return bool(core) and core not in NO_ISSUE
+
+
+def near_deadline(status: Status, deadline: date | None, period_end: date) -> bool:
+    """临期: not 已完成 and the deadline falls on or within NEAR_DEADLINE_DAYS after period_end."""
+    return (status is not Status.DONE and deadline is not None
+            and period_end <= deadline <= period_end + timedelta(days=NEAR_DEADLINE_DAYS))
 
 
 def is_overdue(task: Task, status: Status, period: Period) -> bool:
@@ -57,8 +73,7 @@ def colour_for(status: Status, *, overdue: bool, deadline: date | None, period_e
         return Colour.RED
     if status in (Status.BEHIND, Status.UNVERIFIED) or unverified:
         return Colour.YELLOW
-    if (status is not Status.DONE and deadline is not None
-            and period_end <= deadline <= period_end + timedelta(days=NEAR_DEADLINE_DAYS)):
+    if near_deadline(status, deadline, period_end):
         return Colour.BLUE
     if status is Status.DONE:
         return Colour.GREEN
@@ -69,7 +84,9 @@ def task_status(task: Task, reports: Mapping[str, Status], period: Period) -> tu
     """A task's status and overdue flag from its units' reports (unit -> status), DESIGN.md rule.
 
     `reports` holds the expected units that reported plus, on an open (各有关单位) task,
-    any other registered unit that reported. Checked in order:
+    any other registered unit that reported. An expected unit whose accepted form has no
+    usable row for the task (the row was rejected: text mismatch, duplicate…) reported
+    待核实: it is not 未报送. Checked in order:
 
     1. 已完成 when there is at least one report, every expected unit reported, and every
        report (expected or extra unit) is 已完成. A 待核实 row is therefore never done.
@@ -125,13 +142,16 @@ def _accept_entries(plan: Plan, returns: Returns) -> tuple[list[Entry], list[Pro
 
 
 def _task_result(task: Task, entries: list[Entry], period: Period,
-                 previous: dict[int, str] | None) -> TaskResult:
+                 previous: dict[int, str] | None, accepted: frozenset[str]) -> TaskResult:
     by_unit = {e.unit: e for e in entries}
     reported = [by_unit[u] for u in task.expected_units if u in by_unit]
     extras = [e for e in entries if e.unit not in task.expected_units]
     everyone = reported + extras
-    missing = tuple(u for u in task.expected_units if u not in by_unit)
-    status, overdue = task_status(task, {e.unit: e.status for e in everyone}, period)
+    # The unit sent a usable form but this task's row was rejected: it reported, unread.
+    unverified = tuple(u for u in task.expected_units if u not in by_unit and u in accepted)
+    missing = tuple(u for u in task.expected_units if u not in by_unit and u not in accepted)
+    reports = {e.unit: e.status for e in everyone} | dict.fromkeys(unverified, Status.UNVERIFIED)
+    status, overdue = task_status(task, reports, period)
     progress = [e.progress for e in everyone if e.progress is not None]
     avg = sum(progress) / len(progress) if progress else None
     prev = Status(previous[task.no]) if previous and task.no in previous else None
@@ -140,12 +160,12 @@ def _task_result(task: Task, entries: list[Entry], period: Period,
         task=task, status=status, overdue=overdue,
         colour=colour_for(status, overdue=overdue, deadline=task.deadline.date,
                           period_end=period.end,
-                          unverified=any(e.status is Status.UNVERIFIED for e in everyone)),
-        expected=len(task.expected_units), reported=len(everyone),
+                          unverified=Status.UNVERIFIED in reports.values()),
+        expected=len(task.expected_units), reported=len(reports),
         done=sum(e.status is Status.DONE for e in everyone),
         behind=sum(e.status is Status.BEHIND for e in everyone),
         missing=len(missing), avg_progress=avg, missing_units=missing,
-        previous_status=prev, change=change)
+        previous_status=prev, change=change, unverified_units=unverified)
 
 
 def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
@@ -179,8 +199,11 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
     Unit results (报送情况) cover every expected unit in plan order: 已报送; 需修改 when its
     accepted form has any 错误; 未报送 when it has no accepted form (a refused form's file
     and problems are still shown). `tasks` is the number of tasks the unit is expected on.
-    Previous status and trend come from stored periods of the same plan year; a stored
-    copy of this period is ignored, so re-running a period gives the same Report.
+    The trend comes from stored periods of the same plan year up to this one; the previous
+    period (上月状态, 变化) is the latest earlier one consolidated against the same plan
+    (fingerprint), so a renumbered plan never attaches old statuses to other tasks. A stored
+    copy of this period and later periods are ignored: re-running any period, in any order,
+    gives the same Report.
     """
     this = str(period)
     entries, dropped = _accept_entries(plan, returns)
@@ -192,14 +215,18 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
     previous_period: str | None = None
     if history is not None:
         # one read, so previous status and trend come from the same snapshot
-        stored = {p: s for p, s in history.task_statuses(year=plan.year).items() if p != this}
-        previous_period = max((p for p in stored if p < this), default=None)
+        snapshot = {p: v for p, v in history.stored_statuses(year=plan.year).items() if p < this}
+        stored = {p: statuses for p, (_, statuses) in snapshot.items()}
+        previous_period = max((p for p, (fp, _) in snapshot.items() if fp == plan.fingerprint),
+                              default=None)
     previous = stored.get(previous_period) if previous_period else None
 
     by_task: dict[int, list[Entry]] = {}
     for e in entries:
         by_task.setdefault(e.task_no, []).append(e)
-    tasks = tuple(_task_result(t, by_task.get(t.no, []), period, previous) for t in plan.tasks)
+    accepted = frozenset(s.unit for s in returns.submissions if s.accepted and s.unit)
+    tasks = tuple(_task_result(t, by_task.get(t.no, []), period, previous, accepted)
+                  for t in plan.tasks)
 
     trend_periods = tuple(sorted({*stored, this}))
     trend: dict[int, dict[str, str]] = {}
@@ -217,6 +244,17 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
         trend=trend, trend_periods=trend_periods, skipped_files=returns.skipped_files)
 
 
+def unverified_units(report: Report) -> dict[int, list[str]]:
+    """task_no -> units whose report on it is 待核实 (unreadable status, or row not used)."""
+    out: dict[int, list[str]] = {t.task.no: [] for t in report.tasks}
+    for e in report.entries:
+        if e.status is Status.UNVERIFIED and e.task_no in out:
+            out[e.task_no].append(e.unit)
+    for t in report.tasks:
+        out[t.task.no].extend(t.unverified_units)
+    return out
+
+
 def summarise(report: Report) -> dict[str, Any]:
     """The key figures (summary.json): the single source of every figure shown anywhere."""
     by_status = {s.value: sum(t.status is s for t in report.tasks) for s in REPORTABLE}
@@ -226,8 +264,9 @@ def summarise(report: Report) -> dict[str, Any]:
         by_category[cat] = {"total": len(rows),
                             **{s.value: sum(t.status is s for t in rows) for s in REPORTABLE},
                             "逾期": sum(t.overdue for t in rows)}
-    missing = [u.unit.name for u in report.units if u.state == "未报送"]
-    needs_fix = [u.unit.name for u in report.units if u.state == "需修改"]
+    unverified = unverified_units(report)
+    missing = [u.unit.name for u in report.units if u.state == NOT_SUBMITTED]
+    needs_fix = [u.unit.name for u in report.units if u.state == NEEDS_FIX]
     return {
         "period": str(report.period),
         "plan": {"year": report.plan.year, "title": report.plan.title,
@@ -236,7 +275,7 @@ def summarise(report: Report) -> dict[str, Any]:
                   "逾期": sum(t.overdue for t in report.tasks),
                   "by_category": by_category},
         "units": {"expected": len(report.units),
-                  "submitted": sum(u.state != "未报送" for u in report.units),
+                  "submitted": sum(u.state != NOT_SUBMITTED for u in report.units),
                   "missing": missing, "needs_fix": needs_fix},
         "files": {"found": report.files.found, "read": report.files.read,
                   "refused": report.files.refused, "skipped": report.files.skipped},
@@ -248,8 +287,14 @@ def summarise(report: Report) -> dict[str, Any]:
         # added keys (others code against the ones above; never rename them)
         "colours": {c.value: sum(t.colour is c for t in report.tasks)
                     for c in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN)},
+        # 待核实: tasks with any report we could not read or use, and those reports
+        "unverified": {"tasks": sum(bool(u) for u in unverified.values()),
+                       "reports": sum(len(u) for u in unverified.values())},
+        # 临期 (blue): not done, deadline within NEAR_DEADLINE_DAYS after the period's end
+        "near_deadline": [t.task.no for t in report.tasks if t.colour is Colour.BLUE],
     }
 
 
-__all__ = ["consolidate", "colour_for", "is_overdue", "task_status", "entry_key", "summarise",
-           "Status", "NEAR_DEADLINE_DAYS", "SUBMITTED", "NOT_SUBMITTED", "NEEDS_FIX"]
+__all__ = ["consolidate", "colour_for", "is_overdue", "near_deadline", "task_status",
+           "entry_key", "summarise", "substantive_issue", "unverified_units", "Status",
+           "NEAR_DEADLINE_DAYS", "NO_ISSUE", "SUBMITTED", "NOT_SUBMITTED", "NEEDS_FIX"]

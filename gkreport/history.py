@@ -112,6 +112,19 @@ def _insert(con: sqlite3.Connection, table: str, columns: Sequence[str],
     con.executemany(sql, rows)
 
 
+def _filter(year: int | None, fingerprint: str | None, table: str = ""
+            ) -> tuple[str, tuple[Any, ...]]:
+    """A WHERE clause (or "") and its arguments selecting periods by plan year / fingerprint."""
+    parts, args = [], []
+    if year:
+        parts.append(f"{table}plan_year = ?")
+        args.append(year)
+    if fingerprint:
+        parts.append(f"{table}plan_fingerprint = ?")
+        args.append(fingerprint)
+    return (" WHERE " + " AND ".join(parts) if parts else ""), tuple(args)
+
+
 def _entry(row: sqlite3.Row) -> Entry:
     values = {f: row[f] for f in ENTRY_FIELDS}
     values["status"] = Status(values["status"])
@@ -184,18 +197,22 @@ class History:
 
     # ------------------------------------------------------------------------- reads
 
-    def periods(self, *, year: int | None = None) -> list[str]:
-        """Stored periods (YYYY-MM), oldest first; only those of plan `year` when given."""
+    def periods(self, *, year: int | None = None, fingerprint: str | None = None) -> list[str]:
+        """Stored periods (YYYY-MM), oldest first; only those of plan `year` and consolidated
+        against plan `fingerprint` when given."""
+        where, args = _filter(year, fingerprint)
         with self._read() as con:
             if con is None:
                 return []
-            sql = "SELECT period FROM periods" + (" WHERE plan_year = ?" if year else "")
-            rows = con.execute(sql + " ORDER BY period", (year,) if year else ())
+            rows = con.execute(f"SELECT period FROM periods{where} ORDER BY period", args)
             return [r[0] for r in rows]
 
-    def previous(self, period: str, *, year: int | None = None) -> str | None:
-        """The latest stored period before `period` (of plan `year` when given), or None."""
-        earlier = [p for p in self.periods(year=year) if p < str(period)]
+    def previous(self, period: str, *, year: int | None = None,
+                 fingerprint: str | None = None) -> str | None:
+        """The latest stored period before `period` (of plan `year`, and of the same plan
+        `fingerprint`, when given), or None."""
+        earlier = [p for p in self.periods(year=year, fingerprint=fingerprint)
+                   if p < str(period)]
         return earlier[-1] if earlier else None
 
     def fingerprint(self, period: str) -> str | None:
@@ -209,16 +226,21 @@ class History:
 
     def task_statuses(self, *, year: int | None = None) -> dict[str, dict[int, str]]:
         """period -> task_no -> task status, for every stored period (of plan `year`)."""
+        return {p: statuses for p, (_, statuses) in self.stored_statuses(year=year).items()}
+
+    def stored_statuses(self, *, year: int | None = None
+                        ) -> dict[str, tuple[str, dict[int, str]]]:
+        """period -> (plan fingerprint, task_no -> task status), in one snapshot."""
+        where, args = _filter(year, None, table="p.")
         with self._read() as con:
             if con is None:
                 return {}
-            sql = ("SELECT t.period, t.task_no, t.status FROM task_results t"
-                   " JOIN periods p ON p.period = t.period"
-                   + (" WHERE p.plan_year = ?" if year else "")
-                   + " ORDER BY t.period, t.task_no")
-            out: dict[str, dict[int, str]] = {}
-            for period, no, status in con.execute(sql, (year,) if year else ()):
-                out.setdefault(period, {})[no] = status
+            sql = ("SELECT t.period, p.plan_fingerprint, t.task_no, t.status FROM task_results t"
+                   f" JOIN periods p ON p.period = t.period{where}"
+                   " ORDER BY t.period, t.task_no")
+            out: dict[str, tuple[str, dict[int, str]]] = {}
+            for period, fingerprint, no, status in con.execute(sql, args):
+                out.setdefault(period, (fingerprint, {}))[1][no] = status
             return out
 
     def entries(self, period: str) -> dict[tuple[int, str], Entry]:
@@ -230,18 +252,25 @@ class History:
                                (str(period),))
             return {(r["task_no"], r["unit"]): _entry(r) for r in rows}
 
-    def previous_entries(self, period: str, *, year: int | None = None
+    def previous_entries(self, period: str, *, year: int | None = None,
+                         fingerprint: str | None = None
                          ) -> dict[tuple[int, str], tuple[str, str]]:
-        """(task_no, unit) -> (status, note) of the latest stored period before `period`."""
-        prev = self.previous(period, year=year)
+        """(task_no, unit) -> (status, note) of the latest stored period before `period`
+        (of plan `year`, consolidated against plan `fingerprint`, when given).
+
+        Pass the current plan's fingerprint: after a renumbered plan, task numbers of an
+        older plan would attach its answers to other tasks.
+        """
+        prev = self.previous(period, year=year, fingerprint=fingerprint)
         if prev is None:
             return {}
         return {k: (e.status.value, e.note) for k, e in self.entries(prev).items()}
 
-    def previous_notes(self, period: str, *, year: int | None = None
-                       ) -> dict[tuple[int, str], str]:
-        """(task_no, unit) -> 进展情况 of the latest stored period before `period`."""
-        return {k: note for k, (_, note) in self.previous_entries(period, year=year).items()}
+    def previous_notes(self, period: str, *, year: int | None = None,
+                       fingerprint: str | None = None) -> dict[tuple[int, str], str]:
+        """(task_no, unit) -> 进展情况 of the same period previous_entries() uses."""
+        return {k: note for k, (_, note) in
+                self.previous_entries(period, year=year, fingerprint=fingerprint).items()}
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table (all zero without a history): for checks and tests."""

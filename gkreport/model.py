@@ -68,6 +68,26 @@ COLOUR_HEX: dict[Colour, str] = {
     Colour.GREEN: "#C6EFCE", Colour.NONE: "#FFFFFF",
 }
 
+# UnitResult.state values (报送情况).
+SUBMITTED = "已报送"
+NOT_SUBMITTED = "未报送"
+NEEDS_FIX = "需修改"
+OVERDUE = "逾期"  # the label of an overdue task wherever it is counted or flagged
+
+# The one status -> warning colour table (workbook, memo, terminal): a value shown in a
+# status column (task status, entry status, 报送情况 or 逾期) and the colour it carries.
+# 按计划推进 and 未启动 stay uncoloured so that blue keeps its one meaning (deadline near);
+# 未报送 is grey (MISSING_HEX), not red: red means 逾期.
+STATUS_COLOUR: dict[str, Colour] = {
+    Status.DONE: Colour.GREEN, Status.ON_TRACK: Colour.NONE, Status.BEHIND: Colour.YELLOW,
+    Status.NOT_STARTED: Colour.NONE, Status.UNVERIFIED: Colour.YELLOW,
+    SUBMITTED: Colour.GREEN, NEEDS_FIX: Colour.YELLOW, OVERDUE: Colour.RED,
+}
+MISSING_HEX = "#D9D9D9"  # 未报送 (Status.MISSING / NOT_SUBMITTED): grey fill
+MISSING_TEXT_HEX = "#C00000"  # ... with dark red text
+STATUS_HEX: dict[str, str] = {**{k: COLOUR_HEX[c] for k, c in STATUS_COLOUR.items()},
+                              NOT_SUBMITTED: MISSING_HEX}
+
 
 class UnitKind(StrEnum):
     DEPARTMENT = "区政府部门"
@@ -304,6 +324,9 @@ class TaskResult:
     missing_units: tuple[str, ...] = ()
     previous_status: Status | None = None
     change: str = ""  # e.g. 按计划推进→已完成; "" when unchanged or no history
+    # expected units whose accepted form has no usable row for this task (row rejected):
+    # reported but 待核实, not 未报送
+    unverified_units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +355,8 @@ class Report:
     files: FileCounts
     rows: RowCounts
     previous_period: str | None = None
-    # task_no -> {period: task status} for every period in the history, this one included
+    # task_no -> {period: task status} for stored periods of the plan year up to this one,
+    # this one included (never later ones: re-running a period gives the same Report)
     trend: dict[int, dict[str, str]] = field(default_factory=dict)
     trend_periods: tuple[str, ...] = ()
     skipped_files: tuple[str, ...] = ()  # Returns.skipped_files, carried for the check report

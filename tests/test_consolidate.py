@@ -328,3 +328,85 @@ def test_previous_status_change_and_trend(tmp_path):
                        history=h) == r
     # consolidate only reads
     assert h.periods() == ["2024-12", "2025-05", "2025-06"]
+
+
+def test_rerunning_an_earlier_period_ignores_later_ones(tmp_path):
+    h = History(tmp_path / "history.sqlite")
+    may = Period(2025, 5)
+    may_returns = returns(entry(1, "区甲局", ON), entry(1, "区乙局", ON), period=may)
+    first = consolidate(PLAN, may_returns, may, history=h)
+    h.record(first)
+    h.record(consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)),
+                         JUNE, history=h))
+    again = consolidate(PLAN, may_returns, may, history=h)
+    assert again.trend_periods == ("2025-05",) and "2025-06" not in again.trend[1]
+    assert again == first
+    # the later period sees the earlier one
+    june = consolidate(PLAN, returns(), JUNE, history=h)
+    assert june.trend_periods == ("2025-05", "2025-06") and june.previous_period == "2025-05"
+
+
+def test_previous_period_must_have_the_same_plan(tmp_path):
+    h = History(tmp_path / "history.sqlite")
+    april, may = Period(2025, 4), Period(2025, 5)
+    h.record(consolidate(PLAN, returns(entry(1, "区甲局", ON), entry(1, "区乙局", ON),
+                                       period=april), april))
+    # May was consolidated against a renumbered plan: its task 1 is another task
+    renumbered = replace(PLAN, tasks=tuple(replace(t, text=f"改后任务{t.no}") for t in PLAN.tasks))
+    assert renumbered.fingerprint != PLAN.fingerprint
+    h.record(consolidate(renumbered, returns(entry(1, "区甲局", BEHIND), period=may), may))
+    r = consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
+                    history=h)
+    assert r.previous_period == "2025-04"  # latest earlier period of the same plan
+    assert (result(r, 1).previous_status, result(r, 1).change) == (ON, "按计划推进→已完成")
+    r = consolidate(renumbered, returns(), JUNE, history=h)
+    assert r.previous_period == "2025-05" and result(r, 1).previous_status is BEHIND
+    # a plan no stored period used has no previous period at all
+    other = replace(PLAN, tasks=PLAN.tasks[:3])
+    r = consolidate(other, returns(), JUNE, history=h)
+    assert r.previous_period is None and all(t.previous_status is None for t in r.tasks)
+    assert r.trend_periods == ("2025-04", "2025-05", "2025-06")  # trend: same plan year
+
+
+def test_rejected_row_of_an_accepted_form_is_unverified_not_missing():
+    # 区乙局 sent a usable form, but its task 1 row was rejected (e.g. text mismatch)
+    subs = tuple(Submission(file=f"{u}.xlsx", unit=u, sha256="0" * 64, size=1, read_at="t")
+                 for u in ("区甲局", "区乙局"))
+    mismatch = problem("task-text-mismatch", file="区乙局.xlsx", sheet="填报表", cell="C6",
+                       unit="区乙局", no=1)
+    r = consolidate(PLAN, returns(entry(1, "区甲局", DONE, 100), entry(2, "区甲局", DONE),
+                                  entry(4, "区甲局", DONE), submissions=subs,
+                                  problems=(mismatch,), rejected=1), JUNE)
+    t = result(r, 1)
+    assert counts(t) == (ON, False, Colour.YELLOW, 2, 2, 1, 0, 0)
+    assert t.missing_units == () and t.unverified_units == ("区乙局",)
+    assert summarise(r)["unverified"] == {"tasks": 1, "reports": 1}
+    # a unit with no accepted form at all stays 未报送
+    t3 = result(r, 3)
+    assert t3.missing_units == ("丙街道", "丁镇") and t3.unverified_units == ()
+    assert [(u.unit.name, u.state) for u in r.units][:2] == [("区甲局", "已报送"),
+                                                             ("区乙局", "需修改")]
+    # every task of a form whose rows were all rejected is 待核实
+    r = consolidate(PLAN, returns(submissions=subs[1:]), JUNE)
+    assert result(r, 1).unverified_units == ("区乙局",) and result(r, 1).colour is Colour.YELLOW
+    assert result(r, 1).status is NOT
+
+
+@pytest.mark.parametrize(("text", "raised"), [
+    ("无", False), ("暂无。", False), (" 无问题 ", False), ("—", False), ("", False),
+    ("暂未发现问题", False), ("无。", False), ("经费未到位", True), ("无法按期完成", True),
+])
+def test_substantive_issue(text, raised):
+    from gkreport.consolidate import substantive_issue
+
+    assert substantive_issue(text) is raised
+
+
+def test_near_deadline_is_the_blue_rule():
+    from gkreport.consolidate import near_deadline
+
+    for status, deadline, colour in [(ON, END, Colour.BLUE), (NOT, date(2025, 7, 30), Colour.BLUE),
+                                     (ON, date(2025, 7, 31), Colour.NONE),
+                                     (DONE, END, Colour.GREEN)]:
+        assert near_deadline(status, deadline, END) is (colour is Colour.BLUE)
+        assert colour_for(status, overdue=False, deadline=deadline, period_end=END) is colour

@@ -376,3 +376,24 @@ def test_an_empty_file_is_a_fresh_history(tmp_path, reports):
     assert h.periods() == []
     h.record(reports["2025-06"])
     assert h.periods() == ["2025-06"]
+
+
+def test_previous_of_the_same_plan_only(tmp_path, plan, reports):
+    h = db(tmp_path)
+    h.record(reports["2025-05"])
+    renumbered = dataclasses.replace(plan, tasks=plan.tasks[1:])
+    june = dataclasses.replace(reports["2025-06"], plan=renumbered)
+    h.record(june)
+    assert h.periods(fingerprint=plan.fingerprint) == ["2025-05"]
+    assert h.periods(year=2025, fingerprint=renumbered.fingerprint) == ["2025-06"]
+    assert h.previous("2025-07") == "2025-06"  # no filter: as before
+    assert h.previous("2025-07", fingerprint=plan.fingerprint) == "2025-05"
+    may = {(e.task_no, e.unit): (e.status.value, e.note) for e in reports["2025-05"].entries}
+    assert h.previous_entries("2025-07", year=2025, fingerprint=plan.fingerprint) == may
+    assert h.previous_notes("2025-07", fingerprint=plan.fingerprint) == {
+        k: note for k, (_, note) in may.items()}
+    assert h.previous_entries("2025-07", fingerprint="0" * 16) == {}
+    stored = h.stored_statuses(year=2025)
+    assert {p: fp for p, (fp, _) in stored.items()} == {
+        "2025-05": plan.fingerprint, "2025-06": renumbered.fingerprint}
+    assert h.task_statuses() == {p: s for p, (_, s) in stored.items()}
