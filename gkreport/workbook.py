@@ -9,8 +9,21 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .consolidate import summarise
-from .model import COLOUR_HEX, REPORTABLE, Colour, Entry, Report, Status, TaskResult
+from .consolidate import substantive_issue, summarise
+from .model import (
+    COLOUR_HEX,
+    MISSING_HEX,
+    MISSING_TEXT_HEX,
+    NOT_SUBMITTED,
+    REPORTABLE,
+    STATUS_COLOUR,
+    SUBMITTED,
+    Colour,
+    Entry,
+    Report,
+    Status,
+    TaskResult,
+)
 from .text import column_width, display_width
 from .xlsxutil import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
 
@@ -32,16 +45,16 @@ LINE_HEIGHT = 13.5  # points per line of 10-pt 宋体
 # Fills and text colours of the warning conventions; fills come from the model.
 _FONT_COLOUR = {Colour.RED: "#9C0006", Colour.YELLOW: "#7F6000", Colour.BLUE: "#1F4E78",
                 Colour.GREEN: "#006100"}
-_GREY = "#D9D9D9"
-_MISSING_TEXT = "#C00000"
-# Saturated versions for chart fills (pale cell fills are unreadable as chart slices).
-_CHART_COLOUR = {Status.DONE.value: "#70AD47", Status.ON_TRACK.value: "#5B9BD5",
-                 Status.BEHIND.value: "#FFC000", Status.NOT_STARTED.value: "#A5A5A5",
-                 "已报送": "#70AD47", "未报送": "#C00000"}
-# Which warning colour a value in a status column carries.
-_STATUS_COLOUR = {Status.DONE.value: Colour.GREEN, Status.BEHIND.value: Colour.YELLOW,
-                  Status.UNVERIFIED.value: Colour.YELLOW, "需修改": Colour.YELLOW,
-                  "已报送": Colour.GREEN}
+# Saturated versions for chart fills (pale cell fills are unreadable as chart slices), by the
+# model's one status colour table; the two uncoloured statuses get two neutral greys, and
+# never blue (blue means a deadline is near).
+_SATURATED = {Colour.GREEN: "#70AD47", Colour.YELLOW: "#FFC000", Colour.RED: "#C00000"}
+_CHART_COLOUR = {**{k: _SATURATED[c] for k, c in STATUS_COLOUR.items() if c in _SATURATED},
+                 Status.ON_TRACK: "#7F7F7F", Status.NOT_STARTED: "#BFBFBF",
+                 NOT_SUBMITTED: "#A5A5A5"}
+# Which warning colour a value in a status column carries (uncoloured values get no rule).
+_STATUS_COLOUR = {k: c for k, c in STATUS_COLOUR.items() if c is not Colour.NONE}
+UNUSED_ROW_NOTE = "该行未采用，见校验报告"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +119,9 @@ class _Book:
         self.warn = {c: wb.add_format({"font_name": FONT_NAME, "bg_color": COLOUR_HEX[c],
                                        "font_color": _FONT_COLOUR[c]})
                      for c in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN)}
-        self.missing = wb.add_format({"font_name": FONT_NAME, "bg_color": _GREY,
-                                      "font_color": _MISSING_TEXT})
-        self.red_text = wb.add_format({"font_name": FONT_NAME, "font_color": _MISSING_TEXT,
+        self.missing = wb.add_format({"font_name": FONT_NAME, "bg_color": MISSING_HEX,
+                                      "font_color": MISSING_TEXT_HEX})
+        self.red_text = wb.add_format({"font_name": FONT_NAME, "font_color": MISSING_TEXT_HEX,
                                        "bold": True})
 
     def sheet(self, name: str) -> Any:
@@ -242,7 +255,7 @@ def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) 
         *((s.value, tasks[s.value]) for s in REPORTABLE),
         ("其中：逾期", tasks["逾期"]),
         ("单位报送情况", None), ("应报单位数", units["expected"]),
-        ("已报送", units["submitted"]), ("未报送", len(units["missing"])),
+        (SUBMITTED, units["submitted"]), (NOT_SUBMITTED, len(units["missing"])),
         ("已报送但需修改", len(units["needs_fix"])),
         ("文件与数据行核对", None), ("收到文件", files["found"]), ("读取文件", files["read"]),
         ("拒收文件", files["refused"]), ("跳过文件", files["skipped"]),
@@ -265,7 +278,7 @@ def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) 
     ws.set_column(0, 0, column_width([label for label, _ in figures], maximum=30))
     ws.set_column(1, 1, 10)
     ws.set_column(2, 2, 3)
-    missing_row = where["未报送"]
+    missing_row = where[NOT_SUBMITTED]
     ws.conditional_format(missing_row, 1, missing_row, 1, {
         "type": "cell", "criteria": ">", "value": 0, "format": book.red_text})
 
@@ -309,7 +322,7 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
     doughnut.add_series({
         "name": "任务状态", "categories": [name, first, 0, last, 0],
         "values": [name, first, 1, last, 1],
-        "points": [{"fill": {"color": _CHART_COLOUR[s.value]}} for s in REPORTABLE],
+        "points": [{"fill": {"color": _CHART_COLOUR[s]}} for s in REPORTABLE],
         "data_labels": {"value": True, "font": _chart_font()},
     })
     doughnut.set_title({"name": "任务推进状态", "name_font": _chart_font(11, True)})
@@ -317,13 +330,13 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
     doughnut.set_hole_size(50)
     ws.insert_chart(anchor, 3, doughnut, {"x_scale": 1.0, "y_scale": 1.0})
 
-    sub = where["已报送"]
+    sub = where[SUBMITTED]
     pie = book.wb.add_chart({"type": "pie"})
     pie.add_series({
         "name": "单位报送", "categories": [name, sub, 0, sub + 1, 0],
         "values": [name, sub, 1, sub + 1, 1],
-        "points": [{"fill": {"color": _CHART_COLOUR["已报送"]}},
-                   {"fill": {"color": _CHART_COLOUR["未报送"]}}],
+        "points": [{"fill": {"color": _CHART_COLOUR[SUBMITTED]}},
+                   {"fill": {"color": _CHART_COLOUR[NOT_SUBMITTED]}}],
         "data_labels": {"value": True, "category": True, "font": _chart_font()},
     })
     pie.set_title({"name": "单位报送情况", "name_font": _chart_font(11, True)})
@@ -337,7 +350,7 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
         bar.add_series({
             "name": [name, top, i], "categories": [name, c_first, 3, c_last, 3],
             "values": [name, c_first, i, c_last, i],
-            "fill": {"color": _CHART_COLOUR[s.value]}, "gap": 60,
+            "fill": {"color": _CHART_COLOUR[s]}, "gap": 60,
         })
     bar.set_title({"name": "各一级指标任务状态", "name_font": _chart_font(11, True)})
     bar.set_legend({"position": "bottom", "font": _chart_font()})
@@ -368,15 +381,25 @@ def _task_row(t: TaskResult) -> list[Cell]:
             t.previous_status.value if t.previous_status else "", t.change]
 
 
+def previous_header(report: Report) -> str:
+    """上月状态, or 上期状态（2025-04） when the previous period is not the month before."""
+    prev = report.previous_period
+    if prev is None or prev == str(report.period.previous):
+        return "上月状态"
+    return f"上期状态（{prev}）"
+
+
 def _tasks(book: _Book, report: Report) -> None:
     ws = book.sheet(SHEET_TASKS)
-    cols = TASK_COLS
+    header = previous_header(report)
+    cols = tuple(Col(header, c.kind, max(c.max_width, display_width(header) + 2))
+                 if c.header == "上月状态" else c for c in TASK_COLS)
     first, last = book.table(ws, cols, [_task_row(t) for t in report.tasks])
     status, warn, late = (_col(cols, h) for h in ("任务状态", "预警", "逾期"))
     is_late = f'=${_letter(late)}{first + 1}="是"'
     book.flag_rule(ws, first, last, status, is_late, Colour.RED)
     book.status_rules(ws, first, last, status)
-    book.status_rules(ws, first, last, _col(cols, "上月状态"))
+    book.status_rules(ws, first, last, _col(cols, header))
     for colour in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN):
         ws.conditional_format(first, warn, last, warn, {
             "type": "cell", "criteria": "==", "value": f'"{colour.value}"',
@@ -400,14 +423,29 @@ DETAIL_COLS = (
 )
 
 
+def _unused_row(report: Report, no: int, unit: str) -> Entry:
+    """A stand-in 待核实 entry: the unit's form was used, but not its row for this task."""
+    file = next((s.file for s in report.submissions if s.unit == unit and s.accepted),
+                next((u.file for u in report.units if u.unit.name == unit), ""))
+    return Entry(task_no=no, unit=unit, status=Status.UNVERIFIED, raw_status="",
+                 progress=None, note=UNUSED_ROW_NOTE, issues="", next_steps="", file=file,
+                 sheet="", row=0, cell="")
+
+
 def detail_rows(report: Report) -> list[tuple[int, str, Entry | None]]:
-    """(task no, unit, entry or None for 未报送) per task x unit, in plan and unit order."""
+    """(task no, unit, entry or None for 未报送) per task x unit, in plan and unit order.
+
+    A unit whose form was accepted but whose row for the task was not gets a stand-in
+    待核实 entry naming its file, with the note UNUSED_ROW_NOTE (row 0, no cell).
+    """
     by_task: dict[int, list[Entry]] = {}
     for e in report.entries:
         by_task.setdefault(e.task_no, []).append(e)
     out: list[tuple[int, str, Entry | None]] = []
     for t in report.tasks:
         entries = {e.unit: e for e in by_task.pop(t.task.no, [])}
+        entries |= {u: _unused_row(report, t.task.no, u) for u in t.unverified_units
+                    if u not in entries}
         missing = set(t.missing_units)
         for unit in t.task.expected_units:
             if unit in entries:
@@ -452,7 +490,7 @@ def _issues(book: _Book, report: Report) -> None:
             Col("完成状态", "center", 10), Col("存在问题", "wrap", 44), Col("下步计划", "wrap", 44))
     rows: list[list[Cell]] = [
         [no, _task_text(report, no, e), unit, e.status.value, e.issues, e.next_steps]
-        for no, unit, e in detail_rows(report) if e is not None and e.issues.strip()]
+        for no, unit, e in detail_rows(report) if e is not None and substantive_issue(e.issues)]
     first, last = book.table(ws, cols, rows)
     book.status_rules(ws, first, last, _col(cols, "完成状态"))
 
@@ -474,7 +512,7 @@ def _overdue(book: _Book, report: Report) -> None:
         mine = [e for e in report.entries if e.task_no == t.task.no]
         behind = [e.unit for e in mine if e.status is Status.BEHIND]
         reasons = _joined(f"{e.unit}：{e.issues.strip()}" for e in mine
-                          if e.issues.strip() and e.status is not Status.DONE)
+                          if substantive_issue(e.issues) and e.status is not Status.DONE)
         rows.append([t.task.no, t.task.category, t.task.text, t.task.units_text,
                      t.task.deadline.date or "无", t.status.value, t.overdue,
                      "、".join(behind), "、".join(t.missing_units), reasons])

@@ -413,9 +413,13 @@ def test_renders_a_consolidated_report(plan: Plan, tmp_path: Path) -> None:
     book = openpyxl.load_workbook(write_workbook(report, tmp_path / "汇总表_2025-06.xlsx"))
     assert book["任务汇总"].max_row - 1 == s["tasks"]["total"]
     missing = sum(len(t.missing_units) for t in report.tasks)
-    assert book["单位填报明细"].max_row - 1 == len(report.entries) + missing
+    unused = sum(len(t.unverified_units) for t in report.tasks)
+    assert unused == len(plan.tasks_for("区教育局"))  # it sent a form with only an extra row
+    assert book["单位填报明细"].max_row - 1 == len(report.entries) + missing + unused
     assert book["报送情况"].max_row - 1 == s["units"]["expected"]
     assert ("区教育局", "已完成") in {(r[2], r[3]) for r in _rows(book["单位填报明细"])[1:]}
+    edu = {r[3] for r in _rows(book["单位填报明细"])[1:] if r[2] == "区教育局" and r[0] != 2}
+    assert edu == {"待核实"}
     figures = {r[0]: r[1] for r in _rows(book["总览"])[3:] if r[0]}
     assert figures["滞后"] == s["tasks"]["滞后"] and figures["未报送"] == len(s["units"]["missing"])
     tasks = {r[0]: r for r in _rows(book["任务汇总"])[1:]}
@@ -431,3 +435,44 @@ def test_libreoffice_converts_to_pdf(written: Path, plan: Plan, tmp_path: Path) 
     bundled = write_workbook(bundled_report(plan), tmp_path / "bundled.xlsx")
     pdfs = convert([written, bundled], "pdf", tmp_path / "pdf")
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
+
+
+def test_rows_not_used_from_an_accepted_form_are_unverified_not_missing(tmp_path: Path) -> None:
+    import openpyxl
+
+    report = small_report()
+    # 泗泾镇's form was accepted, but its row for task 1 was rejected (text mismatch)
+    sub = Submission(file="泗泾镇6月.xlsx", unit=SIJING, sha256="1" * 64, size=1, read_at="t")
+    tasks = (replace(report.tasks[0], missing=0, reported=3, missing_units=(),
+                     unverified_units=(SIJING,)), *report.tasks[1:])
+    report = replace(report, tasks=tasks, submissions=(*report.submissions, sub))
+    ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "w.xlsx"))["单位填报明细"]
+    row = next(r for r in _rows(ws)[1:] if r[2] == SIJING)
+    assert row[3] == "待核实" and row[6] == "该行未采用，见校验报告" and row[9] == "泗泾镇6月.xlsx"
+    assert "未报送" not in {r[3] for r in _rows(ws)[1:]}
+
+
+def test_only_substantive_issues_are_listed(tmp_path: Path) -> None:
+    import openpyxl
+
+    report = small_report()
+    none_said = [replace(e, issues=text) for e, text in zip(
+        report.entries[3:], ("无", "暂无。", "—"), strict=True)]
+    behind = _entry(2, EDU, Status.BEHIND, 30.0, issues="无")
+    report = replace(report, entries=(*report.entries[:2], behind, *none_said))
+    book = openpyxl.load_workbook(write_workbook(report, tmp_path / "w.xlsx"))
+    assert [r[4] for r in _rows(book["问题与建议"])[1:]] == ["@x 经费不足"]
+    late = {r[0]: r for r in _rows(book["逾期滞后"])[1:]}
+    assert late[2][9] is None  # 区教育局：无 is not a reason
+
+
+@pytest.mark.parametrize(("previous", "header"), [
+    ("2025-05", "上月状态"), ("2025-04", "上期状态（2025-04）"), (None, "上月状态")])
+def test_previous_status_header_names_an_older_period(tmp_path: Path, previous: str | None,
+                                                      header: str) -> None:
+    import openpyxl
+
+    report = replace(small_report(), previous_period=previous)
+    ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "w.xlsx"))["任务汇总"]
+    assert _header(ws)[15] == header
+    assert ("cellIs", "equal", ('"滞后"',)) in _rules(ws)["P2:P5"]
