@@ -6,28 +6,37 @@ formatted here: templates only arrange ready-made strings and numbers (STYLE.md 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .consolidate import summarise
-from .model import COLOUR_HEX, REPORTABLE, Colour, Entry, Period, Report, Status, TaskResult
-from .problems import Problem
+from .consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
+from .model import (
+    COLOUR_HEX,
+    NEEDS_FIX,
+    NOT_SUBMITTED,
+    OVERDUE,
+    REPORTABLE,
+    STATUS_HEX,
+    Colour,
+    Entry,
+    Period,
+    Report,
+    Status,
+    TaskResult,
+)
+from .problems import GkreportError, Problem, problem
 from .text import clean
 from .xlsxutil import atomic_path, write_text_atomic
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-# Fill colours shared with the workbook's 三色预警; on-track / not started stay neutral so that
-# blue keeps its one meaning (deadline within 30 days).
-STATUS_HEX: dict[str, str] = {
-    Status.DONE: COLOUR_HEX[Colour.GREEN], Status.ON_TRACK: "#D9D9D9",
-    Status.BEHIND: COLOUR_HEX[Colour.YELLOW], Status.NOT_STARTED: "#F2F2F2",
-    Status.UNVERIFIED: COLOUR_HEX[Colour.YELLOW], "逾期": COLOUR_HEX[Colour.RED],
-}
-UPCOMING_DAYS = 30
+MEMO_TEMPLATES = ("memo.md.j2", "memo.html.j2")
+NOTICE_TEMPLATE = "notice.md.j2"
+# Chart rows beyond the statuses: 临期 (blue) and 待核实 (yellow), as in the workbook.
+NEAR_LABEL = f"{NEAR_DEADLINE_DAYS}日内到期"
 MAX_QUOTES = 3  # highlight quotes: a memo is one or two pages
 MAX_ISSUES = 4
 MAX_REASONS = 2
@@ -37,7 +46,6 @@ MAX_QUOTE_CHARS = 70
 MAX_UNITS_LISTED = 8
 MAX_NOTICE_PROBLEMS = 5  # per unit; the annotated file carries every one
 SUBSTANTIVE_CHARS = 12  # shorter progress notes ("已完成。") say nothing worth quoting
-_NO_ISSUE = {"无", "暂无", "没有", "无问题", "暂无问题", "未发现问题", "否", "/", "-", "—", "——"}
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # invalid in XML, so python-docx refuses them
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -65,10 +73,6 @@ def _text(value: object, limit: int | None = None) -> str:
     if limit and len(text) > limit:
         text = text[:limit].rstrip("，,；;、 ") + "……"
     return text
-
-
-def _substantive_issue(text: str) -> bool:
-    return bool(text) and text.strip("。.；;！! ") not in _NO_ISSUE
 
 
 def _short_task(tr: TaskResult, limit: int = 40) -> str:
@@ -104,28 +108,38 @@ def _overview(report: Report, s: dict[str, Any]) -> dict[str, Any]:
     total = tasks["total"]
     statuses = [{"label": st.value, "count": tasks[st.value], "pct": pct(tasks[st.value], total),
                  "fill": STATUS_HEX[st]} for st in REPORTABLE]
-    unverified = total - sum(tasks[st.value] for st in REPORTABLE)
-    if unverified:
-        statuses.append({"label": Status.UNVERIFIED.value, "count": unverified,
-                         "pct": pct(unverified, total), "fill": STATUS_HEX[Status.UNVERIFIED]})
     parts = "，".join(f"{x['label']}{x['count']}项（占{x['pct']}）" for x in statuses)
+    near = len(s["near_deadline"])
+    unverified, unverified_reports = s["unverified"]["tasks"], s["unverified"]["reports"]
     sentence = (f"{report.plan.title}共{total}项任务。截至{report.period.label}底，{parts}；"
-                f"其中逾期{tasks['逾期']}项（占{pct(tasks['逾期'], total)}）。")
+                f"其中逾期{tasks[OVERDUE]}项（占{pct(tasks[OVERDUE], total)}）。")
+    if near:
+        sentence += f"另有{near}项任务将于{NEAR_DEADLINE_DAYS}日内到期。"
+    if unverified:
+        sentence += (f"{unverified}项任务有{unverified_reports}条填报待核实"
+                     "（完成状态无法识别或该行未采用），需向单位核实。")
     expected, submitted = units["expected"], units["submitted"]
     u = {"expected": expected, "submitted": submitted, "submitted_pct": pct(submitted, expected),
          "missing": len(units["missing"]), "needs_fix": len(units["needs_fix"])}
     units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家（报送率{u['submitted_pct']}），"
                       f"未报送{u['missing']}家；已报送单位中需退回修改{u['needs_fix']}家。")
-    return {"total": total, "statuses": statuses, "overdue": tasks["逾期"],
-            "overdue_pct": pct(tasks["逾期"], total), "unverified": unverified,
+    return {"total": total, "statuses": statuses, "overdue": tasks[OVERDUE],
+            "overdue_pct": pct(tasks[OVERDUE], total), "near": near,
+            "near_pct": pct(near, total), "unverified": unverified,
+            "unverified_pct": pct(unverified, total), "unverified_reports": unverified_reports,
             "sentence": sentence, "units": u, "units_sentence": units_sentence}
 
 
 def _chart(overview: dict[str, Any]) -> dict[str, Any]:
     """Horizontal bar geometry for the HTML's inline SVG (computed here: templates do no maths)."""
     label_w, bar_max, row_h, bar_h = 96, 330, 30, 18
-    rows = [*overview["statuses"], {"label": "逾期", "count": overview["overdue"],
-                                     "pct": overview["overdue_pct"], "fill": STATUS_HEX["逾期"]}]
+    rows = [*overview["statuses"],
+            {"label": OVERDUE, "count": overview["overdue"], "pct": overview["overdue_pct"],
+             "fill": STATUS_HEX[OVERDUE]},
+            {"label": NEAR_LABEL, "count": overview["near"], "pct": overview["near_pct"],
+             "fill": COLOUR_HEX[Colour.BLUE]},
+            {"label": Status.UNVERIFIED.value, "count": overview["unverified"],
+             "pct": overview["unverified_pct"], "fill": STATUS_HEX[Status.UNVERIFIED]}]
     total = overview["total"]
     bars = []
     for i, r in enumerate(rows):
@@ -216,7 +230,7 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
     few = len(late) <= MAX_DETAILED
     for t in late:
         given = [(e.unit, _text(e.issues, MAX_QUOTE_CHARS)) for e in by_task.get(t.task.no, [])]
-        given = [(u, x) for u, x in given if _substantive_issue(x)]
+        given = [(u, x) for u, x in given if substantive_issue(x)]
         reasons = [{"unit": u, "text": x} for u, x in given[:MAX_REASONS]]
         if given:
             short = f"{given[0][0]}：{_text(given[0][1], MAX_TABLE_REASON)}"
@@ -231,7 +245,7 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
                     "deadline": _deadline(t), "deadline_text": _text(t.task.deadline.text),
                     "overdue": t.overdue, "label": "逾期" if t.overdue else "滞后",
                     "status": t.status.value,
-                    "fill": COLOUR_HEX[Colour.RED] if t.overdue else COLOUR_HEX[Colour.YELLOW],
+                    "fill": STATUS_HEX[OVERDUE] if t.overdue else STATUS_HEX[Status.BEHIND],
                     "counts": counts, "missing_units": _units_list(t.missing_units),
                     "reasons": reasons, "reason_short": short, "detail": few or t.overdue,
                     "reasons_text": "；".join(f"{r['unit']}：“{r['text']}”" for r in reasons)
@@ -242,7 +256,8 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
 
 
 def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> dict[str, Any]:
-    raised = [e for e in report.entries if _substantive_issue(_text(e.issues))]
+    # the same rule as the workbook's 问题与建议 sheet: one row there per entry here
+    raised = [e for e in report.entries if substantive_issue(e.issues)]
     items: list[dict[str, Any]] = []
     # Quote a reason once: the late-task table shows each task's first reason, the
     # paragraphs all of theirs.
@@ -270,9 +285,8 @@ def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> 
 def _suggestions(report: Report, s: dict[str, Any]) -> list[dict[str, str]]:
     overdue = [t for t in report.tasks if t.overdue]
     behind = [t for t in report.tasks if t.status is Status.BEHIND and not t.overdue]
-    horizon = report.period.end + timedelta(days=UPCOMING_DAYS)
-    upcoming = [t for t in report.tasks if t.status is not Status.DONE and not t.overdue
-                and t.task.deadline.date and report.period.end < t.task.deadline.date <= horizon]
+    # 临期 is the workbook's blue: consolidate's one near-deadline rule
+    upcoming = [t for t in report.tasks if t.colour is Colour.BLUE]
     missing, needs_fix = s["units"]["missing"], s["units"]["needs_fix"]
     out = []
     if overdue:
@@ -284,7 +298,7 @@ def _suggestions(report: Report, s: dict[str, Any]) -> list[dict[str, str]]:
     if upcoming:
         when = "、".join(f"序号{t.task.no}（{cn_date(t.task.deadline.date)}）" for t in upcoming
                         if t.task.deadline.date)
-        out.append(f"{len(upcoming)}项任务将于{UPCOMING_DAYS}日内到期（{when}），请责任单位"
+        out.append(f"{len(upcoming)}项任务将于{NEAR_DEADLINE_DAYS}日内到期（{when}），请责任单位"
                    "抓紧推进，确保按期完成。")
     if missing:
         out.append(f"提醒未报送的{len(missing)}家单位尽快补报（名单见附）。")
@@ -307,7 +321,9 @@ def _mom(report: Report) -> dict[str, Any] | None:
     done_before = sum(t.previous_status is Status.DONE for t in prev)
     done_now = sum(t.status is Status.DONE for t in report.tasks)
     label = Period.parse(report.previous_period).label
-    sentences = [f"与上月（{label}）相比，本月新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
+    # an older period (a month skipped, or of another plan version) is 上期, not 上月
+    month = "上月" if report.previous_period == str(report.period.previous) else "上期"
+    sentences = [f"与{month}（{label}）相比，本月新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
                  f"由滞后转为正常推进或完成{len(recovered)}项；"
                  + (f"已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
                     else f"已完成任务仍为{done_now}项。")]
@@ -327,17 +343,20 @@ def _problem_line(p: Problem) -> str:
 def _units(report: Report, annotated: Mapping[str, Path]) -> tuple[list[dict], list[dict]]:
     missing, fix = [], []
     for u in report.units:
-        if u.state == "未报送":
+        if u.state == NOT_SUBMITTED:
             missing.append({"name": u.unit.name, "kind": u.unit.kind.value,
                             "contact": _text(u.unit.contact) or "名录未登记",
                             "phone": _text(u.unit.phone) or "名录未登记"})
-        elif u.state == "需修改":
+        elif u.state == NEEDS_FIX:
             path = annotated.get(u.unit.name)
+            # The errors of the file the count is about (the accepted form), as consolidate
+            # counts them: a refused older form's problems are not listed here.
             problems = [{"where": _text(" ".join(x for x in (p.sheet, p.cell) if x)
                                         or p.location()),
                          "message": _text(p.message), "fix": _text(p.fix),
                          "line": _problem_line(p)}
-                        for p in report.problems if p.unit == u.unit.name and p.is_error]
+                        for p in report.problems if p.unit == u.unit.name and p.is_error
+                        and (not p.file or p.file == u.file)]
             fix.append({"name": u.unit.name, "errors": u.errors, "warnings": u.warnings,
                         "file": _text(u.file), "annotated": f"退回修改/{path.name}" if path else "",
                         "problems": problems[:MAX_NOTICE_PROBLEMS],
@@ -369,7 +388,7 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
         "intro": f"现将截至{report.period.label}底《{plan_title}》各项任务推进情况报告如下。",
         "overview": overview,
         "chart": _chart(overview),
-        "overdue_fill": STATUS_HEX["逾期"],
+        "overdue_fill": STATUS_HEX[OVERDUE],
         "mom": _mom(report),
         "categories": cats,
         "categories_sentence": _categories_sentence(cats),
@@ -418,34 +437,122 @@ def template_env(templates: Path | None = None) -> Any:
     return env
 
 
+_JINJA_MESSAGES = (  # Jinja's English messages that users of a template meet, in Chinese
+    (re.compile(r"^'(.+)' is undefined$"), "变量 {0} 未定义"),
+    (re.compile(r"^'(.+)' has no attribute '(.+)'$"), "变量没有属性 {1}"),
+    (re.compile(r"^'(.+)' object has no attribute '(.+)'$"), "变量没有属性 {1}"),
+)
+
+
+def _template_error(exc: Exception, name: str) -> GkreportError:
+    """A Jinja failure as a Chinese problem naming the template file and line."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+
+    path, line = name, None
+    if isinstance(exc, TemplateSyntaxError):
+        path, line = exc.filename or exc.name or name, exc.lineno
+        detail = f"语法错误（{exc.message}）"
+    elif isinstance(exc, TemplateNotFound):
+        detail = "找不到该模板"
+    else:
+        # Jinja rewrites the traceback so a template's own frames carry its file and line;
+        # the innermost one is where it failed (an {% include %}d template included).
+        frames = [f for f in _frames(exc) if not f[0].endswith(".py") and not f[0].startswith("<")]
+        if frames:
+            path, line = frames[-1]
+        message = str(exc)
+        detail = next((chinese.format(*m.groups()) for pattern, chinese in _JINJA_MESSAGES
+                       if isinstance(exc, UndefinedError) and (m := pattern.match(message))),
+                      f"无法渲染（{type(exc).__name__}：{message}）")
+    return GkreportError(problem("template-error", name=Path(path).name, path=path,
+                                 line=line if line is not None else "?", detail=detail))
+
+
+def _frames(exc: BaseException) -> list[tuple[str, int]]:
+    import traceback
+
+    return [(f.filename, f.lineno or 0) for f in traceback.extract_tb(exc.__traceback__)]
+
+
 def _render(env: Any, name: str, ctx: dict[str, Any]) -> str:
-    return str(env.get_template(name).render(**ctx))
+    """One template rendered; any Jinja failure becomes a GkreportError (template-error)."""
+    try:
+        return str(env.get_template(name).render(**ctx))
+    except GkreportError:
+        raise
+    except Exception as exc:  # a workspace template may fail in any way: report, not crash
+        raise _template_error(exc, name) from exc
+
+
+def memo_paths(report: Report, out_dir: Path) -> tuple[Path, Path, Path]:
+    """简报_PERIOD.md, .html and .docx in out_dir."""
+    stem = out_dir / f"简报_{report.period}"
+    return stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".docx")
+
+
+def notice_path(report: Report, out_dir: Path) -> Path:
+    """催报通知_PERIOD.md in out_dir."""
+    return out_dir / f"催报通知_{report.period}.md"
+
+
+def _created(report: Report) -> datetime:
+    end = report.period.end
+    return datetime(end.year, end.month, end.day)
+
+
+def _render_texts(report: Report, out_dir: Path, names: tuple[str, ...], *,
+                  templates: Path | None, annotated: Mapping[str, Path] | None
+                  ) -> dict[Path, str | bytes]:
+    """Every requested output's content (templates by name, "docx"), rendered in memory."""
+    ctx = memo_context(report, annotated=annotated)
+    env = template_env(templates)
+    md, html, docx = memo_paths(report, out_dir)
+    where = {"memo.md.j2": md, "memo.html.j2": html, NOTICE_TEMPLATE: notice_path(report, out_dir)}
+    out: dict[Path, str | bytes] = {}
+    for name in names:
+        if name == "docx":
+            out[docx] = docx_bytes(ctx, created=_created(report))
+        else:
+            out[where[name]] = _render(env, name, ctx)
+    return out
+
+
+def _write_all(contents: dict[Path, str | bytes]) -> list[Path]:
+    for path, content in contents.items():
+        if isinstance(content, bytes):
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(content)
+        else:
+            write_text_atomic(path, content)
+    return list(contents)
+
+
+def render_all(report: Report, out_dir: Path, *, templates: Path | None = None,
+               annotated: Mapping[str, Path] | None = None) -> list[Path]:
+    """Write the memo (.md, .html, .docx) and the notice; return [md, html, docx, notice].
+
+    Everything is rendered in memory first: a broken template raises GkreportError
+    (template-error, naming the file and line) before any file is written or replaced.
+    """
+    contents = _render_texts(report, out_dir, (*MEMO_TEMPLATES, "docx", NOTICE_TEMPLATE),
+                                templates=templates, annotated=annotated)
+    return _write_all(contents)
 
 
 def render_memo(report: Report, out_dir: Path, *, templates: Path | None = None,
                 annotated: Mapping[str, Path] | None = None) -> list[Path]:
-    """Write 简报_PERIOD.md, .html and .docx into out_dir; return their paths."""
-    ctx = memo_context(report, annotated=annotated)
-    env = template_env(templates)
-    stem = out_dir / f"简报_{report.period}"
-    md, html, docx = stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".docx")
-    # Render everything before writing anything, so a broken template leaves no partial set.
-    texts = {md: _render(env, "memo.md.j2", ctx), html: _render(env, "memo.html.j2", ctx)}
-    for path, text in texts.items():
-        write_text_atomic(path, text)
-    with atomic_path(docx) as tmp:
-        write_docx(ctx, tmp, created=datetime(report.period.end.year, report.period.end.month,
-                                              report.period.end.day))
-    return [md, html, docx]
+    """Write 简报_PERIOD.md, .html and .docx into out_dir (all rendered before any is written)."""
+    contents = _render_texts(report, out_dir, (*MEMO_TEMPLATES, "docx"),
+                                templates=templates, annotated=annotated)
+    return _write_all(contents)
 
 
 def render_notice(report: Report, out_dir: Path, *, templates: Path | None = None,
                   annotated: Mapping[str, Path] | None = None) -> Path:
     """Write 催报通知_PERIOD.md (missing units, forms to correct) into out_dir."""
-    ctx = memo_context(report, annotated=annotated)
-    path = out_dir / f"催报通知_{report.period}.md"
-    write_text_atomic(path, _render(template_env(templates), "notice.md.j2", ctx))
-    return path
+    contents = _render_texts(report, out_dir, (NOTICE_TEMPLATE,),
+                                templates=templates, annotated=annotated)
+    return _write_all(contents)[0]
 
 
 # --- Word, per GB/T 9704-2012 ------------------------------------------------------------------
@@ -674,6 +781,11 @@ def _setup(doc: Any, ctx: dict[str, Any], created: datetime) -> None:
 
 def write_docx(ctx: dict[str, Any], path: Path, *, created: datetime) -> None:
     """Write the memo as a GB/T 9704-style .docx from the memo context."""
+    Path(path).write_bytes(docx_bytes(ctx, created=created))
+
+
+def docx_bytes(ctx: dict[str, Any], *, created: datetime) -> bytes:
+    """The memo as a GB/T 9704-style .docx, in memory, from the memo context."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
@@ -697,7 +809,7 @@ def write_docx(ctx: dict[str, Any], path: Path, *, created: datetime) -> None:
     _table(doc, CATEGORY_COLS,
            [[c["name"], c["total"], c["done"], c["on_track"], c["behind"], c["not_started"],
              c["overdue"], c["done_pct"]] for c in cats],
-           fills=[{6: STATUS_HEX["逾期"]} if c["overdue"] else {} for c in cats], left=(0,))
+           fills=[{6: STATUS_HEX[OVERDUE]} if c["overdue"] else {} for c in cats], left=(0,))
     if ctx["categories_sentence"]:
         _body(doc, ctx["categories_sentence"])
 
@@ -737,4 +849,6 @@ def write_docx(ctx: dict[str, Any], path: Path, *, created: datetime) -> None:
     _heading(doc, "附：未报送单位和需修改单位")
     _body(doc, ctx["missing_line"])
     _body(doc, ctx["fix_line"])
-    doc.save(str(path))
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()

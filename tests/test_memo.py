@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gkreport.consolidate import consolidate, summarise
-from gkreport.memo import memo_context, render_memo, render_notice
+from gkreport.memo import memo_context, render_all, render_memo, render_notice
 from gkreport.model import (
     COLOUR_HEX,
     REPORTABLE,
@@ -31,7 +31,7 @@ from gkreport.model import (
     Unit,
     UnitResult,
 )
-from gkreport.problems import problem
+from gkreport.problems import GkreportError, problem
 from tests.lo import convert, needs_lo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,16 +316,44 @@ def test_html_is_self_contained_with_a_status_chart(rendered):
         assert f'fill="{COLOUR_HEX[colour]}"' in html
 
 
-def test_strict_undefined_makes_a_typo_fail(report, tmp_path):
-    from jinja2 import UndefinedError
-
+def _template_problem(render, report, tmp_path, name, text):
     templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "memo.md.j2").write_text("# {{ titel }}\n", encoding="utf-8")
+    templates.mkdir(exist_ok=True)
+    (templates / name).write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    with pytest.raises(UndefinedError, match="titel"):
-        render_memo(report, out, templates=templates)
+    with pytest.raises(GkreportError) as exc:
+        render(report, out, templates=templates)
     assert not out.exists() or not list(out.iterdir())  # nothing half-written
+    (p,) = exc.value.problems
+    assert p.code == "template-error" and p.is_error
+    return p
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("memo.md.j2", "# {{ titel }}\n", "模板 memo.md.j2 第 1 行：变量 titel 未定义"),
+    ("memo.html.j2", "<p>\n{{ overview.senten }}</p>\n", "模板 memo.html.j2 第 2 行：变量没有属性 senten"),
+    ("notice.md.j2", "一\n二\n{% if %}\n", "模板 notice.md.j2 第 3 行：语法错误（"),
+    ("notice.md.j2", "{% for x in overview.total %}{% endfor %}\n",
+     "模板 notice.md.j2 第 1 行：无法渲染（TypeError："),
+])
+def test_a_template_typo_is_a_chinese_problem_and_writes_nothing(report, tmp_path, name, text,
+                                                                 message):
+    p = _template_problem(render_all, report, tmp_path, name, text)
+    assert p.message.startswith(message), p.message
+    assert str(tmp_path / "templates" / name) in p.fix
+    if name.startswith("memo"):
+        _template_problem(render_memo, report, tmp_path, name, text)
+
+
+def test_render_all_writes_memo_and_notice(report, tmp_path):
+    paths = render_all(report, tmp_path / "out")
+    assert [p.name for p in paths] == ["简报_2025-07.md", "简报_2025-07.html", "简报_2025-07.docx",
+                                       "催报通知_2025-07.md"]
+    again = render_memo(report, tmp_path / "again") + [render_notice(report, tmp_path / "again")]
+    for a, b in zip(paths, again, strict=True):
+        if a.suffix != ".docx":
+            assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")
+    assert docx_text(paths[2]) == docx_text(again[2])
 
 
 def test_workspace_template_overrides_the_bundled_one(report, tmp_path):
@@ -489,3 +517,88 @@ def test_registry_contacts_are_shown(plan, tmp_path):
                                if u.unit.name == name else u for u in r.units))
     text = render_notice(r, tmp_path).read_text(encoding="utf-8")
     assert f"{name}（联系人：李四；电话：名录未登记）" in text
+
+
+# ---------------------------------------------------------------- one rule with the workbook
+
+
+def _issue_figures(text: str) -> tuple[int, int]:
+    m = re.search(r"共有(\d+)家单位反映问题(\d+)条", text)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def _workbook_issues(path: Path) -> tuple[int, int]:
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(path)["问题与建议"].iter_rows(min_row=2, values_only=True))
+    return len({r[2] for r in rows}), len(rows)
+
+
+def test_memo_issue_count_equals_the_workbook_issues_sheet(report, rendered, bundled, tmp_path):
+    from gkreport.workbook import write_workbook
+
+    # hand-built report: every unit that did not fall behind wrote 无
+    ours = write_workbook(report, tmp_path / "汇总表.xlsx")
+    text = rendered["md"].read_text(encoding="utf-8")
+    assert _issue_figures(text) == _workbook_issues(ours) != (0, 0)
+    # the bundled example through the real pipeline: units write 无, 暂无, 无问题 …
+    out = bundled["out"]
+    memo = (out / "简报_2025-06.md").read_text(encoding="utf-8")
+    assert _issue_figures(memo) == _workbook_issues(out / "汇总表_2025-06.xlsx")
+    assert _issue_figures(docx_text(out / "简报_2025-06.docx")) == _issue_figures(memo)
+
+
+def test_near_deadline_and_unverified_follow_consolidate(plan, tmp_path):
+    # task 18 falls due on the period's last day: blue in the workbook, so listed here too
+    r = make_report(plan)
+    t18 = next(t for t in r.tasks if t.task.no == 18)
+    t18 = replace(t18, task=replace(t18.task, deadline=Deadline("7月底前", date(2025, 7, 31))))
+    unverified = replace(next(e for e in r.entries if e.task_no == 1), status=Status.UNVERIFIED)
+    t3 = next(t for t in r.tasks if t.task.no == 3)
+    t3 = replace(t3, unverified_units=t3.task.expected_units[:2])
+    r = replace(r, tasks=tuple({18: t18, 3: t3}.get(t.task.no, t) for t in r.tasks),
+                entries=tuple(unverified if e.task_no == 1 and e.unit == unverified.unit else e
+                              for e in r.entries))
+    s = summarise(r)
+    assert s["near_deadline"] == [18] and s["unverified"] == {"tasks": 2, "reports": 3}
+    md, html, docx = render_memo(r, tmp_path)
+    for text in (md.read_text(encoding="utf-8"), docx_text(docx)):
+        check_figures(text, r)
+        assert "另有1项任务将于30日内到期。2项任务有3条填报待核实" in text
+        assert "1项任务将于30日内到期（序号18（2025年7月31日））" in text
+    page = html.read_text(encoding="utf-8")
+    assert f'fill="{COLOUR_HEX[Colour.BLUE]}"' in page and ">30日内到期<" in page
+    assert re.search(r">待核实</text>\s*<rect [^>]*fill=\"#FFE699\"", page)
+    assert re.search(r"<text [^>]*>2项 ", page)
+
+
+def test_memo_status_colours_come_from_the_model():
+    from gkreport import memo
+    from gkreport.model import STATUS_HEX
+
+    assert memo.STATUS_HEX is STATUS_HEX
+    assert STATUS_HEX[Status.ON_TRACK] != COLOUR_HEX[Colour.BLUE]  # blue means 临期 only
+    assert STATUS_HEX["逾期"] == COLOUR_HEX[Colour.RED]
+
+
+def test_month_over_month_names_an_older_period(plan, tmp_path):
+    r = replace(make_report(plan), previous_period="2025-05")
+    text = memo_context(r)["mom"]["sentences"][0]
+    assert text.startswith("与上期（2025年5月）相比")
+    assert memo_context(make_report(plan))["mom"]["sentences"][0].startswith("与上月（2025年6月）")
+
+
+def test_notice_lists_the_problems_it_counts(plan, tmp_path):
+    # a unit's refused older form has errors of its own; the notice counts and lists only
+    # the accepted form's, as 报送情况 does
+    r = make_report(plan)
+    name = summarise(r)["units"]["needs_fix"][0]
+    unit = next(u for u in r.units if u.unit.name == name)
+    old = problem("form-wrong-period", file=f"{name}-旧.xlsx", unit=name, found="2025-05",
+                  period="2025-07")
+    r = replace(r, problems=(old, *r.problems))
+    fix = next(u for u in memo_context(r)["fix_units"] if u["name"] == name)
+    assert fix["errors"] == unit.errors == len(fix["problems"]) + fix["more"]
+    assert all("2025-05" not in p["line"] for p in fix["problems"])
+    text = render_notice(r, tmp_path).read_text(encoding="utf-8")
+    assert f"{name}：发现错误{unit.errors}处" in text and "2025-05 的填报表" not in text
