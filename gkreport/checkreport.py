@@ -1,4 +1,5 @@
-"""The check report (校验报告): every problem found in the returned forms, and a per-unit table."""
+"""The check report (校验报告): every problem found in the returned forms, every file in the
+folder and what became of it, the reconciliation figures, and the terminal's per-unit table."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 
-from .model import Period, Plan, Returns
-from .problems import Problem, Severity
+from .model import Period, Plan, Returns, Submission
+from .problems import Problem, Severity, a1
 from .text import column_width
 from .xlsxutil import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
 
 PROBLEMS_SHEET = "问题清单"
 SUMMARY_SHEET = "汇总"
+FILES_SHEET = "文件清单"
 HEADERS = ("单位", "文件", "工作表", "单元格", "严重程度", "问题代码", "问题说明", "修改建议")
+FILE_HEADERS = ("文件", "单位", "处理结果", "数据行：读取", "数据行：未采用", "错误", "警告", "原因")
+READ, SUPERSEDED, REFUSED, SKIPPED = "读取", "读取，未采用（有较新的一份）", "拒收", "跳过"
 ERROR_FILL = "#FFC7CE"
 WARNING_FILL = "#FFEB9C"
 HEAD_FILL = "#D9E1F2"
@@ -58,20 +62,64 @@ def _short(p: Problem) -> str:
     return f"{p.cell}：{p.message}" if p.cell else p.message
 
 
-def summary_rows(returns: Returns) -> list[tuple[str, int]]:
-    """The reconciliation figures shown in 汇总 (and printed by `check`)."""
+def summary_rows(returns: Returns) -> list[tuple[str, int | str]]:
+    """The reconciliation figures shown in 汇总, in the terminal's words (文件：…, 数据行：…)."""
+    f, r = returns.files, returns.rows
     errors = sum(p.is_error for p in returns.problems)
     return [
-        ("发现文件", returns.files.found), ("读取文件", returns.files.read),
-        ("拒收文件", returns.files.refused), ("跳过文件", returns.files.skipped),
-        ("读取数据行", returns.rows.read), ("采用数据行", returns.rows.merged),
-        ("未采用数据行", returns.rows.rejected),
+        ("文件：发现", f.found), ("文件：读取", f.read), ("文件：拒收", f.refused),
+        ("文件：跳过", f.skipped),
+        ("文件：发现 = 读取 + 拒收 + 跳过",
+         f"{f.found} = {f.read} + {f.refused} + {f.skipped}"
+         + ("" if f.found == f.read + f.refused + f.skipped else "（不一致）")),
+        ("数据行：读取", r.read), ("数据行：采用", r.merged), ("数据行：未采用", r.rejected),
+        ("数据行：读取 = 采用 + 未采用", f"{r.read} = {r.merged} + {r.rejected}"
+         + ("" if r.read == r.merged + r.rejected else "（不一致）")),
         ("错误", errors), ("警告", len(returns.problems) - errors),
     ]
 
 
+def skip_reason(name: str) -> str:
+    """Why a file in the period folder was not read, from its name (ingest skips these)."""
+    low = name.lower()
+    if name.startswith("~$"):
+        return "Excel/WPS 打开文件时生成的临时锁定文件，不是填报表"
+    if low in ("thumbs.db", "desktop.ini", ".ds_store"):
+        return "操作系统自动生成的文件，不是填报表"
+    if name.startswith("."):
+        return "隐藏文件或临时文件，不是填报表"
+    return "文件夹或特殊文件：只读取期次文件夹中直接存放的文件"
+
+
+def file_rows(returns: Returns) -> list[tuple[str, str, str, int | str, int | str, int | str,
+                                             int | str, str]]:
+    """One row per entry of the period folder (files read, refused, skipped), by name."""
+    by_file: dict[str, list[Problem]] = {}
+    for p in returns.problems:
+        by_file.setdefault(p.file, []).append(p)
+
+    def outcome(s: Submission) -> tuple[str, str]:
+        found = by_file.get(s.file, [])
+        if s.superseded:
+            return SUPERSEDED, next((p.message for p in found if not p.is_error), "")
+        if not s.accepted:
+            return REFUSED, next((p.message for p in found if p.is_error), "")
+        return READ, ""
+
+    rows: list[tuple[str, str, str, int | str, int | str, int | str, int | str, str]] = []
+    for s in returns.submissions:
+        result, reason = outcome(s)
+        found = by_file.get(s.file, [])
+        errors = sum(p.is_error for p in found)
+        rows.append((s.file, s.unit or "（未识别）", result, s.rows_read, s.rows_rejected,
+                     errors, len(found) - errors, reason))
+    rows += [(name, "", SKIPPED, "", "", "", "", skip_reason(name))
+             for name in returns.skipped_files]
+    return sorted(rows, key=lambda row: row[0])
+
+
 def write_check_report(returns: Returns, plan: Plan, period: Period, path: Path) -> Path:
-    """Write 校验报告_PERIOD.xlsx: every problem (filterable) and a 汇总 sheet."""
+    """Write 校验报告_PERIOD.xlsx: every problem (filterable), 汇总, and every file (文件清单)."""
     order = {u.name: i for i, u in enumerate(plan.units)}
     problems = sorted(returns.problems, key=lambda p: (
         p.unit == "", order.get(p.unit, len(order)), p.file))  # stable: file order kept within
@@ -103,7 +151,7 @@ def write_check_report(returns: Returns, plan: Plan, period: Period, path: Path)
         sev = HEADERS.index("严重程度")
         for value, fmt in ((Severity.ERROR, red), (Severity.WARNING, yellow)):
             ws.conditional_format(1, 0, last, len(HEADERS) - 1, {
-                "type": "formula", "criteria": f'=${chr(65 + sev)}2="{value}"', "format": fmt})
+                "type": "formula", "criteria": f'=${a1(1, sev)}="{value}"', "format": fmt})
         ws.set_landscape()
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
@@ -114,9 +162,33 @@ def write_check_report(returns: Returns, plan: Plan, period: Period, path: Path)
         figures = summary_rows(returns)
         for r, (label, n) in enumerate(figures, start=1):
             summary.write_string(r, 0, label, cell)
-            summary.write_number(r, 1, n, number)
+            if isinstance(n, int):
+                summary.write_number(r, 1, n, number)
+            else:
+                summary.write_string(r, 1, n, number)
         summary.set_column(0, 0, column_width([lb for lb, _ in figures]))
-        summary.set_column(1, 1, 10)
+        summary.set_column(1, 1, column_width(["数量", *(str(n) for _, n in figures)]))
+
+        files = wb.add_worksheet(FILES_SHEET)
+        listed = file_rows(returns)
+        files.write_row(0, 0, FILE_HEADERS, head)
+        for r, values in enumerate(listed, start=1):
+            for c, v in enumerate(values):
+                if isinstance(v, int):
+                    files.write_number(r, c, v, number)
+                elif not v:
+                    files.write_blank(r, c, None, cell)
+                else:
+                    files.write_string(r, c, v, cell)
+        for c, h in enumerate(FILE_HEADERS):
+            files.set_column(c, c, column_width([h, *(str(v[c]) for v in listed)],
+                                                maximum=50 if c == len(FILE_HEADERS) - 1 else 36))
+        files.autofilter(0, 0, max(len(listed), 1), len(FILE_HEADERS) - 1)
+        files.freeze_panes(1, 0)
+        files.set_landscape()
+        files.set_paper(9)
+        files.fit_to_pages(1, 0)
+        files.repeat_rows(0)
         ws.activate()
         close_workbook(wb, tmp)
 

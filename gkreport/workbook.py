@@ -9,12 +9,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .consolidate import substantive_issue, summarise
+from .consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
 from .model import (
     COLOUR_HEX,
     MISSING_HEX,
     MISSING_TEXT_HEX,
     NOT_SUBMITTED,
+    OVERDUE,
     REPORTABLE,
     STATUS_COLOUR,
     SUBMITTED,
@@ -253,16 +254,21 @@ def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) 
     figures: list[tuple[str, Cell]] = [
         ("任务推进情况", None), ("任务总数", tasks["total"]),
         *((s.value, tasks[s.value]) for s in REPORTABLE),
-        ("其中：逾期", tasks["逾期"]),
+        ("其中：逾期", tasks[OVERDUE]),
+        # the memo's figures for blue and 待核实, from the same summary
+        (f"其中：{NEAR_DEADLINE_DAYS}日内到期", len(summary["near_deadline"])),
+        ("有待核实填报的任务", summary["unverified"]["tasks"]),
+        ("待核实填报（条）", summary["unverified"]["reports"]),
         ("单位报送情况", None), ("应报单位数", units["expected"]),
         (SUBMITTED, units["submitted"]), (NOT_SUBMITTED, len(units["missing"])),
         ("已报送但需修改", len(units["needs_fix"])),
-        ("文件与数据行核对", None), ("收到文件", files["found"]), ("读取文件", files["read"]),
-        ("拒收文件", files["refused"]), ("跳过文件", files["skipped"]),
-        ("读取数据行", rows["read"]), ("汇入明细行", rows["merged"]),
-        ("未汇入行（见校验报告）", rows["rejected"]),
-        ("读取 = 汇入 + 未汇入", "一致" if rows["read"] == rows["merged"] + rows["rejected"]
-         else "不一致"),
+        # the terminal's and the check report's words for the same reconciliation
+        ("文件与数据行核对", None), ("文件：发现", files["found"]), ("文件：读取", files["read"]),
+        ("文件：拒收", files["refused"]), ("文件：跳过", files["skipped"]),
+        ("数据行：读取", rows["read"]), ("数据行：采用", rows["merged"]),
+        ("数据行：未采用（见校验报告）", rows["rejected"]),
+        ("数据行：读取 = 采用 + 未采用",
+         "一致" if rows["read"] == rows["merged"] + rows["rejected"] else "不一致"),
         ("校验问题", None), ("错误", problems["错误"]), ("警告", problems["警告"]),
     ]
     top = 3

@@ -28,7 +28,7 @@ def test_check_report_lists_every_problem(plan: Plan, returns: Returns, tmp_path
     path = write_check_report(returns, plan, PERIOD, tmp_path / "out" / report_filename(PERIOD))
     assert path.name == "校验报告_2025-06.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["问题清单", "汇总"]
+    assert wb.sheetnames == ["问题清单", "汇总", "文件清单"]
     ws = wb["问题清单"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == HEADERS
@@ -45,8 +45,11 @@ def test_check_report_lists_every_problem(plan: Plan, returns: Returns, tmp_path
     rules = {r.formula[0]: r.dxf.fill.bgColor.rgb for cf in ws.conditional_formatting for r in cf.rules}
     assert rules == {'$E2="错误"': "FFFFC7CE", '$E2="警告"': "FFFFEB9C"}
     summary = dict(wb["汇总"].iter_rows(min_row=2, values_only=True))
-    assert summary == {"发现文件": 3, "读取文件": 2, "拒收文件": 1, "跳过文件": 0,
-                       "读取数据行": 27, "采用数据行": 27, "未采用数据行": 0, "错误": 2, "警告": 1}
+    # the terminal's words: 文件：发现 …；数据行：读取 N = 采用 N + 未采用 N
+    assert summary == {"文件：发现": 3, "文件：读取": 2, "文件：拒收": 1, "文件：跳过": 0,
+                       "文件：发现 = 读取 + 拒收 + 跳过": "3 = 2 + 1 + 0",
+                       "数据行：读取": 27, "数据行：采用": 27, "数据行：未采用": 0,
+                       "数据行：读取 = 采用 + 未采用": "27 = 27 + 0", "错误": 2, "警告": 1}
 
 
 def test_unit_table(plan: Plan, returns: Returns) -> None:
@@ -62,3 +65,26 @@ def test_empty_returns(plan: Plan, tmp_path: Path) -> None:
     path = write_check_report(r, plan, PERIOD, tmp_path / "r.xlsx")
     ws = openpyxl.load_workbook(path)["问题清单"]
     assert ws.max_row == 1 and unit_table(r, plan) == []
+
+
+def test_every_file_in_the_folder_is_accounted_for(plan: Plan, blank_forms: dict[str, Path],  # noqa: F811
+                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    fill_form(blank_forms[UNIT], folder / "财政.xlsx")
+    (folder / "~$财政.xlsx").write_bytes(b"lock")
+    (folder / "Thumbs.db").write_bytes(b"x")
+    (folder / "旧版").mkdir()
+    (folder / "说明.docx").write_bytes(b"not a form")
+    returns = read_returns(plan, PERIOD, folder)
+    wb = openpyxl.load_workbook(write_check_report(returns, plan, PERIOD, tmp_path / "r.xlsx"))
+    rows = list(wb["文件清单"].iter_rows(values_only=True))
+    assert rows[0] == ("文件", "单位", "处理结果", "数据行：读取", "数据行：未采用", "错误",
+                       "警告", "原因")
+    listed = {r[0]: (r[2], r[7]) for r in rows[1:]}
+    assert len(listed) == returns.files.found == 5
+    assert listed["财政.xlsx"] == ("读取", None)
+    assert listed["~$财政.xlsx"] == ("跳过", "Excel/WPS 打开文件时生成的临时锁定文件，不是填报表")
+    assert listed["Thumbs.db"][0] == listed["旧版"][0] == "跳过"
+    assert listed["说明.docx"][0] == "拒收" and listed["说明.docx"][1]
+    summary = dict(wb["汇总"].iter_rows(min_row=2, values_only=True))
+    assert summary["文件：发现 = 读取 + 拒收 + 跳过"] == "5 = 1 + 1 + 3"

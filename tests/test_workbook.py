@@ -210,9 +210,12 @@ def test_overview_figures(book: Any) -> None:
         [s["tasks"][k] for k in ("已完成", "按计划推进", "滞后", "未启动", "逾期")] == [0, 2, 1, 1, 1]
     assert (figures["应报单位数"], figures["已报送"], figures["未报送"],
             figures["已报送但需修改"]) == (4, 3, 1, 1)
-    assert (figures["读取数据行"], figures["汇入明细行"], figures["未汇入行（见校验报告）"],
-            figures["读取 = 汇入 + 未汇入"]) == (7, 6, 1, "一致")
+    assert (figures["数据行：读取"], figures["数据行：采用"], figures["数据行：未采用（见校验报告）"],
+            figures["数据行：读取 = 采用 + 未采用"]) == (7, 6, 1, "一致")
+    assert [figures[f"文件：{k}"] for k in ("发现", "读取", "拒收", "跳过")] == [4, 3, 0, 1]
     assert (figures["错误"], figures["警告"]) == (2, 0)
+    assert (figures["其中：30日内到期"], figures["有待核实填报的任务"],
+            figures["待核实填报（条）"]) == (len(s["near_deadline"]), 1, 1) == (1, 1, 1)
     breakdown = {r[3]: r[4:10] for r in _rows(ws)[4:] if r[3]}
     assert breakdown["依法履行政府信息公开职责"] == (2, 0, 1, 1, 0, 1)
     assert breakdown["持续深化政民(企)互动和公众参与"] == (2, 0, 1, 0, 1, 0)
