@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .model import (
     NEEDS_FIX,
     NOT_SUBMITTED,
+    OVERDUE,
     REPORTABLE,
     SUBMITTED,
     Colour,
@@ -263,7 +264,7 @@ def summarise(report: Report) -> dict[str, Any]:
         rows = [t for t in report.tasks if t.task.category == cat]
         by_category[cat] = {"total": len(rows),
                             **{s.value: sum(t.status is s for t in rows) for s in REPORTABLE},
-                            "逾期": sum(t.overdue for t in rows)}
+                            OVERDUE: sum(t.overdue for t in rows)}
     unverified = unverified_units(report)
     missing = [u.unit.name for u in report.units if u.state == NOT_SUBMITTED]
     needs_fix = [u.unit.name for u in report.units if u.state == NEEDS_FIX]
@@ -272,7 +273,7 @@ def summarise(report: Report) -> dict[str, Any]:
         "plan": {"year": report.plan.year, "title": report.plan.title,
                  "fingerprint": report.plan.fingerprint},
         "tasks": {"total": len(report.tasks), **by_status,
-                  "逾期": sum(t.overdue for t in report.tasks),
+                  OVERDUE: sum(t.overdue for t in report.tasks),
                   "by_category": by_category},
         "units": {"expected": len(report.units),
                   "submitted": sum(u.state != NOT_SUBMITTED for u in report.units),

@@ -157,12 +157,12 @@ def _categories(report: Report, s: dict[str, Any]) -> list[dict[str, Any]]:
         total = c["total"]
         sentence = (f"该类共{total}项任务，已完成{c[Status.DONE.value]}项，"
                     f"按计划推进{c[Status.ON_TRACK.value]}项，滞后{c[Status.BEHIND.value]}项，"
-                    f"未启动{c[Status.NOT_STARTED.value]}项，逾期{c['逾期']}项，"
+                    f"未启动{c[Status.NOT_STARTED.value]}项，逾期{c[OVERDUE]}项，"
                     f"完成率{pct(c[Status.DONE.value], total)}。")
         out.append({"no": i, "no_cn": cn_number(i), "name": name, "total": total,
                     "done": c[Status.DONE.value], "on_track": c[Status.ON_TRACK.value],
                     "behind": c[Status.BEHIND.value], "not_started": c[Status.NOT_STARTED.value],
-                    "overdue": c["逾期"], "done_pct": pct(c[Status.DONE.value], total),
+                    "overdue": c[OVERDUE], "done_pct": pct(c[Status.DONE.value], total),
                     "sentence": sentence})
     return out
 
@@ -243,7 +243,7 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
                     "units": _units_text(t.task.units_text),
                     "units_short": _text(_units_text(t.task.units_text), 24),
                     "deadline": _deadline(t), "deadline_text": _text(t.task.deadline.text),
-                    "overdue": t.overdue, "label": "逾期" if t.overdue else "滞后",
+                    "overdue": t.overdue, "label": OVERDUE if t.overdue else Status.BEHIND.value,
                     "status": t.status.value,
                     "fill": STATUS_HEX[OVERDUE] if t.overdue else STATUS_HEX[Status.BEHIND],
                     "counts": counts, "missing_units": _units_list(t.missing_units),

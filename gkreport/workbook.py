@@ -290,8 +290,8 @@ def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) 
 
     # Breakdown by 一级指标, read by the stacked bar chart.
     cats = summary["tasks"]["by_category"]
-    heads = ["一级指标", "任务数", *(s.value for s in REPORTABLE), "逾期"]
-    keys = ["total", *(s.value for s in REPORTABLE), "逾期"]
+    heads = ["一级指标", "任务数", *(s.value for s in REPORTABLE), OVERDUE]
+    keys = ["total", *(s.value for s in REPORTABLE), OVERDUE]
     ws.write_row(top, 3, heads, f["head"])
     for r, (cat, counts) in enumerate(cats.items(), start=top + 1):
         ws.write_string(r, 3, cat, f["wrap"])
