@@ -500,10 +500,15 @@ def _created(report: Report) -> datetime:
     return datetime(end.year, end.month, end.day)
 
 
-def _render_texts(report: Report, out_dir: Path, names: tuple[str, ...], *,
-                  templates: Path | None, annotated: Mapping[str, Path] | None
-                  ) -> dict[Path, str | bytes]:
-    """Every requested output's content (templates by name, "docx"), rendered in memory."""
+def render_outputs(report: Report, out_dir: Path,
+                   names: tuple[str, ...] = (*MEMO_TEMPLATES, "docx", NOTICE_TEMPLATE), *,
+                   templates: Path | None = None, annotated: Mapping[str, Path] | None = None
+                   ) -> dict[Path, str | bytes]:
+    """Path -> content of each output (templates by name, "docx"), rendered in memory only.
+
+    Raises GkreportError (template-error) for a broken template; nothing is written, so a
+    caller can render first, then write its other outputs and `write_outputs(...)`.
+    """
     ctx = memo_context(report, annotated=annotated)
     env = template_env(templates)
     md, html, docx = memo_paths(report, out_dir)
@@ -517,7 +522,8 @@ def _render_texts(report: Report, out_dir: Path, names: tuple[str, ...], *,
     return out
 
 
-def _write_all(contents: dict[Path, str | bytes]) -> list[Path]:
+def write_outputs(contents: Mapping[Path, str | bytes]) -> list[Path]:
+    """Write rendered outputs atomically, in order; return their paths."""
     for path, content in contents.items():
         if isinstance(content, bytes):
             with atomic_path(path) as tmp:
@@ -534,25 +540,24 @@ def render_all(report: Report, out_dir: Path, *, templates: Path | None = None,
     Everything is rendered in memory first: a broken template raises GkreportError
     (template-error, naming the file and line) before any file is written or replaced.
     """
-    contents = _render_texts(report, out_dir, (*MEMO_TEMPLATES, "docx", NOTICE_TEMPLATE),
-                                templates=templates, annotated=annotated)
-    return _write_all(contents)
+    return write_outputs(render_outputs(report, out_dir, templates=templates,
+                                        annotated=annotated))
 
 
 def render_memo(report: Report, out_dir: Path, *, templates: Path | None = None,
                 annotated: Mapping[str, Path] | None = None) -> list[Path]:
     """Write 简报_PERIOD.md, .html and .docx into out_dir (all rendered before any is written)."""
-    contents = _render_texts(report, out_dir, (*MEMO_TEMPLATES, "docx"),
-                                templates=templates, annotated=annotated)
-    return _write_all(contents)
+    contents = render_outputs(report, out_dir, (*MEMO_TEMPLATES, "docx"),
+                              templates=templates, annotated=annotated)
+    return write_outputs(contents)
 
 
 def render_notice(report: Report, out_dir: Path, *, templates: Path | None = None,
                   annotated: Mapping[str, Path] | None = None) -> Path:
     """Write 催报通知_PERIOD.md (missing units, forms to correct) into out_dir."""
-    contents = _render_texts(report, out_dir, (NOTICE_TEMPLATE,),
-                                templates=templates, annotated=annotated)
-    return _write_all(contents)[0]
+    contents = render_outputs(report, out_dir, (NOTICE_TEMPLATE,), templates=templates,
+                              annotated=annotated)
+    return write_outputs(contents)[0]
 
 
 # --- Word, per GB/T 9704-2012 ------------------------------------------------------------------

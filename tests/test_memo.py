@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from gkreport.consolidate import consolidate, summarise
-from gkreport.memo import memo_context, render_all, render_memo, render_notice
+from gkreport.memo import (
+    memo_context,
+    render_all,
+    render_memo,
+    render_notice,
+    render_outputs,
+    write_outputs,
+)
 from gkreport.model import (
     COLOUR_HEX,
     REPORTABLE,
@@ -602,3 +609,13 @@ def test_notice_lists_the_problems_it_counts(plan, tmp_path):
     assert all("2025-05" not in p["line"] for p in fix["problems"])
     text = render_notice(r, tmp_path).read_text(encoding="utf-8")
     assert f"{name}：发现错误{unit.errors}处" in text and "2025-05 的填报表" not in text
+
+
+def test_render_outputs_writes_nothing_until_asked(report, tmp_path):
+    out = tmp_path / "out"
+    contents = render_outputs(report, out)
+    assert not out.exists()
+    assert [p.name for p in contents] == ["简报_2025-07.md", "简报_2025-07.html",
+                                          "简报_2025-07.docx", "催报通知_2025-07.md"]
+    assert isinstance(contents[out / "简报_2025-07.docx"], bytes)
+    assert write_outputs(contents) == list(contents) and all(p.exists() for p in contents)
