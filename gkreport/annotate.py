@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .model import Returns
+from .model import Period, Returns
 from .problems import Problem
 from .text import column_width, display_width, safe_filename
 from .xlsxutil import atomic_path
@@ -24,17 +24,35 @@ def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> dict[str,
     for p in returns.problems:
         by_file.setdefault(p.file, []).append(p)
     written: dict[str, Path] = {}
+    taken: set[str] = set()
     for sub in returns.submissions:
         found = by_file.get(sub.file, [])
         if not any(p.is_error for p in found) or any(p.code in FILE_LEVEL for p in found):
             continue
         key = sub.unit or sub.file
-        stem = safe_filename(sub.unit) if sub.unit else f"未识别_{safe_filename(Path(sub.file).stem)}"
+        stem = (unit_stem(sub.unit, returns.period) if sub.unit
+                else f"未识别_{safe_filename(Path(sub.file).stem)}")
         if key in written:
             key, stem = f"{key}（{sub.file}）", f"{stem}_{safe_filename(Path(sub.file).stem)}"
         suffix = ".xlsm" if sub.file.lower().endswith(".xlsm") else ".xlsx"
-        written[key] = annotate_file(folder / sub.file, found, out_dir / f"{stem}{suffix}")
+        name, n = f"{stem}{suffix}", 1
+        while name.casefold() in taken:  # two unidentified files whose names sanitise alike
+            n += 1
+            name = f"{stem}_{n}{suffix}"
+        taken.add(name.casefold())
+        written[key] = annotate_file(folder / sub.file, found, out_dir / name)
     return written
+
+
+def unit_stem(unit: str, period: str) -> str:
+    """A unit's part of its form's file name (hashed when made safe), so two units never collide."""
+    from .forms import form_filename
+
+    try:
+        parsed = Period.parse(period)
+    except ValueError:  # not a real period: any month gives the same unit part
+        parsed = Period(2000, 1)
+    return form_filename(unit, parsed).removesuffix(f"_{parsed}_填报表.xlsx")
 
 
 def annotate_file(source: Path, problems: list[Problem], target: Path) -> Path:

@@ -7,9 +7,12 @@ problem for the file; a hostile file is refused before any parser sees it in ful
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -19,6 +22,7 @@ from typing import Any
 
 from . import layout
 from .model import (
+    STATUS_ALIASES,
     Entry,
     FileCounts,
     Period,
@@ -49,6 +53,7 @@ RATIO_FLOOR = 2 * 1024 * 1024  # ratios of tiny members mean nothing
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 _XLS_STREAMS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
+_OTHER_OFFICE_STREAMS = ("WordDocument", "PowerPoint Document", "VisioDocument")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     c.key: tuple(dict.fromkeys(squash(nfkc(n)) for n in (c.header, *c.synonyms)))
     for c in layout.COLUMNS
@@ -104,7 +109,10 @@ def _sniff(data: bytes, suffix: str) -> str:
             raise _Refused("file-encrypted")
         if any(s in data for s in _XLS_STREAMS):
             return "xls"
-        raise _Refused("file-not-spreadsheet", detail="是 Word 等其他 Office 文件")
+        if any(s.encode("utf-16-le") in data for s in _OTHER_OFFICE_STREAMS):
+            raise _Refused("file-not-spreadsheet", detail="是 Word 等其他 Office 文件")
+        # An .xls cut short (an interrupted copy or e-mail) loses its directory: say so.
+        raise _Refused("file-unreadable", detail="文件不完整或已损坏")
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<html", b"<!doctype", b"<?xml", b"<table", b"<meta")):
         raise _Refused("file-not-spreadsheet", detail="是网页或 XML 文件，只是扩展名为表格")
@@ -242,6 +250,73 @@ def _ods_extent(xml: bytes) -> tuple[int, int]:
 # ---------------------------------------------------------------- workbook to grids
 
 
+class _Book:
+    """A calamine workbook plus its bytes, for what calamine does not report.
+
+    calamine gives values only: the number format of a cell (a "100%" typed in Excel is
+    stored as 1; .xlsx styles, .ods value types, .xls BIFF8 XF records), the merges of an
+    .ods sheet and the custom document properties are read here from the file itself, and
+    only when needed.
+    """
+
+    def __init__(self, data: bytes, kind: str) -> None:
+        self.data = data
+        self.kind = kind  # "xlsx" (also .xlsm), "ods" or "xls"
+        self.cal = _open_workbook(data)
+        self._ods: dict[str, _OdsTable] | None = None
+
+    def _zip_part(self, name: str) -> bytes:
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                return zf.read(name)
+        except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+            return b""
+
+    def ods_table(self, name: str) -> _OdsTable | None:
+        if self.kind != "ods":
+            return None
+        if self._ods is None:
+            self._ods = _ods_tables(self._zip_part("content.xml"))
+        return self._ods.get(name)
+
+    def properties(self) -> dict[str, str]:
+        """The gkreport.* custom document properties (prefix removed); {} when there are none."""
+        if self.kind == "xlsx":
+            xml = self._zip_part("docProps/custom.xml")
+            pairs = _XLSX_PROPERTY.findall(xml)
+        elif self.kind == "ods":
+            xml = self._zip_part("meta.xml")
+            pairs = _ODS_PROPERTY.findall(xml)
+        else:  # .xls keeps them in an OLE property set; the title's period is checked instead
+            return {}
+        prefix = layout.META_PROPERTY_PREFIX
+        out: dict[str, str] = {}
+        for raw_name, raw_value in pairs:
+            name = html.unescape(raw_name.decode("utf-8", "replace"))
+            if name.startswith(prefix):
+                out[name[len(prefix):]] = clean(html.unescape(raw_value.decode("utf-8", "replace")))
+        return out
+
+    def percent_cells(self, sheet: str, cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Those of `cells` (zero-based) whose number format shows a percentage."""
+        if not cells:
+            return set()
+        if self.kind == "ods":
+            table = self.ods_table(sheet)
+            return cells & table.percent if table else set()
+        try:
+            if self.kind == "xlsx":
+                return _xlsx_percent_cells(self, sheet, cells)
+            return _xls_percent_cells(self.data, sheet, cells)
+        except (ValueError, IndexError, struct.error):  # odd styles: keep the value as written
+            return set()
+
+
+_XLSX_PROPERTY = re.compile(
+    rb'<(?:\w+:)?property\b[^>]*?\bname="([^"]*)"[^>]*>\s*<(?:\w+:)?\w+\b[^>]*>([^<]*)<', re.S)
+_ODS_PROPERTY = re.compile(rb'<meta:user-defined\b[^>]*?meta:name="([^"]*)"[^>]*>([^<]*)<')
+
+
 def _open_workbook(data: bytes) -> Any:
     import python_calamine as pc
 
@@ -250,30 +325,29 @@ def _open_workbook(data: bytes) -> Any:
     except pc.PasswordError as exc:
         raise _Refused("file-encrypted") from exc
     except Exception as exc:  # calamine raises several unrelated types for broken files
-        raise _Refused("file-unreadable", detail=_short(exc)) from exc
+        # The library's (English) text stays out of the message: the office cannot act on it.
+        raise _Refused("file-unreadable", detail="文件已损坏，无法打开") from exc
 
 
-def _short(exc: BaseException) -> str:
-    text = clean(str(exc)) or exc.__class__.__name__
-    return text[:80]
-
-
-def _grid(book: Any, name: str) -> list[list[object]]:
+def _grid(book: _Book, name: str) -> list[list[object]]:
     """A sheet's values at absolute positions (row 0 = Excel row 1), capped, merges filled down."""
     import python_calamine as pc
 
     try:
-        sheet = book.get_sheet_by_name(name)
+        sheet = book.cal.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False, nrows=layout.MAX_ROWS)
     except pc.PasswordError as exc:
         raise _Refused("file-encrypted") from exc
     except Exception as exc:
-        raise _Refused("file-unreadable", detail=_short(exc)) from exc
+        raise _Refused("file-unreadable", detail=f"工作表“{name}”已损坏，无法读取") from exc
     grid = [list(r[: layout.MAX_COLS]) for r in rows]
     try:
         merged = sheet.merged_cell_ranges or []
     except Exception:  # not every format reports merges
         merged = []
+    table = book.ods_table(name)
+    if not merged and table is not None:
+        merged = table.merges  # calamine reports none for .ods
     for (r0, c0), (r1, c1) in merged:
         # A vertical merge (one status for two tasks) applies to every row it covers;
         # a merge across columns (a 备注 line) keeps its text in the first cell only.
@@ -286,8 +360,8 @@ def _grid(book: Any, name: str) -> list[list[object]]:
     return grid
 
 
-def _meta(book: Any) -> dict[str, str]:
-    names = [m.name for m in book.sheets_metadata]
+def _meta(book: _Book) -> dict[str, str]:
+    names = [m.name for m in book.cal.sheets_metadata]
     if layout.META_SHEET not in names:
         return {}
     out: dict[str, str] = {}
@@ -303,6 +377,232 @@ def _text(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return clean(value)
+
+
+# ---------------------------------------------------------------- formats calamine does not give
+
+
+@dataclass(frozen=True, slots=True)
+class _OdsTable:
+    merges: list[tuple[tuple[int, int], tuple[int, int]]]
+    percent: set[tuple[int, int]]
+
+
+_ODS_WALK = re.compile(
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>")
+_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+_ODS_ROWS_SPANNED = re.compile(rb'number-rows-spanned="(\d+)"')
+_ODS_COLS_SPANNED = re.compile(rb'number-columns-spanned="(\d+)"')
+
+
+def _ods_tables(xml: bytes) -> dict[str, _OdsTable]:
+    """Per table of an .ods content.xml: merged ranges and percentage-typed cells (zero-based)."""
+    tables: dict[str, _OdsTable] = {}
+    current: _OdsTable | None = None
+    row = col = 0
+    row_repeat = 1
+    for m in _ODS_WALK.finditer(xml):
+        closing, tag, attrs, empty = m.groups()
+        if tag == b"table":
+            if not closing:
+                name = _ODS_NAME.search(attrs)
+                current = _OdsTable([], set())
+                tables[html.unescape(name.group(1).decode("utf-8", "replace")) if name else ""] = current
+                row = col = 0
+            continue
+        rep = _ODS_REPEAT.search(attrs)
+        n = int(rep.group(1)) if rep else 1
+        if tag == b"table-row":
+            if closing:
+                row += row_repeat
+            elif empty:
+                row += n
+            else:
+                row_repeat, col = n, 0
+            continue
+        if closing or current is None:
+            continue
+        if row < layout.MAX_ROWS and col < layout.MAX_COLS and tag == b"table-cell":
+            down = _ODS_ROWS_SPANNED.search(attrs)
+            across = _ODS_COLS_SPANNED.search(attrs)
+            rows_spanned = int(down.group(1)) if down else 1
+            cols_spanned = int(across.group(1)) if across else 1
+            if rows_spanned > 1 or cols_spanned > 1:
+                current.merges.append(((row, col), (row + rows_spanned - 1,
+                                                    col + cols_spanned - 1)))
+            if b'value-type="percentage"' in attrs:
+                current.percent.update((row, c) for c in range(col, min(col + n, layout.MAX_COLS)))
+        col += n
+    return tables
+
+
+# Built-in percentage formats (ECMA-376 18.8.30): 9 = 0%, 10 = 0.00%.
+_PERCENT_BUILTIN = {9, 10}
+_XLSX_SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
+_XLSX_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*?)/?>")
+_XLSX_NUMFMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*?)/?>")
+_XLSX_XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*?)/?>")
+_XLSX_CELLXFS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.S)
+_ATTR = {k: re.compile(rb"\s" + k + rb'="([^"]*)"')
+         for k in (rb"name", rb"(?:\w+:)?id", rb"Id", rb"Target", rb"numFmtId", rb"formatCode",
+                   rb"s")}
+
+
+def _attr(attrs: bytes, key: bytes) -> str:
+    m = _ATTR[key].search(attrs)
+    return html.unescape(m.group(1).decode("utf-8", "replace")) if m else ""
+
+
+def _is_percent_format(code: str) -> bool:
+    # A % inside quotes, escaped or inside [..] (colour, locale) is literal, not a percentage.
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    return "%" in bare
+
+
+def _xlsx_percent_cells(book: _Book, sheet: str, cells: set[tuple[int, int]],
+                        ) -> set[tuple[int, int]]:
+    rid = next((_attr(m.group(1), rb"(?:\w+:)?id") for m in
+                _XLSX_SHEET.finditer(book._zip_part("xl/workbook.xml"))
+                if _attr(m.group(1), rb"name") == sheet), "")
+    target = next((_attr(m.group(1), rb"Target") for m in
+                   _XLSX_REL.finditer(book._zip_part("xl/_rels/workbook.xml.rels"))
+                   if _attr(m.group(1), rb"Id") == rid), "") if rid else ""
+    if not target:
+        return set()
+    part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    styles = book._zip_part("xl/styles.xml")
+    percent_ids = set(_PERCENT_BUILTIN)
+    for m in _XLSX_NUMFMT.finditer(styles):
+        if _is_percent_format(_attr(m.group(1), rb"formatCode")):
+            percent_ids.add(int(_attr(m.group(1), rb"numFmtId") or -1))
+    xfs = _XLSX_CELLXFS.search(styles)
+    formats = [int(_attr(m.group(1), rb"numFmtId") or 0)
+               for m in _XLSX_XF.finditer(xfs.group(0))] if xfs else []
+    percent_styles = {i for i, f in enumerate(formats) if f in percent_ids}
+    if not percent_styles:
+        return set()
+    found: set[tuple[int, int]] = set()
+    for (r, c), attrs in _xlsx_cell_attrs(book._zip_part(part), cells).items():
+        s = _attr(attrs, rb"s")
+        if s.isdigit() and int(s) in percent_styles:
+            found.add((r, c))
+    return found
+
+
+def _xlsx_cell_attrs(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The attributes of the <c> elements at the wanted zero-based positions."""
+    out: dict[tuple[int, int], bytes] = {}
+    row = col = 0
+    last = max(r for r, _c in wanted) + 1
+    for m in _XLSX_TOKEN.finditer(xml):
+        ref = _ATTR_R.search(m.group(2))
+        if m.group(1) == b"row":
+            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+            col = 0
+            if row > last:
+                break
+            continue
+        if ref and ref.group(1):
+            col = _col_number(ref.group(1))
+            row = int(ref.group(2)) if ref.group(2) else row
+        else:
+            col += 1
+        if (row - 1, col - 1) in wanted:
+            out[(row - 1, col - 1)] = m.group(2)
+    return out
+
+
+# ---------------------------------------------------------------- .xls number formats (BIFF8)
+
+
+_ENDOFCHAIN = 0xFFFFFFFE
+
+
+def _cfb_stream(data: bytes, names: tuple[str, ...]) -> bytes:
+    """The first named stream of an OLE2 compound file stored in regular sectors (b"" if none)."""
+    shift = struct.unpack_from("<H", data, 0x1E)[0]
+    size = 1 << shift
+    if size not in (512, 4096):
+        return b""
+    n_fat, first_dir = struct.unpack_from("<II", data, 0x2C)
+    cutoff = struct.unpack_from("<I", data, 0x38)[0]
+    difat_next, n_difat = struct.unpack_from("<II", data, 0x44)
+    fat_sectors = list(struct.unpack_from("<109I", data, 0x4C))
+    per = size // 4
+    for _ in range(min(n_difat, 1000)):  # more FAT sector numbers, chained
+        if difat_next >= _ENDOFCHAIN:
+            break
+        at = (difat_next + 1) * size
+        chunk = struct.unpack_from(f"<{per}I", data, at)
+        fat_sectors.extend(chunk[:-1])
+        difat_next = chunk[-1]
+    fat: list[int] = []
+    for sector in fat_sectors[:n_fat]:
+        fat.extend(struct.unpack_from(f"<{per}I", data, (sector + 1) * size))
+
+    def chain(start: int) -> bytes:
+        out, seen = bytearray(), 0
+        while start < _ENDOFCHAIN and seen <= len(fat):
+            out += data[(start + 1) * size:(start + 2) * size]
+            start, seen = fat[start], seen + 1
+        return bytes(out)
+
+    directory = chain(first_dir)
+    for at in range(0, len(directory) - 127, 128):
+        length = struct.unpack_from("<H", directory, at + 64)[0]
+        name = directory[at:at + max(length - 2, 0)].decode("utf-16-le", "replace")
+        if name in names and directory[at + 66] == 2:
+            start, length = struct.unpack_from("<II", directory, at + 116)
+            return chain(start)[:length] if length >= cutoff else b""  # mini stream: too small
+    return b""
+
+
+def _biff_records(stream: bytes, at: int = 0) -> Iterable[tuple[int, int, bytes]]:
+    while at + 4 <= len(stream):
+        kind, length = struct.unpack_from("<HH", stream, at)
+        yield at, kind, stream[at + 4:at + 4 + length]
+        at += 4 + length
+        if kind == 0x000A:  # EOF of a substream
+            return
+
+
+def _xls_percent_cells(data: bytes, sheet: str, cells: set[tuple[int, int]],
+                       ) -> set[tuple[int, int]]:
+    stream = _cfb_stream(data, ("Workbook",))  # BIFF8; Excel 95's "Book" is not parsed
+    if not stream:
+        return set()
+    formats: dict[int, str] = {}
+    xf_format: list[int] = []
+    sheet_at = -1
+    for _at, kind, body in _biff_records(stream):
+        if kind == 0x041E and len(body) >= 5:  # FORMAT: ifmt, XLUnicodeString
+            ifmt, cch, wide = struct.unpack_from("<HHB", body)
+            raw = body[5:5 + cch * (2 if wide & 1 else 1)]
+            formats[ifmt] = raw.decode("utf-16-le" if wide & 1 else "latin-1", "replace")
+        elif kind == 0x00E0 and len(body) >= 4:  # XF: ifnt, ifmt
+            xf_format.append(struct.unpack_from("<H", body, 2)[0])
+        elif kind == 0x0085 and len(body) >= 8:  # BOUNDSHEET8: offset, state, type, name
+            offset, cch, wide = struct.unpack_from("<I2xBB", body)
+            raw = body[8:8 + cch * (2 if wide & 1 else 1)]
+            if raw.decode("utf-16-le" if wide & 1 else "latin-1", "replace") == sheet:
+                sheet_at = offset
+    percent = {i for i, f in enumerate(xf_format)
+               if f in _PERCENT_BUILTIN or _is_percent_format(formats.get(f, ""))}
+    if sheet_at < 0 or not percent:
+        return set()
+    found: set[tuple[int, int]] = set()
+    for _at, kind, body in _biff_records(stream, sheet_at):
+        if kind in (0x0203, 0x027E) and len(body) >= 6:  # NUMBER, RK: row, col, xf
+            r, c, xf = struct.unpack_from("<HHH", body)
+            if (r, c) in cells and xf in percent:
+                found.add((r, c))
+        elif kind == 0x00BD and len(body) >= 6:  # MULRK: row, first col, (xf, rk)*, last col
+            r, c = struct.unpack_from("<HH", body)
+            for k in range((len(body) - 6) // 6):
+                xf = struct.unpack_from("<H", body, 4 + 6 * k)[0]
+                if (r, c + k) in cells and xf in percent:
+                    found.add((r, c + k))
+    return found
 
 
 # ---------------------------------------------------------------- form parsing
@@ -326,10 +626,10 @@ def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     return best
 
 
-def _find_form(book: Any) -> _Form:
+def _find_form(book: _Book) -> _Form:
     import python_calamine as pc
 
-    meta = book.sheets_metadata
+    meta = book.cal.sheets_metadata
     visible = [m.name for m in meta if m.visible == pc.SheetVisibleEnum.Visible]
     hidden = [m.name for m in meta if m.name not in visible
               and m.name not in (layout.META_SHEET, layout.LISTS_SHEET)]
@@ -340,6 +640,23 @@ def _find_form(book: Any) -> _Form:
         if hit:
             return _Form(name, grid, hit[0], hit[1])
     raise _Refused("form-no-sheet")
+
+
+def _with_percentages(book: _Book, form: _Form) -> _Form:
+    """Progress cells formatted as a percentage hold 1 for "100%": scale them to 0..100.
+
+    Only small numbers can be affected, so the formats are looked up only when such a
+    cell exists; the common form (whole numbers 0-100) never opens styles.xml.
+    """
+    c = form.cols.get("progress")
+    if c is None:
+        return form
+    small = {(r, c) for r in range(form.header + 1, len(form.grid))
+             if isinstance(v := _cell(form.grid, r, c), int | float) and not isinstance(v, bool)
+             and 0 < v <= 1}
+    for r, c in book.percent_cells(form.sheet, small):
+        form.grid[r][c] = round(float(form.grid[r][c]) * 100, 6)  # type: ignore[arg-type]
+    return form
 
 
 def _cell(grid: list[list[object]], r: int, c: int | None) -> object:
@@ -378,8 +695,12 @@ def _as_int(value: object) -> int | None:
         return None
     if isinstance(value, int | float):
         return int(value) if float(value).is_integer() else None
-    s = squash(nfkc(clean(value))).rstrip(".、")
-    return int(s) if s.isdigit() else None
+    m = _NO_TEXT.fullmatch(squash(nfkc(clean(value))))
+    return int(m.group(1)) if m else None
+
+
+# 序号 as units retype it: 4, 4., 4、, (4), （4）, 【4】, 第4项, ４ (NFKC makes it 4).
+_NO_TEXT = re.compile(r"第?[(\[【〔]?(\d{1,4})(?:\.0+)?[)\]】〕]?[项条号]?[.、,，)]?")
 
 
 def parse_progress(value: object) -> tuple[float | None, bool]:
@@ -476,9 +797,54 @@ def _period_text(value: str) -> str:
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}" if m else value
 
 
-def _date_key(value: str) -> str:
-    m = re.match(r"\s*(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})", nfkc(value))
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else ""
+# The period as the form's title writes it: （2025年5月）; a bare "2025年5月" too, but not a
+# date or deadline ("2025年7月5日前报送", "2025年7月底前").
+_TITLE_PERIOD = (re.compile(r"\(\s*(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?\s*\)"),
+                 re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?!\s*(?:\d|底|初|中|上|下|前|末))"))
+
+
+def _title_period(form: _Form) -> tuple[str, int, int] | None:
+    """(YYYY-MM, row, col) of the period in the title rows above the header."""
+    rows = [r for r in range(form.header)  # the reporter block (填报日期 …) is not a title
+            if not any(nfkc(squash(v)).startswith(_LABELS) for v in form.grid[r])]
+    for pattern in _TITLE_PERIOD:
+        for r in rows:
+            for c, value in enumerate(form.grid[r]):
+                found = [m for m in pattern.finditer(nfkc(clean(value)))
+                         if 1 <= int(m.group(2)) <= 12]
+                if found:  # the last one: a plan title may itself start with a year
+                    m = found[-1]
+                    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}", r, c
+    return None
+
+
+_FULL_DATE = re.compile(r"\s*(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})")
+_SHORT_DATE = re.compile(r"\s*(\d{1,2})\s*(?:月|[.\-/])\s*(\d{1,2})\s*(?:日|号)?\s*$")
+
+
+def _date_key(value: str, period: Period) -> str:
+    """填报日期 as YYYY-MM-DD ("" when not a date); a date without a year gets one, see below."""
+    text = nfkc(value)
+    if m := _FULL_DATE.match(text):
+        year, month, day = (int(g) for g in m.groups())
+        candidates = [year]
+    elif m := _SHORT_DATE.match(text):
+        month, day = int(m.group(1)), int(m.group(2))
+        # 7月12日 on a June form: forms are filled in the period's month or the next few,
+        # so take the year (period's, the one before or after) closest to the period's end;
+        # a December form dated 1月5日 is then January of the next year.
+        candidates = [period.year, period.year + 1, period.year - 1]
+    else:
+        return ""
+    dates = []
+    for year in candidates:
+        try:
+            dates.append(date(year, month, day))
+        except ValueError:
+            continue
+    if not dates:
+        return ""
+    return min(dates, key=lambda d: abs((d - period.end).days)).isoformat()
 
 
 # ---------------------------------------------------------------- one file
@@ -495,53 +861,118 @@ def read_file(path: Path, plan: Plan, period: Period,
             raise _Refused("file-too-large", detail=f"{st.st_size / 2**20:.1f} MB")
         data = path.read_bytes()
         base = replace(base, sha256=hashlib.sha256(data).hexdigest())
-        if _sniff(data, path.suffix.lower()) == "zip":
-            _check_zip(data)
-        book = _open_workbook(data)
+        kind = _sniff(data, path.suffix.lower())
+        if kind == "zip":
+            kind = _check_zip(data)
+        book = _Book(data, kind)
         meta = _meta(book)
-        form = _find_form(book)
+        props = book.properties()
+        form = _with_percentages(book, _find_form(book))
     except _Refused as refused:
         return replace(base, refused=True,
                        problems=(problem(refused.code, file=path.name, **refused.values),))
-    except (OSError, MemoryError) as exc:
+    except MemoryError:
         return replace(base, refused=True, problems=(
-            problem("file-unreadable", file=path.name, detail=_short(exc)),))
-    return _read_form(base, form, meta, plan, period, previous_notes or {})
+            problem("file-too-large", file=path.name, detail="读取时内存不足"),))
+    except OSError:
+        return replace(base, refused=True, problems=(
+            problem("file-unreadable", file=path.name, detail="文件无法打开，可能正被占用或没有读取权限"),))
+    return _read_form(base, form, meta, props, plan, period, previous_notes or {})
 
 
-def _read_form(base: FileResult, form: _Form, meta: dict[str, str], plan: Plan, period: Period,
-               previous: Mapping[tuple[int, str], str]) -> FileResult:
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """Who the form says it belongs to, by each kind of evidence ("" where silent)."""
+
+    meta: str
+    label: str
+    name: str
+    written: str  # the 填报单位 text as written
+
+
+def _identify(ev: _Evidence) -> tuple[str, str]:
+    """(unit, how) by the DESIGN.md ranking: metadata, then 填报单位, then the file name."""
+    for unit, how in ((ev.meta, BY_META), (ev.label, BY_LABEL), (ev.name, BY_NAME)):
+        if unit:
+            return unit, how
+    return "", ""
+
+
+def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, Any],
+               form_nos: set[int], plan: Plan) -> list[Problem]:
+    """A problem when the kinds of evidence name different registered units.
+
+    The metadata and the 填报单位 disagreeing means someone filled another unit's form:
+    an error, since it decides who counts as 未报送. A file name alone disagreeing is usually
+    a reused file name: a warning, unless the rows are exactly that other unit's tasks.
+    """
+    parts = []
+    if ev.meta:
+        parts.append(f"隐藏的表单信息是“{ev.meta}”的")
+    if ev.label:
+        parts.append(f"填报单位写的是“{ev.written}”")
+    if ev.name:
+        parts.append(f"文件名“{file}”指向“{ev.name}”")
+    evidence = "，".join(parts)
+    if ev.meta and ev.label and ev.meta != ev.label:
+        return [problem("form-unit-conflict", **where, unit=unit, chosen=unit,
+                        evidence=evidence, other=ev.label)]
+    if ev.name and ev.name != unit:
+        tasks_of = {u: {t.no for t in plan.tasks_for(u)} for u in (unit, ev.name)}
+        if form_nos and form_nos == tasks_of[ev.name] != tasks_of[unit]:
+            evidence += f"，且表中各行正是“{ev.name}”的任务"
+            return [problem("form-unit-conflict", **where, unit=unit, chosen=unit,
+                            evidence=evidence, other=ev.name)]
+        return [problem("form-name-mismatch", **where, unit=unit, chosen=unit, name=file,
+                        other=ev.name, how=how)]
+    return []
+
+
+def _read_form(base: FileResult, form: _Form, meta: dict[str, str], props: dict[str, str],
+               plan: Plan, period: Period, previous: Mapping[tuple[int, str], str]) -> FileResult:
     file, sheet, cols = base.file, form.sheet, form.cols
     labels = _labels(form.grid)
     rows = list(_data_rows(form))
     task_rows = [(r, cells, no) for r, cells, no in rows if no != -1]
     names = _unit_names(plan)
-    unit, how = "", ""
     written = labels.get(layout.LABEL_UNIT, ("", 0, 0))
-    if meta.get("unit") and _match_unit(meta["unit"], names):
-        unit, how = _match_unit(meta["unit"], names), BY_META
-    elif written[0] and _match_unit(written[0], names):
-        unit, how = _match_unit(written[0], names), BY_LABEL
-    elif _match_unit(Path(file).stem, names):
-        unit, how = _match_unit(Path(file).stem, names), BY_NAME
+    # The metadata sheet first; the document properties stand in when a unit (or a
+    # conversion) lost the very hidden sheet.
+    ev = _Evidence(meta=_match_unit(meta.get("unit") or props.get("unit", ""), names),
+                   label=_match_unit(written[0], names) if written[0] else "",
+                   name=_match_unit(Path(file).stem, names), written=written[0])
+    unit, how = _identify(ev)
     reporter = {k: v[0] for k, v in labels.items()}
     base = replace(base, unit=unit, identified_by=how, rows_read=len(task_rows),
                    filled_by=reporter.get(layout.LABEL_REPORTER, ""),
                    phone=reporter.get(layout.LABEL_PHONE, ""),
-                   fill_date=_date_key(reporter.get(layout.LABEL_DATE, "")))
+                   fill_date=_date_key(reporter.get(layout.LABEL_DATE, ""), period))
 
     def refuse(p: Problem) -> FileResult:
         return replace(base, refused=True, rows_rejected=len(task_rows), problems=(p,))
 
-    at_meta = {"file": file, "sheet": layout.META_SHEET, "unit": unit}
-    if meta.get("period") and _period_text(meta["period"]) != str(period):
-        return refuse(problem("form-wrong-period", **at_meta, found=_period_text(meta["period"]),
+    at_unit = {"file": file, "sheet": sheet,
+               "cell": a1(written[1], written[2]) if layout.LABEL_UNIT in labels else "",
+               "row": written[1] + 1 if layout.LABEL_UNIT in labels else None}
+    # Period and plan: the metadata sheet, else the document properties, else the title.
+    title = _title_period(form)
+    if meta.get("period"):
+        found, at = _period_text(meta["period"]), {"sheet": layout.META_SHEET}
+    elif props.get("period"):
+        found, at = _period_text(props["period"]), {}
+    elif title:
+        found, at = title[0], {"sheet": sheet, "cell": a1(title[1], title[2])}
+    else:
+        found, at = "", {}
+    if found and found != str(period):
+        return refuse(problem("form-wrong-period", file=file, unit=unit, **at, found=found,
                               period=str(period)))
-    if meta.get("fingerprint") and meta["fingerprint"] != plan.fingerprint:
-        return refuse(problem("form-wrong-plan", **at_meta))
+    fingerprint = meta.get("fingerprint") or props.get("fingerprint")
+    if fingerprint and fingerprint != plan.fingerprint:
+        at = {"sheet": layout.META_SHEET} if meta.get("fingerprint") else {}
+        return refuse(problem("form-wrong-plan", file=file, unit=unit, **at))
     if not unit:
-        where = {"file": file, "sheet": sheet,
-                 "cell": a1(written[1], written[2]) if layout.LABEL_UNIT in labels else ""}
+        where = {k: at_unit[k] for k in ("file", "sheet", "cell")}
         if written[0]:
             return refuse(problem("form-unknown-unit", **where, name=written[0]))
         return refuse(problem("form-unidentified", **where))
@@ -550,14 +981,55 @@ def _read_form(base: FileResult, form: _Form, meta: dict[str, str], plan: Plan, 
         header = next(c.header for c in layout.COLUMNS if c.key == missing[0])
         return refuse(problem("form-missing-column", file=file, sheet=sheet, unit=unit,
                               row=form.header + 1, column=header))
-    return _validate(base, form, rows, labels, plan, previous)
+    form_nos = {no for _r, _cells, no in task_rows if no is not None}
+    first: list[Problem] = _conflicts(ev, unit, how, file, at_unit, form_nos, plan)
+    if not found:
+        first.append(problem("form-period-unknown", file=file, sheet=sheet, unit=unit,
+                             period=str(period)))
+    return _validate(base, form, rows, labels, plan, previous, first)
+
+
+# Fill-in text columns a continuation row may carry, and their names in messages.
+_TEXT_KEYS = ("note", "issues", "next_steps")
+_KEY_NAMES = {c.key: c.header for c in layout.COLUMNS}
+QUOTE_LIMIT = 500  # characters of a quoted cell; longer text says how long it is
+
+
+def _clip(text: str) -> str:
+    """The text, or its start with its full length said (never silently cut)."""
+    return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}……（共 {len(text)} 字）"
+
+
+def _quote(text: str) -> str:
+    if len(text) <= QUOTE_LIMIT:
+        return f"“{text}”"
+    return f"“{text[:QUOTE_LIMIT]}……”（共 {len(text)} 字）"
+
+
+def _quote_row(cells: list[object], header: list[object], keys: Iterable[int] | None = None) -> str:
+    """Every non-empty cell of a row, named by its column header: 进展情况“…”，存在问题“…”."""
+    parts = []
+    for c in (range(len(cells)) if keys is None else keys):
+        text = _para(_cell_in(cells, c))
+        if text:
+            name = clean(_cell_in(header, c)) or a1(0, c).rstrip("1")
+            parts.append(f"{name}{_quote(text)}")
+    return "，".join(parts)
+
+
+def _is_continuation(cells: list[object], cols: dict[str, int]) -> bool:
+    """No 序号, task text, status or progress, but text in 进展情况/存在问题/下步计划."""
+    if any(clean(_cell_in(cells, cols.get(k))) for k in ("no", "text", "status", "progress")):
+        return False
+    return any(clean(_cell_in(cells, cols.get(k))) for k in _TEXT_KEYS)
 
 
 def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object], int | None]],
               labels: dict[str, tuple[str, int, int]], plan: Plan,
-              previous: Mapping[tuple[int, str], str]) -> FileResult:
+              previous: Mapping[tuple[int, str], str], first: list[Problem]) -> FileResult:
     file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
-    problems: list[Problem] = []
+    header = form.grid[form.header]
+    problems: list[Problem] = list(first)
     entries: list[Entry] = []
     rejected = 0
     claimed: set[int] = set()
@@ -567,16 +1039,58 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
         c = cols.get(key, cols["no"])
         return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
 
+    # Rows without 序号 between task rows: a continuation belongs to the task row above it,
+    # so it is gathered first (its 存在问题 may answer that row's 滞后).
+    task_at = [r for r, _cells, no in rows if no != -1]
+    inside = range(task_at[0] + 1, task_at[-1]) if task_at else range(0)
+    owner: dict[int, int] = {}  # continuation row -> task row
+    more: dict[int, dict[str, list[str]]] = {}
+    above = -1
+    for r, cells, no in rows:
+        if no != -1:
+            above = r
+        elif r in inside and _is_continuation(cells, cols):
+            owner[r] = above
+            for key in _TEXT_KEYS:
+                text = _para(_cell_in(cells, cols.get(key)))
+                if text:
+                    more.setdefault(above, {}).setdefault(key, []).append(text)
+
+    used: dict[int, str] = {}  # task row -> how it is named in messages, when it was merged
+    named: dict[int, str] = {}
     for r, cells, no in rows:
         def val(key: str, cells: list[object] = cells) -> object:
             return _cell_in(cells, cols.get(key))
 
-        if no == -1:
-            first = next(c for c, v in enumerate(cells) if clean(v))
-            problems.append(problem("form-extra-rows", file=file, sheet=sheet, cell=a1(r, first),
-                                    row=r + 1, unit=unit, value=clean(cells[first])[:30]))
+        if no != -1:
+            named[r] = f"序号 {no} 所在行" if no is not None else f"第 {r + 1} 行"
+        if r in owner:
+            target = owner[r]
+            keys = [cols[k] for k in _TEXT_KEYS if k in cols]
+            c = next(c for c in keys if clean(_cell_in(cells, c)))
+            outcome = ("内容已并入该行" if target in used
+                       else "但该行未采用，本行内容也未采用")
+            problems.append(problem("continuation-row", file=file, sheet=sheet, cell=a1(r, c),
+                                    row=r + 1, unit=unit, target=named[target], outcome=outcome,
+                                    value=_quote_row(cells, header, keys)))
             continue
-        task = plan.task(no) if no is not None else None
+        if no == -1:
+            c = next(c for c, v in enumerate(cells) if clean(v))
+            value = _quote_row(cells, header)
+            where = {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
+            if task_at and r > task_at[-1]:
+                texts = (_para(v) for v in cells)
+                problems.append(problem("form-extra-rows", **where,
+                                        value=_clip(" ".join(t for t in texts if t))))
+            else:
+                problems.append(problem("form-stray-row", **where, value=value))
+            continue
+        if no is None:
+            rejected += 1
+            problems.append(problem("unnumbered-task", **at(r, "no"),
+                                    text=_quote(clean(val("text")))))
+            continue
+        task = plan.task(no)
         if task is None or not plan.accepts(task, unit):
             rejected += 1
             problems.append(problem("unknown-task", **at(r, "no"), no=clean(val("no"))))
@@ -592,8 +1106,9 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
             problems.append(problem("duplicate-task", **at(r, "no"), no=no))
             continue
         claimed.add(no)
-        entry, found = _entry(r, no, val, task.text, form, base, previous)
+        entry, found = _entry(r, no, val, task.text, form, base, previous, more.get(r, {}))
         entries.append(entry)
+        used[r] = named[r]
         problems.extend(found)
     for task in plan.tasks_for(unit):
         if task.no not in claimed and task.no not in contested:
@@ -609,9 +1124,71 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
     return replace(base, entries=tuple(entries), problems=tuple(problems), rows_rejected=rejected)
 
 
+# ---------------------------------------------------------------- cell values
+
+
+_LINE_SPACE = re.compile(r"[^\S\n]+")
+
+
+def _para(value: object) -> str:
+    """Cell text with runs of spaces folded and line breaks kept (the workbook wraps text)."""
+    if value is None:
+        return ""
+    text = str(clean(value) if isinstance(value, float) else value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    lines = (_LINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+# A status with a remark: 滞后（原因见问题栏）, 已完成（6月10日）, 已完成100%, 已完成 6.10.
+_REMARK = re.compile(r"[(（\[【〔][^()（）\[\]【】〔〕]*[)）\]】〕]")
+_TRAILER = re.compile(
+    r"(?:[\s,，;；:：、。.!！-]*(?:\d{4}\s*年)?\s*\d{1,2}\s*月\s*(?:\d{1,2}\s*[日号]?|底|初|中旬|上旬|下旬)?"
+    r"|[\s,，;；:：、。.!！-]*\d{4}[-./]\d{1,2}[-./]\d{1,2}"
+    r"|[\s,，;；:：、。.!！-]*\d{1,2}[./]\d{1,2}"
+    r"|[\s,，;；:：、。.!！-]*\d+(?:\.\d+)?\s*%"
+    r"|[\s,，;；:：、。.!！-]+)$")
+_NEGATION = ("未", "没", "不", "尚", "无")
+
+
+def _statuses_in(text: str) -> set[Status]:
+    """Statuses named anywhere in `text`, longest names first, negated ones (未完成) skipped."""
+    found: set[Status] = set()
+    for alias in sorted(STATUS_ALIASES, key=len, reverse=True):
+        start = text.find(alias)
+        while start != -1:
+            if not (start and text[start - 1] in _NEGATION and not alias.startswith(_NEGATION)):
+                found.add(STATUS_ALIASES[alias])
+            text = text[:start] + "\0" * len(alias) + text[start + len(alias):]
+            start = text.find(alias)
+    return found
+
+
+def _normalise_status(raw: str) -> Status | None:
+    """normalise_status, then again without bracketed remarks and trailing dates or percentages.
+
+    Stays None when what was stripped names a different status (按计划推进（已完成）).
+    """
+    text = nfkc(raw)
+    status = normalise_status(text)
+    if status is not None:
+        return status
+    core = text
+    for _ in range(5):  # nested or repeated remarks, one layer each time
+        stripped = _TRAILER.sub("", _REMARK.sub("", core)).strip()
+        if stripped == core:
+            break
+        core = stripped
+    status = normalise_status(core) if core else None
+    if status is None:
+        return None
+    removed = text.replace(core, "", 1)
+    return status if _statuses_in(removed) <= {status} else None
+
+
 def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: _Form,
            base: FileResult, previous: Mapping[tuple[int, str], str],
-           ) -> tuple[Entry, list[Problem]]:
+           more: Mapping[str, list[str]]) -> tuple[Entry, list[Problem]]:
     file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
     found: list[Problem] = []
 
@@ -619,8 +1196,12 @@ def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: 
         c = cols.get(key, cols["no"])
         return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
 
+    def text(key: str) -> str:
+        # The row's own text, then what continuation rows under it added.
+        return "\n".join(t for t in (_para(val(key)), *more.get(key, ())) if t)
+
     raw_status = clean(val("status"))
-    status = normalise_status(nfkc(raw_status)) if raw_status else None
+    status = _normalise_status(raw_status) if raw_status else None
     if not raw_status:
         found.append(problem("missing-status", **at("status")))
     elif status is None:
@@ -628,12 +1209,14 @@ def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: 
     progress, ok = parse_progress(val("progress"))
     if not ok:
         found.append(problem("bad-progress", **at("progress"), value=clean(val("progress"))))
-    note = clean(val("note"))
-    issues = clean(val("issues"))
+    note = text("note")
+    issues = text("issues")
     if status in (Status.DONE, Status.ON_TRACK, Status.BEHIND) and not note:
         found.append(problem("missing-progress-note", **at("note"), status=status.value))
     if status is Status.DONE and progress is not None and progress < 100:
         found.append(problem("done-below-100", **at("progress"), value=f"{progress:g}"))
+    if status is Status.NOT_STARTED and progress:
+        found.append(problem("not-started-with-progress", **at("progress"), value=f"{progress:g}"))
     if status is Status.BEHIND and not issues and "issues" in cols:
         found.append(problem("behind-without-issue", **at("issues")))
     before = previous.get((no, unit), "")
@@ -641,7 +1224,7 @@ def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: 
         found.append(problem("stale-progress", **at("note")))
     entry = Entry(task_no=no, unit=unit, status=status or Status.UNVERIFIED,
                   raw_status=raw_status, progress=progress, note=note, issues=issues,
-                  next_steps=clean(val("next_steps")), file=file, sheet=form.sheet, row=r + 1,
+                  next_steps=text("next_steps"), file=file, sheet=form.sheet, row=r + 1,
                   cell=a1(r, cols["status"]), task_text=task_text)
     return entry, found
 
@@ -707,19 +1290,30 @@ def _resolve_duplicates(results: list[FileResult]) -> list[FileResult]:
     for res in results:
         if not res.refused and res.unit:
             by_unit.setdefault(res.unit, []).append(res)
-    superseded: dict[str, str] = {}
+    superseded: dict[str, tuple[str, bool]] = {}  # file -> (kept file, kept is newer)
     for group in by_unit.values():
         if len(group) > 1:
-            keep = max(group, key=lambda g: (g.fill_date, g.mtime, g.file))
-            superseded.update({g.file: keep.file for g in group if g is not keep})
+            # 填报日期 decides only when every copy has one; otherwise the file time does.
+            dated = all(g.fill_date for g in group)
+
+            def age(g: FileResult, dated: bool = dated) -> tuple[str | float, ...]:
+                return (g.fill_date, g.mtime) if dated else (g.mtime,)
+
+            keep = max(group, key=lambda g: (*age(g), g.file))
+            superseded.update({g.file: (keep.file, age(keep) > age(g))
+                               for g in group if g is not keep})
     out = []
     for res in results:
         if res.file in superseded:
+            kept, newer = superseded[res.file]
             res = replace(res, entries=(), rows_rejected=res.rows_read, problems=(
-                problem("form-duplicate", file=res.file, unit=res.unit,
-                        kept=superseded[res.file]),))
+                problem("form-duplicate" if newer else "form-duplicate-tie", file=res.file,
+                        unit=res.unit, kept=kept),))
         out.append(res)
     return out
+
+
+_SUPERSEDED = ("form-duplicate", "form-duplicate-tie")
 
 
 def _assemble(period: str, results: list[FileResult], skipped: list[str], found: int) -> Returns:
@@ -729,7 +1323,7 @@ def _assemble(period: str, results: list[FileResult], skipped: list[str], found:
     read = merged = rejected = 0
     files_read = files_refused = 0
     for res in results:
-        superseded = any(p.code == "form-duplicate" for p in res.problems)
+        superseded = any(p.code in _SUPERSEDED for p in res.problems)
         entries.extend(res.entries)
         problems.extend(res.problems)
         read += res.rows_read
@@ -757,8 +1351,9 @@ def read_values(path: Path) -> list[tuple[str, list[list[object]]]]:
     import python_calamine as pc
 
     data = path.read_bytes()
-    if _sniff(data, path.suffix.lower()) == "zip":
-        _check_zip(data)
-    book = _open_workbook(data)
-    return [(m.name, _grid(book, m.name)) for m in book.sheets_metadata
+    kind = _sniff(data, path.suffix.lower())
+    if kind == "zip":
+        kind = _check_zip(data)
+    book = _Book(data, kind)
+    return [(m.name, _grid(book, m.name)) for m in book.cal.sheets_metadata
             if m.visible == pc.SheetVisibleEnum.Visible]

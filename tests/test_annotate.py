@@ -68,3 +68,25 @@ def test_annotate_xls_and_ods(plan: Plan, lo_forms: dict[str, dict[str, Path]], 
         assert ws["H6"].comment.text.startswith("【错误】完成状态“差不多”")
         assert ws["I7"].comment and ws["B3"].comment
         assert ws["H6"].fill.fgColor.rgb == "00" + ERROR_FILL
+
+
+def test_annotated_names_never_collide(plan: Plan, blank_forms: dict[str, Path],  # noqa: F811
+                                       tmp_path: Path) -> None:
+    """Two units whose safe names coincide ("甲/乙办" and "甲_乙办") get two files, as forms do."""
+    from dataclasses import replace
+
+    from gkreport.forms import form_filename
+
+    folder = tmp_path / "in"
+    fill_form(blank_forms[UNIT], folder / "a.xlsx", set_cells(H6="差不多"))
+    fill_form(blank_forms["泗泾镇"], folder / "b.xlsx", set_cells(H6="差不多"))
+    r = read_returns(plan, PERIOD, folder)
+    rename = {UNIT: "甲/乙办", "泗泾镇": "甲_乙办"}
+    r = replace(r, submissions=tuple(replace(s, unit=rename[s.unit]) for s in r.submissions),
+                problems=tuple(replace(p, unit=rename[p.unit]) for p in r.problems))
+    out = annotate_returns(r, folder, tmp_path / "退回修改")
+    assert len({p.name for p in out.values()}) == 2
+    for unit, path in out.items():
+        assert path.name == form_filename(unit, PERIOD).replace(f"_{PERIOD}_填报表", "")
+        assert openpyxl.load_workbook(path)["填报表"]["H6"].comment is not None
+    assert out["甲_乙办"].name == "甲_乙办.xlsx"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import time
@@ -16,7 +17,7 @@ import pytest
 
 from gkreport import layout
 from gkreport.forms import write_forms
-from gkreport.ingest import parse_progress, read_returns
+from gkreport.ingest import _date_key, _normalise_status, parse_progress, read_returns
 from gkreport.model import Period, Plan, Returns, Status
 
 from .lo import convert, needs_lo
@@ -182,8 +183,16 @@ def formula_text(wb: object) -> None:
     cell.data_type = "s"  # typed as text in a cell formatted as text
 
 
-def no_metadata(wb: object) -> None:
+def no_metadata_sheet(wb: object) -> None:
     del wb[layout.META_SHEET]  # type: ignore[attr-defined]
+
+
+def no_metadata(wb: object) -> None:
+    """Neither the hidden sheet nor the gkreport.* document properties (a re-typed form)."""
+    from openpyxl.packaging.custom import CustomPropertyList
+
+    no_metadata_sheet(wb)
+    wb.custom_doc_props = CustomPropertyList()  # type: ignore[attr-defined]
 
 
 def no_metadata_no_unit(wb: object) -> None:
@@ -200,6 +209,55 @@ def set_meta(key: str, value: str) -> Callable[[object], None]:
     return damage
 
 
+def set_property(key: str, value: str) -> Callable[[object], None]:
+    """Lose the metadata sheet but keep (and change) a gkreport.* document property."""
+    def damage(wb: object) -> None:
+        no_metadata_sheet(wb)
+        for prop in wb.custom_doc_props.props:  # type: ignore[attr-defined]
+            if prop.name == layout.META_PROPERTY_PREFIX + key:
+                prop.value = value
+    return damage
+
+
+def retitled(title: str) -> Callable[[object], None]:
+    def damage(wb: object) -> None:
+        no_metadata(wb)
+        form(wb)["A1"] = title
+    return damage
+
+
+def percent_cells(wb: object) -> None:
+    """100% typed in Excel: the value 1 with a percent format; 0.8 shown as 80%; a bare 1."""
+    ws = form(wb)
+    ws["H6"], ws["I6"], ws["I6"].number_format = "已完成", 1, "0%"
+    ws["I7"], ws["I7"].number_format = 1, "0.0%"
+    ws["I8"], ws["I8"].number_format = 0.8, "0%"
+    ws["I9"], ws["I9"].number_format = 1, "General"
+
+
+CONTINUED = "（续上）另外完成了三场专题培训，发布政策解读12篇，组织开放日活动2场，详见附件材料"
+
+
+def continuation_row(wb: object) -> None:
+    """A row inserted under task 4 (row 7) to go on writing; the task itself says 滞后."""
+    ws = form(wb)
+    ws.insert_rows(8)
+    ws["H7"] = "滞后"
+    ws["J8"], ws["K8"] = CONTINUED, "人员不足，经费未到位"
+
+
+def stray_answer_row(wb: object) -> None:
+    ws = form(wb)
+    ws.insert_rows(8)
+    ws["H8"], ws["J8"] = "已完成", "另一项工作已完成"
+
+
+def unit_conflict_by_rows(wb: object) -> None:
+    """No metadata; 填报单位 names another unit, but the rows (and file name) are 区财政局's."""
+    no_metadata(wb)
+    form(wb)["B2"] = "区发展改革委"
+
+
 # name, damage, file name, expected (code, cell), check on the result
 CASES: list[tuple[str, Callable[[object], None] | None, str, list[tuple[str, str]],
                   Callable[[Returns], None] | None]] = [
@@ -213,8 +271,9 @@ CASES: list[tuple[str, Callable[[object], None] | None, str, list[tuple[str, str
     ("备注 line", remark_line, "f.xlsx", [("form-extra-rows", "A14")], None),
     ("merged status", merged_status, "f.xlsx", [],
      lambda r: r.entries[1].status is Status.ON_TRACK),
-    ("inserted row", inserted_row, "f.xlsx", [("unknown-task", "A8")],
-     lambda r: (r.rows.read, r.rows.rejected) == (8, 1)),
+    ("inserted row", inserted_row, "f.xlsx", [("unnumbered-task", "A8")],
+     lambda r: (r.rows.read, r.rows.rejected) == (8, 1)
+     and "“自选动作：开展政务开放日活动”没有序号" in r.problems[0].message),
     ("inserted numbered row", inserted_row_numbered, "f.xlsx", [("unknown-task", "A8")], None),
     ("deleted row", deleted_row, "f.xlsx", [("missing-task", "")],
      lambda r: sorted(e.task_no for e in r.entries) == [1, 4, 7, 13, 16, 19]),
@@ -231,7 +290,7 @@ CASES: list[tuple[str, Callable[[object], None] | None, str, list[tuple[str, str
      lambda r: (r.entries[0].status, r.entries[0].raw_status) == (Status.UNVERIFIED, "差不多吧")),
     ("empty status", set_cells(H6=None), "f.xlsx", [("missing-status", "H6")],
      lambda r: r.entries[0].status is Status.UNVERIFIED),
-    ("empty 进展情况", set_cells(J6=None, H7="未启动", J7=None), "f.xlsx",
+    ("empty 进展情况", set_cells(J6=None, H7="未启动", I7=0, J7=None), "f.xlsx",
      [("missing-progress-note", "J6")], None),
     ("progress variants", progress_variants, "f.xlsx", [],
      lambda r: [e.progress for e in r.entries][:5] == [80.0] * 5),
@@ -256,6 +315,58 @@ CASES: list[tuple[str, Callable[[object], None] | None, str, list[tuple[str, str
      lambda r: r.problems[0].message.startswith("这是 2025-05") and r.rows.rejected == 7),
     ("wrong plan", set_meta("fingerprint", "0123456789abcdef"), "f.xlsx",
      [("form-wrong-plan", "")], lambda r: not r.submissions[0].accepted),
+    # A1: a "100%" typed in Excel is the value 1 in a percent-formatted cell.
+    ("percent-formatted progress", percent_cells, "f.xlsx", [],
+     lambda r: [e.progress for e in r.entries][:4] == [100.0, 100.0, 80.0, 1.0]),
+    # A2: evidence naming different units.
+    ("metadata and 填报单位 disagree", set_cells(B2="区发改委"), "区发改委6月.xlsx",
+     [("form-unit-conflict", "B2")],
+     lambda r: r.problems[0].is_error and r.submissions[0].unit == UNIT
+     and "“区财政局”" in r.problems[0].message and "“区发改委”" in r.problems[0].message
+     and {e.unit for e in r.entries} == {UNIT}),
+    ("file name of another unit", None, "区发展改革委.xlsx", [("form-name-mismatch", "B2")],
+     lambda r: not r.problems[0].is_error and "区发展改革委" in r.problems[0].message),
+    # A3: no metadata sheet; the document properties or the title still tell the period.
+    ("metadata sheet lost, properties kept", no_metadata_sheet, "报送.xlsx", [],
+     lambda r: (r.submissions[0].unit, r.submissions[0].identified_by) == (UNIT, "元数据")),
+    ("period in properties", set_property("period", "2025-05"), "f.xlsx",
+     [("form-wrong-period", "")],
+     lambda r: r.problems[0].message.startswith("这是 2025-05") and r.rows.rejected == 7),
+    ("plan in properties", set_property("fingerprint", "0123456789abcdef"), "f.xlsx",
+     [("form-wrong-plan", "")], lambda r: not r.submissions[0].accepted),
+    ("period in title", retitled("2025年松江区政务公开工作要点推进情况填报表（2025年5月）"), "f.xlsx",
+     [("form-wrong-period", "A1")], lambda r: r.problems[0].message.startswith("这是 2025-05")),
+    ("period in title, this month", retitled("2025年政务公开填报表（2025年6月）"), "f.xlsx", [],
+     None),
+    ("no period anywhere", lambda wb: (retitled("政务公开填报表")(wb), set_cells(F3="2025年7月5日")(wb)),
+     "f.xlsx", [("form-period-unknown", "")],
+     lambda r: r.submissions[0].accepted and len(r.entries) == 7),
+    # A4: a row inserted under a task to go on writing is merged into that task.
+    ("continuation row", continuation_row, "f.xlsx", [("continuation-row", "J8")],
+     lambda r: r.entries[1].note == f"{note_for(4)}\n{CONTINUED}"
+     and r.entries[1].issues == "人员不足，经费未到位" and r.entries[1].status is Status.BEHIND
+     and CONTINUED in r.problems[0].message and "序号 4" in r.problems[0].message
+     and "并入" in r.problems[0].message and (r.rows.read, r.rows.merged) == (7, 7)),
+    ("answer in a row without 序号", stray_answer_row, "f.xlsx", [("form-stray-row", "H8")],
+     lambda r: "表格下方" not in r.problems[0].message
+     and "完成状态“已完成”" in r.problems[0].message
+     and "进展情况“另一项工作已完成”" in r.problems[0].message),
+    ("text under the last task", set_cells(J13="另：" + CONTINUED), "f.xlsx",
+     [("form-extra-rows", "J13")], lambda r: "表格下方" in r.problems[0].message
+     and CONTINUED in r.problems[0].message),
+    # B1-B4
+    ("status with remarks", set_cells(H6="滞后（原因见问题栏）", K6="经费未到位",
+                                      H7="已完成（6月10日）", I7=100, H8="已完成100%", I8=100),
+     "f.xlsx", [],
+     lambda r: [e.status for e in r.entries][:3] == [Status.BEHIND, Status.DONE, Status.DONE]
+     and r.entries[0].raw_status == "滞后（原因见问题栏）"),
+    ("未启动 with progress", set_cells(H6="未启动", I6=50), "f.xlsx",
+     [("not-started-with-progress", "I6")], None),
+    ("序号 variants", set_cells(A6="（1）", A7="4.", A8="第5项", A9="７"), "f.xlsx", [],
+     lambda r: [e.task_no for e in r.entries] == list(NOS)),
+    ("line breaks in notes", set_cells(J6="1.召开会议\n2.  发布   信息 \r\n\n3.总结", K6="无\n"),
+     "f.xlsx", [],
+     lambda r: (r.entries[0].note, r.entries[0].issues) == ("1.召开会议\n2. 发布 信息\n3.总结", "无")),
 ]
 
 
@@ -327,6 +438,81 @@ def test_duplicate_forms_same_date_by_file_time(plan: Plan, blank_forms: dict[st
     assert [(p.code, p.file) for p in r.problems] == [("form-duplicate", "b.xlsx")]
 
 
+def test_duplicate_date_without_year(plan: Plan, blank_forms: dict[str, Path],
+                                     tmp_path: Path) -> None:
+    """The correction dated 7月12日 (no year) is newer than the draft dated 2025年7月5日."""
+    folder = tmp_path / "in"
+    draft = fill_form(blank_forms[UNIT], folder / "财政局_初稿.xlsx", set_cells(F3="2025年7月5日"))
+    fill_form(blank_forms[UNIT], folder / "财政局_修改稿.xlsx", set_cells(F3="7月12日", H6="已完成", I6=100))
+    os.utime(draft, (time.time() + 100, time.time() + 100))  # the draft was touched later
+    r = read_returns(plan, PERIOD, folder)
+    assert [(p.code, p.file) for p in r.problems] == [("form-duplicate", "财政局_初稿.xlsx")]
+    assert "较新的“财政局_修改稿.xlsx”" in r.problems[0].message
+    assert {e.file for e in r.entries} == {"财政局_修改稿.xlsx"}
+    dates = {s.file: s.fill_date for s in r.submissions}
+    assert dates == {"财政局_修改稿.xlsx": "2025-07-12", "财政局_初稿.xlsx": "2025-07-05"}
+
+
+def test_duplicate_forms_that_cannot_be_told_apart(plan: Plan, blank_forms: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    a = fill_form(blank_forms[UNIT], folder / "a.xlsx")
+    b = fill_form(blank_forms[UNIT], folder / "b.xlsx")
+    os.utime(a, (1_750_000_000, 1_750_000_000))
+    os.utime(b, (1_750_000_000, 1_750_000_000))
+    r = read_returns(plan, PERIOD, folder)
+    assert [(p.code, p.file) for p in r.problems] == [("form-duplicate-tie", "a.xlsx")]
+    assert "较新" not in r.problems[0].message and "“b.xlsx”" in r.problems[0].message
+    assert [s.superseded for s in r.submissions] == [True, False]
+
+
+def test_duplicate_one_date_unreadable_uses_file_time(plan: Plan, blank_forms: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    fill_form(blank_forms[UNIT], folder / "a.xlsx", set_cells(F3="上周五"))
+    old = fill_form(blank_forms[UNIT], folder / "b.xlsx")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    r = read_returns(plan, PERIOD, folder)
+    assert [(p.code, p.file) for p in r.problems] == [("form-duplicate", "b.xlsx")]
+
+
+@pytest.mark.parametrize(("text", "period", "expected"), [
+    ("7月12日", PERIOD, "2025-07-12"), ("7.12", PERIOD, "2025-07-12"),
+    ("7/12", PERIOD, "2025-07-12"), ("７月１２号", PERIOD, "2025-07-12"),
+    ("6月30日", PERIOD, "2025-06-30"), ("1月5日", Period(2025, 12), "2026-01-05"),
+    ("12月28日", Period(2025, 12), "2025-12-28"), ("12月30日", Period(2026, 1), "2025-12-30"),
+    ("2025年7月5日", PERIOD, "2025-07-05"), ("2025.7.2", PERIOD, "2025-07-02"),
+    ("2025-07-03", PERIOD, "2025-07-03"), ("2月30日", PERIOD, ""), ("上周五", PERIOD, ""),
+    ("", PERIOD, ""),
+])
+def test_fill_date_without_year(text: str, period: Period, expected: str) -> None:
+    assert _date_key(text, period) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("滞后（原因见问题栏）", Status.BEHIND), ("已完成（6月10日）", Status.DONE),
+    ("已完成100%", Status.DONE), ("已完成 6月10日", Status.DONE), ("已完成，6.10", Status.DONE),
+    ("按计划推进【见附件】。", Status.ON_TRACK), ("滞后（尚未完成）", Status.BEHIND),
+    ("延期(2025.8.1)", Status.BEHIND), ("未启动（0%）", Status.NOT_STARTED),
+    ("按计划推进（已完成）", None), ("按计划推进，已完成培训", None), ("已完成（滞后）", None),
+    ("未完成", None), ("done", None), ("基本完成", None),
+])
+def test_status_with_remarks(text: str, expected: Status | None) -> None:
+    assert _normalise_status(text) is expected
+
+
+def test_unit_conflict_when_rows_are_the_file_names_unit(
+        plan: Plan, blank_forms: dict[str, Path], tmp_path: Path) -> None:
+    """填报单位 wins by rank, but the rows are exactly 区财政局's tasks: an error, not a guess."""
+    fill_form(blank_forms[UNIT], tmp_path / "in" / "区财政局.xlsx", unit_conflict_by_rows)
+    r = read_returns(plan, PERIOD, tmp_path / "in")
+    first = r.problems[0]
+    assert (first.code, first.cell, first.is_error) == ("form-unit-conflict", "B2", True)
+    assert "区发展改革委" in first.message and "区财政局" in first.message
+    assert r.submissions[0].unit == "区发展改革委"
+    assert_reconciled(r)
+
+
 def test_lock_files_and_folders_skipped(plan: Plan, blank_forms: dict[str, Path],
                                         tmp_path: Path) -> None:
     folder = tmp_path / "in"
@@ -368,6 +554,15 @@ def test_parse_progress(value: object, expected: tuple[float | None, bool]) -> N
 # ---------------------------------------------------------------- LibreOffice round trip
 
 
+def merged_status_and_percent(wb: object) -> None:
+    """完成状态 merged over tasks 5 and 7, "100%" typed for task 1, a note on two lines."""
+    ws = form(wb)
+    ws["H9"] = None
+    ws.merge_cells("H8:H9")
+    ws["I6"], ws["I6"].number_format = 1, "0%"
+    ws["J6"] = "1.召开会议\n2.发布信息"
+
+
 @pytest.fixture(scope="session")
 def lo_forms(blank_forms: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
              ) -> dict[str, dict[str, Path]]:
@@ -378,7 +573,8 @@ def lo_forms(blank_forms: dict[str, Path], tmp_path_factory: pytest.TempPathFact
     src = tmp_path_factory.mktemp("lo-src")
     paths = [fill_form(blank_forms[UNIT], src / "clean.xlsx"),
              fill_form(blank_forms[UNIT], src / "damaged.xlsx",
-                       set_cells(H6="差不多", I7="120%", B3=None))]
+                       set_cells(H6="差不多", I7="120%", B3=None)),
+             fill_form(blank_forms[UNIT], src / "merged.xlsx", merged_status_and_percent)]
     out = tmp_path_factory.mktemp("lo-out")
     result: dict[str, dict[str, Path]] = {}
     for fmt in ("xls", "ods"):
@@ -407,6 +603,22 @@ def test_libreoffice_saved_forms(plan: Plan, lo_forms: dict[str, dict[str, Path]
     r = read_returns(plan, PERIOD, folder)
     assert found(r) == [("unknown-status", "H6"), ("bad-progress", "I7"),
                         ("missing-reporter", "B3")]
+
+
+@needs_lo
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_libreoffice_merges_percent_and_line_breaks(plan: Plan, lo_forms: dict[str, dict[str, Path]],
+                                                   fmt: str, tmp_path: Path) -> None:
+    """Merged cells fill down in .ods as in .xlsx/.xls; a "100%" cell reads as 100 in both."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(lo_forms[fmt]["merged"], folder / f"merged.{fmt}")
+    r = read_returns(plan, PERIOD, folder)
+    assert found(r) == []
+    assert [e.status for e in r.entries][2:4] == [Status.ON_TRACK, Status.ON_TRACK]
+    assert r.entries[0].note == "1.召开会议\n2.发布信息"
+    assert [e.progress for e in r.entries][:2] == [100.0, 50.0]
 
 
 # ---------------------------------------------------------------- hostile files
@@ -518,6 +730,29 @@ def test_garbage_directory(plan: Plan, tmp_path: Path) -> None:
     assert (r.files.found, r.files.read, r.files.refused) == (10, 0, 10)
     assert r.entries == () and r.rows.read == 0
     assert elapsed < 5, elapsed
+
+
+def test_damaged_files_are_described_in_chinese(plan: Plan, blank_forms: dict[str, Path],
+                                                tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    good = fill_form(blank_forms[UNIT], tmp_path / "good.xlsx")
+    folder.mkdir()
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(folder / "bad-xml.xlsx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData>&broken", 1)
+            dst.writestr(info, data)
+    write_cfb(folder / "cut.xls", {"Workbook": b"\x09\x08" + b"\0" * 5000})
+    (folder / "cut.xls").write_bytes((folder / "cut.xls").read_bytes()[:1024])  # no directory
+    write_cfb(folder / "letter.xls", {"WordDocument": b"\xec\xa5" + b"\0" * 5000})
+    r = read_returns(plan, PERIOD, folder)
+    got = {p.file: (p.code, p.message) for p in r.problems}
+    assert got["bad-xml.xlsx"][0] == "file-unreadable"
+    assert got["cut.xls"] == ("file-unreadable", "文件无法读取（文件不完整或已损坏）")
+    assert got["letter.xls"][0] == "file-not-spreadsheet" and "Word" in got["letter.xls"][1]
+    for p in (p for p in r.problems if p.file != "letter.xls"):
+        assert not re.search(r"[A-Za-z]", p.message), p.message  # no library text
 
 
 def test_missing_folder_is_empty(plan: Plan, tmp_path: Path) -> None:
