@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from .model import Colour, Period, Status
+from .model import STATUS_COLOUR, Colour, Period, Status
 from .problems import GkreportError, Problem
 
 
@@ -68,11 +68,15 @@ PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期次，格式 
 OptionalPeriod = Annotated[str | None, typer.Option(
     "--period", "-p", help="期次，格式 YYYY-MM（默认：input/ 下最新的期次文件夹）")]
 
-STATUS_STYLE = {Status.DONE: "green", Status.ON_TRACK: "default", Status.BEHIND: "yellow",
-                Status.NOT_STARTED: "default", Status.UNVERIFIED: "yellow",
-                Status.MISSING: "red"}
+# The terminal's names for the warning colours; which status carries which colour is the
+# model's one table (STATUS_COLOUR), shared with the workbook and the memo.
 COLOUR_STYLE = {Colour.RED: "bold red", Colour.YELLOW: "yellow", Colour.BLUE: "blue",
                 Colour.GREEN: "green", Colour.NONE: "default"}
+MISSING_STYLE = "dim"  # 未报送 is grey, as in the workbook: red means 逾期
+
+
+def _status_style(status: str) -> str:
+    return COLOUR_STYLE[STATUS_COLOUR.get(status, Colour.NONE)]
 
 
 def _console(stderr: bool = False) -> Any:
@@ -312,7 +316,7 @@ def _print_check(result: Any) -> None:
     reported = {s.unit for s in result.returns.submissions if s.unit}
     for unit in result.plan.expected_units:
         if unit not in reported:
-            table.add_row(unit, "（未报送）", "", "", "", style="red")
+            table.add_row(unit, "（未报送）", "", "", "", style=MISSING_STYLE)
     o.print(table)
     _print_reconciliation(result.returns)
     errors = sum(x.is_error for x in result.returns.problems)
@@ -364,13 +368,13 @@ def _print_summary(result: Any) -> None:
     t = s["tasks"]
     parts = []
     for status in (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED):
-        parts.append(f"[{STATUS_STYLE[status]}]{status.value} {t[status.value]}[/]")
+        parts.append(f"[{_status_style(status)}]{status.value} {t[status.value]}[/]")
     o.print(f"任务 {t['total']} 项：" + "，".join(parts) + f"；[bold red]逾期 {t['逾期']}[/]")
     u = s["units"]
     o.print(f"单位：应报 {u['expected']}，已报 {u['submitted']}，未报送 {len(u['missing'])}，"
             f"需修改 {len(u['needs_fix'])}", markup=False)
     if u["missing"]:
-        o.print(f"  未报送：{'、'.join(u['missing'])}", markup=False, style="red")
+        o.print(f"  未报送：{'、'.join(u['missing'])}", markup=False, style=MISSING_STYLE)
     if u["needs_fix"]:
         o.print(f"  需修改：{'、'.join(u['needs_fix'])}", markup=False, style="yellow")
     pr = s["problems"]

@@ -158,7 +158,8 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
     plan = load_plan_checked(paths)
     history = _history(paths) if paths.history.exists() else None
     # Same plan year only: January's forms are not prefilled with last year's answers.
-    previous = history.previous_entries(str(period), year=plan.year) if history else {}
+    previous = (history.previous_entries(str(period), year=plan.year,
+                                          fingerprint=plan.fingerprint) if history else {})
     return write_forms(plan, period, paths.forms(period), units=units or None, password=password,
                        due=due, previous=previous, contact=contact, progress=progress)
 
@@ -180,7 +181,8 @@ def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -
     folder = paths.returns(period)
     if not folder.is_dir():
         raise GkreportError(problem("no-input", path=str(folder), period=str(period)))
-    notes = (_history(paths).previous_notes(str(period), year=plan.year)
+    notes = (_history(paths).previous_notes(str(period), year=plan.year,
+                                            fingerprint=plan.fingerprint)
              if paths.history.exists() else {})
     return read_returns(plan, period, folder, previous_notes=notes, progress=progress)
 
@@ -225,16 +227,14 @@ class ConsolidateResult:
 def _write_report_outputs(paths: Paths, report: Report, annotated: dict[str, Path],
                           ) -> list[Path]:
     from .consolidate import summarise
-    from .memo import render_memo, render_notice
+    from .memo import render_all
     from .workbook import write_workbook
     from .xlsxutil import write_text_atomic
 
     period = report.period
     out = paths.period_out(period)
     written = [write_workbook(report, out / f"汇总表_{period}.xlsx")]
-    templates = paths.templates if paths.templates.is_dir() else None
-    written += render_memo(report, out, templates=templates, annotated=annotated)
-    written.append(render_notice(report, out, templates=templates, annotated=annotated))
+    written += render_all(report, out, templates=_templates(paths), annotated=annotated)
     summary_path = out / "summary.json"
     write_text_atomic(summary_path,
                       json.dumps(summarise(report), ensure_ascii=False, indent=2) + "\n")
@@ -242,10 +242,15 @@ def _write_report_outputs(paths: Paths, report: Report, annotated: dict[str, Pat
     return written
 
 
+def _templates(paths: Paths) -> Path | None:
+    return paths.templates if paths.templates.is_dir() else None
+
+
 def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None = None,
                     ) -> ConsolidateResult:
     """Read, check and merge a period; write every output; record the period in the history."""
     from .consolidate import consolidate, summarise
+    from .memo import render_outputs
 
     plan = load_plan_checked(paths)
     with run_lock(paths):
@@ -256,6 +261,9 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
                                         period=str(period), found=returns.files.found))
         history = _history(paths)
         report = consolidate(plan, returns, period, history=history)
+        # Render the templates once before writing anything: a broken workspace template
+        # must not leave this period's outputs half replaced.
+        render_outputs(report, paths.period_out(period), templates=_templates(paths))
         check_path, annotated = _write_check_outputs(paths, plan, period, returns)
         written = [check_path, *_write_report_outputs(paths, report, annotated)]
         # Last: a run that failed above leaves the history as it was.
@@ -265,9 +273,9 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
 def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     """Re-render memo and notice from the stored period, without re-reading the forms."""
+    from .annotate import unit_stem
     from .consolidate import NEEDS_FIX, consolidate, summarise
-    from .memo import render_memo, render_notice
-    from .text import safe_filename
+    from .memo import render_all
 
     plan = load_plan_checked(paths)
     history = _history(paths)
@@ -280,11 +288,9 @@ def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     back = out / "退回修改"
     # The annotated copies written by that period's consolidate, keyed by unit as annotate does.
     annotated = {u.unit.name: f for u in report.units for f in sorted(back.glob(
-        f"{safe_filename(u.unit.name)}.xls*")) if u.state == NEEDS_FIX}
-    templates = paths.templates if paths.templates.is_dir() else None
+        f"{unit_stem(u.unit.name, str(period))}.xls*")) if u.state == NEEDS_FIX}
     with run_lock(paths):
-        written = render_memo(report, out, templates=templates, annotated=annotated)
-        written.append(render_notice(report, out, templates=templates, annotated=annotated))
+        written = render_all(report, out, templates=_templates(paths), annotated=annotated)
     return ConsolidateResult(report, summarise(report), tuple(written), annotated)
 
 
