@@ -31,6 +31,7 @@ from .model import (
     RowCounts,
     Status,
     Submission,
+    Task,
     normalise_status,
 )
 from .plan import match_header, unit_key
@@ -60,6 +61,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _NOTE_LINE = re.compile(r"^(注|备注|说明|填表说明|填报说明)\s*[:：\d\s、.]")
 _LABELS = (layout.LABEL_UNIT, layout.LABEL_REPORTER, layout.LABEL_PHONE, layout.LABEL_DATE)
+_LABEL_FIRST = {label[0] for label in _LABELS}
 
 
 class _Refused(Exception):
@@ -187,8 +189,25 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
+_CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_AT = re.compile(rb'<(?:\w+:)?c r="')
+_CELL_VALUED = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})(\d+)"[^>]*>\s*<(?:\w+:)?(?:v|is|f)\b')
+
+
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns spanned by cells holding a value (what calamine would allocate)."""
+    # Fast path, in C: every cell names its own reference first, as Excel, WPS, LibreOffice,
+    # openpyxl and xlsxwriter all write it. Anything else takes the careful scan below.
+    if len(_CELL_AT.findall(xml)) == len(_CELL_OPEN.findall(xml)):
+        refs = _CELL_VALUED.findall(xml)
+        if not refs:
+            return 0, 0
+        return (max(int(r) for _c, r in refs),
+                max(_col_number(c) for c in {c for c, _r in refs}))
+    return _xlsx_extent_scan(xml)
+
+
+def _xlsx_extent_scan(xml: bytes) -> tuple[int, int]:
     row = col = 0
     max_row = max_col = 0
     for m in _XLSX_TOKEN.finditer(xml):
@@ -619,10 +638,12 @@ class _Form:
 def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     best: tuple[int, dict[str, int]] | None = None
     for r, cells in enumerate(grid[:HEADER_SCAN]):
-        cols = match_header([squash(nfkc(clean(c))) for c in cells], _SYNONYMS)
+        cols = match_header(cells, _SYNONYMS)
         if "no" in cols and ("status" in cols or "note" in cols):
             if best is None or len(cols) > len(best[1]):
                 best = (r, cols)
+            if len(cols) == len(_SYNONYMS):  # every column named: no better header below
+                break
     return best
 
 
@@ -670,6 +691,9 @@ def _labels(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
     found: dict[str, tuple[str, int, int]] = {}
     for r, cells in enumerate(grid):
         for c, value in enumerate(cells):
+            # Every label starts with 填 or 联: skip the other cells cheaply.
+            if not isinstance(value, str) or value.lstrip()[:1] not in _LABEL_FIRST:
+                continue
             text = squash(nfkc(clean(value)))
             label = next((lb for lb in _LABELS if text.startswith(lb)), None)
             if label is None or label in found or len(text) > len(label) + 40:
@@ -772,13 +796,41 @@ def _data_rows(form: _Form) -> Iterable[tuple[int, list[object], int | None]]:
 # ---------------------------------------------------------------- identification
 
 
-def _unit_names(plan: Plan) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class _PlanFacts:
+    """What every file's check asks of the plan, computed once per plan, not per file."""
+
+    names: dict[str, str]  # name/alias key -> unit
+    fingerprint: str
+    tasks: dict[int, Task]
+    tasks_of: dict[str, tuple[Task, ...]]
+
+
+_FACTS: dict[int, tuple[Plan, _PlanFacts]] = {}
+
+
+def _facts(plan: Plan) -> _PlanFacts:
+    cached = _FACTS.get(id(plan))
+    if cached is not None and cached[0] is plan:
+        return cached[1]
     names: dict[str, str] = {}
     for u in plan.units:
         for n in (*u.aliases, u.name):
             if unit_key(n):
                 names[unit_key(n)] = u.name
-    return names
+    tasks_of: dict[str, list[Task]] = {}
+    for t in plan.tasks:
+        for u in t.expected_units:
+            tasks_of.setdefault(u, []).append(t)
+    facts = _PlanFacts(names, plan.fingerprint, {t.no: t for t in plan.tasks},
+                       {u: tuple(ts) for u, ts in tasks_of.items()})
+    _FACTS.clear()
+    _FACTS[id(plan)] = (plan, facts)
+    return facts
+
+
+def _unit_names(plan: Plan) -> dict[str, str]:
+    return _facts(plan).names
 
 
 def _match_unit(text: str, names: dict[str, str]) -> str:
@@ -918,7 +970,7 @@ def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, A
         return [problem("form-unit-conflict", **where, unit=unit, chosen=unit,
                         evidence=evidence, other=ev.label)]
     if ev.name and ev.name != unit:
-        tasks_of = {u: {t.no for t in plan.tasks_for(u)} for u in (unit, ev.name)}
+        tasks_of = {u: {t.no for t in _facts(plan).tasks_of.get(u, ())} for u in (unit, ev.name)}
         if form_nos and form_nos == tasks_of[ev.name] != tasks_of[unit]:
             evidence += f"，且表中各行正是“{ev.name}”的任务"
             return [problem("form-unit-conflict", **where, unit=unit, chosen=unit,
@@ -968,7 +1020,7 @@ def _read_form(base: FileResult, form: _Form, meta: dict[str, str], props: dict[
         return refuse(problem("form-wrong-period", file=file, unit=unit, **at, found=found,
                               period=str(period)))
     fingerprint = meta.get("fingerprint") or props.get("fingerprint")
-    if fingerprint and fingerprint != plan.fingerprint:
+    if fingerprint and fingerprint != _facts(plan).fingerprint:
         at = {"sheet": layout.META_SHEET} if meta.get("fingerprint") else {}
         return refuse(problem("form-wrong-plan", file=file, unit=unit, **at))
     if not unit:
@@ -1090,7 +1142,7 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
             problems.append(problem("unnumbered-task", **at(r, "no"),
                                     text=_quote(clean(val("text")))))
             continue
-        task = plan.task(no)
+        task = _facts(plan).tasks.get(no)
         if task is None or not plan.accepts(task, unit):
             rejected += 1
             problems.append(problem("unknown-task", **at(r, "no"), no=clean(val("no"))))
@@ -1110,7 +1162,7 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
         entries.append(entry)
         used[r] = named[r]
         problems.extend(found)
-    for task in plan.tasks_for(unit):
+    for task in _facts(plan).tasks_of.get(unit, ()):
         if task.no not in claimed and task.no not in contested:
             problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
                                     no=task.no, text=task.text[:40]))
@@ -1249,9 +1301,18 @@ def _listing(folder: Path) -> tuple[list[Path], list[str], int]:
     return files, skipped, len(paths)
 
 
-def _read_job(job: tuple[Path, Plan, Period, Mapping[tuple[int, str], str]]) -> FileResult:
+# A worker's share of the job, set once per worker process: pickling the plan (a city's
+# registry) and last month's notes with every file would cost more than reading the file.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(plan: Plan, period: Period, notes: Mapping[tuple[int, str], str]) -> None:
+    _WORKER.update(plan=plan, period=period, notes=notes)
+
+
+def _read_in_worker(path: Path) -> FileResult:
     """Top-level so a worker process can run it."""
-    return read_file(*job)
+    return read_file(path, _WORKER["plan"], _WORKER["period"], _WORKER["notes"])
 
 
 def read_returns(plan: Plan, period: Period, folder: Path, *,
@@ -1259,27 +1320,34 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
                  progress: Callable[[int, int], None] | None = None,
                  workers: int | None = None) -> Returns:
     """Read every returned form in `folder` into entries, submissions, problems and counts."""
+    import os
+
     files, skipped, found = _listing(folder)
     notes = dict(previous_notes or {})
-    jobs = [(p, plan, period, notes) for p in files]
     results: list[FileResult] = []
-    if len(jobs) > PARALLEL_FROM and workers != 1:
+    workers = workers or os.cpu_count() or 1
+    if len(files) > PARALLEL_FROM and workers > 1:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        # Results come back in file order (map keeps it), so output is deterministic.
+        chunk = max(1, min(64, len(files) // (workers * 8)))
         try:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for i, res in enumerate(pool.map(_read_job, jobs, chunksize=4), start=1):
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                     initargs=(plan, period, notes)) as pool:
+                for i, res in enumerate(pool.map(_read_in_worker, files, chunksize=chunk),
+                                        start=1):
                     results.append(res)
                     if progress:
-                        progress(i, len(jobs))
+                        progress(i, len(files))
         except (OSError, BrokenProcessPool):  # no processes allowed here: read in this one
             results = []
-    if len(results) < len(jobs):
-        for i, job in enumerate(jobs, start=1):
-            results.append(_read_job(job))
+    if len(results) < len(files):
+        results = []
+        for i, path in enumerate(files, start=1):
+            results.append(read_file(path, plan, period, notes))
             if progress:
-                progress(i, len(jobs))
+                progress(i, len(files))
     results = _resolve_duplicates(results)
     return _assemble(str(period), results, skipped, found)
 

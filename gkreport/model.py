@@ -146,6 +146,9 @@ class Task:
     open: bool = False  # 各有关单位: any registered unit may report
 
 
+_TASK_INDEX: dict[int, tuple[Plan, dict[int, Task]]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The yearly work plan: tasks, unit registry, collective terms, and plan problems."""
@@ -186,10 +189,13 @@ class Plan:
         return None
 
     def task(self, no: int) -> Task | None:
-        for t in self.tasks:
-            if t.no == no:
-                return t
-        return None
+        """The task numbered `no` (indexed once per plan: stages ask for every row)."""
+        cached = _TASK_INDEX.get(id(self))
+        if cached is None or cached[0] is not self:
+            cached = (self, {t.no: t for t in self.tasks})
+            _TASK_INDEX.clear()
+            _TASK_INDEX[id(self)] = cached
+        return cached[1].get(no)
 
     def tasks_for(self, unit: str) -> tuple[Task, ...]:
         """Tasks that expect this unit (the rows of its form)."""

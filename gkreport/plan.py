@@ -176,21 +176,47 @@ def category_name(value: object) -> str:
 
 def match_header(cells: list[object], synonyms: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """Map canonical column keys to column indexes for one candidate header row."""
+    names = [squash(nfkc(clean(c))) if c is not None else "" for c in cells]
+    if not any(names):
+        return {}
     found: dict[str, int] = {}
-    # Exact names first, then headers that start with a synonym ("责任单位（牵头）"), then
-    # short headers that contain one ("具体工作任务"); long cells (titles) never match so.
-    tests = (lambda name, n: name == n, lambda name, n: name.startswith(n),
-             lambda name, n: len(name) <= 8 and n in name)
+    used: set[int] = set()
+    exact = _exact_names(synonyms)
+    for i, name in enumerate(names):
+        key = exact.get(name)
+        if key and key not in found and i not in used:
+            found[key] = i
+            used.add(i)
+    # Then headers that start with a synonym ("责任单位（牵头）"), then short headers that
+    # contain one ("具体工作任务"); long cells (titles, task texts) never match so.
+    tests = (lambda name, n: name.startswith(n), lambda name, n: len(name) <= 8 and n in name)
     for test in tests:
-        for i, cell in enumerate(cells):
-            name = squash(nfkc(clean(cell))) if cell is not None else ""
-            if not name or i in found.values():
+        if len(found) == len(synonyms):
+            break
+        for i, name in enumerate(names):
+            if not name or i in used or len(name) > 30:
                 continue
-            for key, names in synonyms.items():
-                if key not in found and any(test(name, n) for n in names):
+            for key, options in synonyms.items():
+                if key not in found and any(test(name, n) for n in options):
                     found[key] = i
+                    used.add(i)
                     break
     return found
+
+
+_EXACT: dict[int, dict[str, str]] = {}
+
+
+def _exact_names(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """synonym -> key, the first key winning; cached per synonym table (module constants)."""
+    table = _EXACT.get(id(synonyms))
+    if table is None:
+        table = {}
+        for key, options in synonyms.items():
+            for n in options:
+                table.setdefault(n, key)
+        _EXACT[id(synonyms)] = table
+    return table
 
 
 def find_header(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]],
@@ -400,6 +426,18 @@ def build_collectives(rows: list[tuple[str, str]], units: tuple[Unit, ...], *, f
 
 
 def _name_lookup(units: tuple[Unit, ...]) -> dict[str, str]:
+    """Name/alias key -> unit name; remembered for the last registry (every task asks)."""
+    if _LOOKUP and _LOOKUP[0][0] is units:
+        return _LOOKUP[0][1]
+    lookup = _build_lookup(units)
+    _LOOKUP[:] = [(units, lookup)]
+    return lookup
+
+
+_LOOKUP: list[tuple[tuple[Unit, ...], dict[str, str]]] = []
+
+
+def _build_lookup(units: tuple[Unit, ...]) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for u in units:
         for a in u.aliases:
@@ -588,34 +626,59 @@ def units_from_records(records: list[dict[str, object]], *, file: str = "",
     return tuple(units), problems
 
 
-def _open_workbook(path: Path) -> Any:
-    import zipfile
+class _Book:
+    """A plan workbook read with python-calamine: values plus merged ranges.
 
-    from openpyxl import load_workbook
+    A city's registry has ~1,000 units; openpyxl took most of a second to load it.
+    """
 
+    def __init__(self, path: Path) -> None:
+        import python_calamine
+
+        self.cal = python_calamine.CalamineWorkbook.from_path(str(path))
+        self.sheetnames: list[str] = list(self.cal.sheet_names)
+
+    def grid(self, name: str) -> list[list[object]]:
+        """The sheet as a grid from A1; every cell of a merged range holds its value."""
+        sheet = self.cal.get_sheet_by_name(name)
+        rows = [list(r[:MAX_COLS]) for r in
+                sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)]
+        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
+            if r0 >= len(rows) or c0 >= len(rows[r0]):
+                continue
+            value = rows[r0][c0]
+            for r in range(r0, min(r1 + 1, len(rows))):
+                row = rows[r]
+                for c in range(c0, min(c1 + 1, MAX_COLS)):
+                    if c >= len(row):
+                        row.extend([None] * (c + 1 - len(row)))
+                    row[c] = value
+        return rows
+
+
+def _open_workbook(path: Path) -> _Book:
     if not path.exists():
         raise GkreportError(problem("plan-unreadable", file=str(path), detail="文件不存在"))
     try:
-        return load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        return _Book(path)
+    except Exception as exc:  # noqa: BLE001 - calamine raises several error types for bad files
         raise GkreportError(problem("plan-unreadable", file=path.name,
-                                    detail=f"不是有效的 Excel 工作簿（{exc.__class__.__name__}）"),
-                            ) from exc
+                                    detail="不是有效的 Excel 工作簿")) from exc
 
 
-def _sheet(wb: Any, name: str, file: str) -> Any:
+def _sheet(wb: _Book, name: str, file: str) -> list[list[object]]:
     names = {squash(n): n for n in wb.sheetnames}
     if name not in names:
         raise GkreportError(problem("plan-missing-sheet", file=file, sheet=name, name=name))
-    return wb[names[name]]
+    return wb.grid(names[name])
 
 
-def _registry(wb: Any, file: str,
+def _registry(wb: _Book, file: str,
               ) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
     units, problems = units_from_records(
-        _records(sheet_rows(_sheet(wb, UNIT_SHEET, file)), UNIT_HEADERS, "name"), file=file)
+        _records(_sheet(wb, UNIT_SHEET, file), UNIT_HEADERS, "name"), file=file)
     coll_rows = [(squash(r.get("name")), clean(r.get("rule"))) for r in
-                 _records(sheet_rows(_sheet(wb, COLLECTIVE_SHEET, file)),
+                 _records(_sheet(wb, COLLECTIVE_SHEET, file),
                           COLLECTIVE_HEADERS, "name")]
     return units, coll_rows, problems
 
@@ -630,9 +693,9 @@ def read_plan(path: Path, *, year: int | None = None) -> Plan:
     """Read a plan workbook (sheets 任务分解表, 单位名录, 集合名称) into a Plan."""
     file = path.name
     wb = _open_workbook(path)
-    task_sheet = _sheet(wb, TASK_SHEET, file)
+    task_grid = _sheet(wb, TASK_SHEET, file)
     units, coll_rows, problems = _registry(wb, file)
-    table = parse_task_table(sheet_rows(task_sheet), file=file, sheet=TASK_SHEET)
+    table = parse_task_table(task_grid, file=file, sheet=TASK_SHEET)
     problems = list(table.problems) + problems
     collectives, coll_problems = build_collectives(coll_rows, units, file=file)
     problems += coll_problems

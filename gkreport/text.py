@@ -8,9 +8,36 @@ import unicodedata
 _WS = re.compile(r"[\s\u3000\u00a0]+")
 
 
+# The wide characters of ordinary Chinese text (CJK ideographs, CJK punctuation, full-width
+# forms), removed in one C-level pass; anything else non-ASCII is looked up one by one.
+_COMMON_WIDE = re.compile("[\u3000-\u303e\u4e00-\u9fff\uff01-\uff60\uffe0-\uffe6]+")
+
+
+# Curly quotes, dashes, ellipsis, middle dot: common in Chinese text, one column each.
+_COMMON_NARROW = re.compile("[\u00b7\u2010-\u2027]+")
+
+
+class _Widths(dict[str, int]):
+    def __missing__(self, char: str) -> int:
+        width = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        self[char] = width
+        return width
+
+
+_WIDTHS = _Widths()
+
+
 def display_width(text: str) -> int:
     """Columns a string takes on screen or in Excel: wide/full-width characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    if text.isascii():
+        return len(text)
+    rest = _COMMON_WIDE.sub("", text)
+    wide = len(text) - len(rest)
+    if not rest.isascii():
+        narrow = _COMMON_NARROW.sub("", rest)
+        if not narrow.isascii():
+            return 2 * wide + len(rest) - len(narrow) + sum(map(_WIDTHS.__getitem__, narrow))
+    return 2 * wide + len(rest)
 
 
 def column_width(values: list[str], *, minimum: int = 6, maximum: int = 60) -> float:

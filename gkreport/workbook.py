@@ -154,16 +154,19 @@ class _Book:
     def table(self, ws: Any, cols: Sequence[Col], rows: Sequence[Sequence[Cell]],
               top: int = 0) -> tuple[int, int]:
         """Header + rows with widths, frozen header, filter and repeated header; data row span."""
-        widths = [column_width([col.header, *(_shown(row[c]) for row in rows)], minimum=6,
-                               maximum=col.max_width) for c, col in enumerate(cols)]
+        # Every cell's line widths measured once: they size both the columns and the rows.
+        measured = [[_line_widths(_shown(v)) for v in row] for row in rows]
+        head = [_line_widths(c.header) for c in cols]
+        widths = [_column_width([head[c], *(m[c] for m in measured)], col.max_width)
+                  for c, col in enumerate(cols)]
         for c, width in enumerate(widths):
             ws.set_column(c, c, width)
         ws.write_row(top, 0, [c.header for c in cols], self.fmt["head"])
-        ws.set_row(top, _row_height([c.header for c in cols], widths))
-        for r, row in enumerate(rows, start=top + 1):
+        ws.set_row(top, _row_height(head, widths))
+        for r, (row, m) in enumerate(zip(rows, measured, strict=True), start=top + 1):
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                 self.cell(ws, r, c, value, col.kind)
-            ws.set_row(r, _row_height([_shown(v) for v in row], widths))
+            ws.set_row(r, _row_height(m, widths))
         last = top + len(rows)
         ws.freeze_panes(top + 1, 0)
         ws.autofilter(top, 0, last, len(cols) - 1)
@@ -209,14 +212,24 @@ def _fit(text: str) -> str:
     return text[: MAX_CELL_CHARS - len(TRUNCATED)] + TRUNCATED
 
 
-def _row_height(texts: Sequence[str], widths: Sequence[float]) -> float:
+def _line_widths(text: str) -> list[int]:
+    """Display width of each line of a cell's text."""
+    return [display_width(line) for line in text.splitlines()] or [0]
+
+
+def _column_width(cells: Sequence[list[int]], maximum: float) -> float:
+    """As `text.column_width`, from widths already measured."""
+    widest = max((w for lines in cells for w in lines), default=0)
+    return float(min(max(widest + 2, 6), maximum))
+
+
+def _row_height(cells: Sequence[list[int]], widths: Sequence[float]) -> float:
     """Points a row needs for its wrapped text: Excel, WPS and LibreOffice do not all autofit
     rows written by xlsxwriter, so long notes would otherwise print cut off."""
     lines = 1
-    for text, width in zip(texts, widths, strict=True):
+    for line_widths, width in zip(cells, widths, strict=True):
         usable = max(width - 1, 1)
-        lines = max(lines, sum(max(1, math.ceil(display_width(line) / usable))
-                               for line in text.splitlines() or [""]))
+        lines = max(lines, sum(max(1, math.ceil(w / usable)) for w in line_widths))
     return min(LINE_HEIGHT * lines + 4, 409.0)
 
 
@@ -512,10 +525,13 @@ def _overdue(book: _Book, report: Report) -> None:
             Col("任务状态", "center", 10), Col("逾期", "center", 6), Col("滞后单位", "wrap", 20),
             Col("未报送单位", "wrap", 24), Col("原因（单位填报的存在问题）", "wrap", 44))
     rows: list[list[Cell]] = []
+    by_task: dict[int, list[Entry]] = {}
+    for e in report.entries:
+        by_task.setdefault(e.task_no, []).append(e)
     for t in report.tasks:
         if not (t.overdue or t.status is Status.BEHIND):
             continue
-        mine = [e for e in report.entries if e.task_no == t.task.no]
+        mine = by_task.get(t.task.no, [])
         behind = [e.unit for e in mine if e.status is Status.BEHIND]
         reasons = _joined(f"{e.unit}：{e.issues.strip()}" for e in mine
                           if substantive_issue(e.issues) and e.status is not Status.DONE)

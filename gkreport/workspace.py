@@ -224,24 +224,6 @@ class ConsolidateResult:
     annotated: dict[str, Path] = field(default_factory=dict)
 
 
-def _write_report_outputs(paths: Paths, report: Report, annotated: dict[str, Path],
-                          ) -> list[Path]:
-    from .consolidate import summarise
-    from .memo import render_all
-    from .workbook import write_workbook
-    from .xlsxutil import write_text_atomic
-
-    period = report.period
-    out = paths.period_out(period)
-    written = [write_workbook(report, out / f"汇总表_{period}.xlsx")]
-    written += render_all(report, out, templates=_templates(paths), annotated=annotated)
-    summary_path = out / "summary.json"
-    write_text_atomic(summary_path,
-                      json.dumps(summarise(report), ensure_ascii=False, indent=2) + "\n")
-    written.append(summary_path)
-    return written
-
-
 def _templates(paths: Paths) -> Path | None:
     return paths.templates if paths.templates.is_dir() else None
 
@@ -250,9 +232,12 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
                     ) -> ConsolidateResult:
     """Read, check and merge a period; write every output; record the period in the history."""
     from .consolidate import consolidate, summarise
-    from .memo import render_outputs
+    from .memo import render_outputs, write_outputs
+    from .workbook import write_workbook
+    from .xlsxutil import write_text_atomic
 
     plan = load_plan_checked(paths)
+    out = paths.period_out(period)
     with run_lock(paths):
         returns = _read(paths, plan, period, progress)
         if returns.files.read == 0:
@@ -261,14 +246,20 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
                                         period=str(period), found=returns.files.found))
         history = _history(paths)
         report = consolidate(plan, returns, period, history=history)
-        # Render the templates once before writing anything: a broken workspace template
-        # must not leave this period's outputs half replaced.
-        render_outputs(report, paths.period_out(period), templates=_templates(paths))
+        # The check outputs are what `gkreport check` writes for these inputs anyway.
         check_path, annotated = _write_check_outputs(paths, plan, period, returns)
-        written = [check_path, *_write_report_outputs(paths, report, annotated)]
+        # Memo and notice are rendered in memory before the workbook is replaced: a broken
+        # workspace template stops the run with this period's report outputs untouched.
+        memo = render_outputs(report, out, templates=_templates(paths), annotated=annotated)
+        written = [check_path, write_workbook(report, out / f"汇总表_{period}.xlsx"),
+                   *write_outputs(memo)]
+        summary = summarise(report)
+        summary_path = out / "summary.json"
+        write_text_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        written.append(summary_path)
         # Last: a run that failed above leaves the history as it was.
         history.record(report)
-    return ConsolidateResult(report, summarise(report), tuple(written), annotated)
+    return ConsolidateResult(report, summary, tuple(written), annotated)
 
 
 def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
