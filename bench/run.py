@@ -1,0 +1,540 @@
+"""Benchmark: `gkreport consolidate` against the usual pandas script and the bare I/O floor.
+
+    python bench/run.py [--units N] [--tasks T] [--repeat R] [--workdir DIR] [--keep]
+    python bench/run.py --sizes 100,1000,10000 --no-baseline
+    python bench/run.py --units 1000 --profile
+
+Outside the timed part it builds a synthetic workspace (plan workbook with N units, forms
+written by `gkreport forms`, filled by the demo filler into input/PERIOD/). Then it times,
+alternating the order from round to round, each measurement in its own child process, and
+reports the median of R runs with the peak memory of the child's whole process tree.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # run from a clone without installing: the checkout's gkreport
+sys.path.insert(0, str(HERE))
+
+MEASUREMENTS = ("gkreport", "baseline", "floor", "forms")
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+# ---------------------------------------------------------------- measuring a child process
+
+
+@dataclass
+class Sample:
+    seconds: float
+    cpu: float  # user + system seconds of the child and its reaped descendants
+    peak_mib: float  # largest sum of RSS over the child and its descendants (sampled)
+    maxrss_mib: float  # ru_maxrss from wait4: the largest single process
+
+
+@dataclass
+class Series:
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(s.peak_mib for s in self.samples)
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in `root` and all its descendants (Linux /proc; 0 elsewhere)."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * PAGE
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended between two reads
+    return total
+
+
+def measure(cmd: list[str], *, log: Path, env: dict[str, str] | None = None,
+            interval: float = 0.02) -> Sample:
+    """Run `cmd` as a child; wall time, sampled tree peak RSS and wait4's ru_maxrss."""
+    with open(log, "ab") as out:
+        out.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        out.flush()
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env, cwd=ROOT)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_rss(proc.pid))
+                done.wait(interval)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise SystemExit(f"failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    maxrss = usage.ru_maxrss / 1024  # KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(seconds, cpu, max(peak / 2**20, maxrss), maxrss)
+
+
+def gkreport_cmd(*args: str) -> list[str]:
+    """The CLI as a user's environment runs it: the console script beside this Python."""
+    script = Path(sys.executable).parent / "gkreport"
+    if script.exists() and os.access(script, os.X_OK):
+        return [str(script), *args]
+    return [sys.executable, "-m", "gkreport", *args]
+
+
+def child_cmd(kind: str, ws: Path, period: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--child", kind,
+            "--workdir", str(ws), "--period", period]
+
+
+def commands(ws: Path, period: str) -> dict[str, list[str]]:
+    return {
+        "gkreport": gkreport_cmd("consolidate", "-w", str(ws), "--period", period, "--quiet"),
+        "baseline": child_cmd("baseline", ws, period),
+        "floor": child_cmd("floor", ws, period),
+        "forms": gkreport_cmd("forms", "-w", str(ws), "--period", period, "--quiet"),
+    }
+
+
+# ---------------------------------------------------------------- the two reference jobs
+
+
+def returned_files(ws: Path, period: str) -> list[Path]:
+    """The returned forms, as any script must list them (Office lock files skipped)."""
+    folder = ws / "input" / period
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() == ".xlsx" and not p.name.startswith(("~$", ".")))
+
+
+def run_baseline(ws: Path, period: str) -> None:
+    """The usual office script: read_excel every file, concat, merge with the plan, to_excel."""
+    import warnings
+
+    import pandas as pd
+
+    from gkreport import layout
+
+    warnings.simplefilter("ignore", FutureWarning)  # pandas' notice about the default engine
+    frames = []
+    for path in returned_files(ws, period):
+        df = pd.read_excel(path, sheet_name=layout.FORM_SHEET, header=layout.HEADER_ROW)
+        df["来源文件"] = path.name
+        frames.append(df)
+    data = pd.concat(frames, ignore_index=True)
+    plan = pd.read_excel(ws / "input" / "任务分解表.xlsx", sheet_name="任务分解表", header=1)
+    merged = data.merge(plan, on="序号", how="left", suffixes=("", "_计划"))
+    out = ws / "bench-out"
+    out.mkdir(exist_ok=True)
+    merged.to_excel(out / "baseline.xlsx", index=False)
+
+
+def run_floor(ws: Path, period: str) -> None:
+    """The I/O the job cannot avoid: calamine reads the cells, xlsxwriter writes the rows."""
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    from gkreport import layout
+
+    ncols = len(layout.COLUMNS)
+    out = ws / "bench-out"
+    out.mkdir(exist_ok=True)
+    wb = xlsxwriter.Workbook(str(out / "floor.xlsx"), {"constant_memory": True})
+    sheet = wb.add_worksheet("明细")
+    sheet.write_row(0, 0, ["来源文件", *(c.header for c in layout.COLUMNS)])
+    r = 1
+    for path in returned_files(ws, period):
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(layout.FORM_SHEET).to_python()
+        for row in rows[layout.FIRST_DATA_ROW:]:
+            if row and row[0] not in ("", None):
+                sheet.write_string(r, 0, path.name)
+                sheet.write_row(r, 1, row[:ncols])
+                r += 1
+    wb.close()
+
+
+PHASES = (  # (module, attribute) wrapped with a wall-clock timer, in pipeline order
+    ("gkreport.workspace", "load_plan_checked"),
+    ("gkreport.ingest", "read_returns"),
+    ("gkreport.consolidate", "consolidate"),
+    ("gkreport.checkreport", "write_check_report"),
+    ("gkreport.annotate", "annotate_returns"),
+    ("gkreport.workbook", "write_workbook"),
+    ("gkreport.memo", "render_memo"),
+    ("gkreport.memo", "render_notice"),
+    ("gkreport.history", "History.record"),
+)
+
+
+def run_phases(ws: Path, period: str, out: Path) -> None:
+    """`gkreport consolidate` in this process with each stage timed (no profiler overhead)."""
+    import importlib
+
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn):  # noqa: ANN001, ANN202 - any stage function
+        def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                timings[label] = timings.get(label, 0.0) + time.perf_counter() - t0
+        return wrapper
+
+    from gkreport import cli
+
+    imported = time.perf_counter() - started
+    for module, attr in PHASES:
+        try:
+            owner = importlib.import_module(module)
+        except ImportError:
+            continue
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if hasattr(owner, name):
+            setattr(owner, name, timed(attr.split(".")[-1], getattr(owner, name)))
+    sys.argv = ["gkreport", "consolidate", "-w", str(ws), "--period", period, "--quiet"]
+    try:
+        cli.main()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    total = time.perf_counter() - started
+    out.write_text(json.dumps({"import cli": imported, **timings, "total in process": total}),
+                   encoding="utf-8")
+
+
+def run_profile(ws: Path, period: str, out: Path, serial: bool) -> None:
+    """`gkreport consolidate` in this process under a profiler; serial: no process pool."""
+    from gkreport import cli, ingest
+
+    if serial:
+        ingest.PARALLEL_FROM = 10**9  # profile the reading too, not a pool's waiting
+    argv = ["gkreport", "consolidate", "-w", str(ws), "--period", period, "--quiet"]
+
+    def run() -> None:
+        sys.argv = argv
+        try:
+            cli.main()
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+
+    import cProfile
+
+    cProfile.runctx("run()", globals(), {"run": run}, str(out))
+    try:
+        import pyinstrument
+    except ImportError:
+        return
+    # A second run in the same process: imports are warm, so this view shows the work itself.
+    profiler = pyinstrument.Profiler(interval=0.001)
+    profiler.start()
+    run()
+    profiler.stop()
+    out.with_suffix(".txt").write_text(
+        profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the synthetic workspace
+
+
+@dataclass
+class Workspace:
+    root: Path
+    units: int
+    tasks: int
+    rows: int
+    files: int  # returned forms in input/PERIOD (what consolidate reads)
+    forms_first: Sample | None  # the setup's `gkreport forms` run, when built now
+    stats: dict
+
+
+def build_workspace(root: Path, *, units: int, tasks: int | None, period: str, seed: int,
+                    reuse: bool, log: Path) -> Workspace:
+    """Plan workbook, forms (by the CLI, timed), filled returns; reused when asked and intact."""
+    from synthetic import default_tasks
+
+    tasks = tasks or default_tasks(units)
+    stamp = root / "bench-stamp.json"
+    want = {"units": units, "tasks": tasks, "period": period, "seed": seed}
+    if reuse and stamp.exists():
+        saved = json.loads(stamp.read_text(encoding="utf-8"))
+        if saved.get("args") == want:
+            return Workspace(root, units, tasks, saved["stats"]["rows"],
+                             len(returned_files(root, period)), None, saved["stats"])
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    # Setup runs in child processes too: this process must stay small, since a forked child
+    # starts with the parent's resident memory and wait4's ru_maxrss would count it.
+    t0 = time.perf_counter()
+    setup = [sys.executable, str(Path(__file__).resolve()), "--workdir", str(root),
+             "--period", period, "--seed", str(seed), "--units", str(units),
+             "--tasks", str(tasks)]
+    _setup(setup + ["--child", "plan"], log)
+    info = json.loads((root / "bench-plan.json").read_text(encoding="utf-8"))
+    low, high, mean = info["tasks_per_unit"]
+    print(f"  plan: {info['units']} units, {info['tasks']} tasks, {info['groups']} 片区, "
+          f"{low}–{high} tasks a unit (mean {mean}), {info['rows']} task × unit rows "
+          f"[{time.perf_counter() - t0:.1f} s]", flush=True)
+    first = measure(commands(root, period)["forms"], log=log)
+    print(f"  forms: {first.seconds:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    _setup(setup + ["--child", "fill"], log)
+    files = len(returned_files(root, period))
+    print(f"  filled {files} returned forms [{time.perf_counter() - t0:.1f} s]", flush=True)
+    stamp.write_text(json.dumps({"args": want, "stats": info}, ensure_ascii=False),
+                     encoding="utf-8")
+    return Workspace(root, units, tasks, info["rows"], files, first, info)
+
+
+def _setup(cmd: list[str], log: Path) -> None:
+    with open(log, "ab") as out:
+        done = subprocess.run(cmd, stdout=out, stderr=out, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise SystemExit(f"setup failed: {' '.join(cmd)}\n{tail}")
+
+
+def make_plan(root: Path, units: int, tasks: int, seed: int) -> None:
+    """The synthetic plan workbook, and its statistics for the parent (child process)."""
+    from synthetic import build_plan_workbook
+
+    stats = build_plan_workbook(root, units=units, tasks=tasks, seed=seed)
+    info = {"units": stats.units, "tasks": stats.tasks, "groups": stats.groups,
+            "rows": stats.rows, "tasks_per_unit": [stats.tasks_per_unit_min,
+                                                   stats.tasks_per_unit_max,
+                                                   stats.tasks_per_unit_mean]}
+    (root / "bench-plan.json").write_text(json.dumps(info), encoding="utf-8")
+
+
+def fill(root: Path, period: str, seed: int) -> None:
+    """The demo filler, as units fill their forms (child process; setup, not timed)."""
+    from gkreport.demo import fill_demo
+    from gkreport.model import Period
+    from gkreport.plan import read_plan
+
+    p = Period.parse(period)
+    plan = read_plan(root / "input" / "任务分解表.xlsx")
+    fill_demo(plan, p, root / "output" / "forms" / period, root / "input" / period, seed=seed)
+
+
+# ---------------------------------------------------------------- driving
+
+
+def run_rounds(ws: Workspace, period: str, names: list[str], repeat: int, log: Path,
+               ) -> dict[str, Series]:
+    """R rounds, alternating the order each round; each measurement a fresh child process."""
+    cmds = commands(ws.root, period)
+    series = {n: Series(n) for n in names}
+    if "forms" in series and ws.forms_first is not None:
+        series["forms"].samples.append(ws.forms_first)
+    for i in range(repeat):
+        order = names if i % 2 == 0 else names[::-1]
+        for name in order:
+            if name == "forms" and len(series[name].samples) >= repeat:
+                continue
+            s = measure(cmds[name], log=log)
+            series[name].samples.append(s)
+            print(f"  round {i + 1}/{repeat} {name:<9} {s.seconds:7.2f} s  cpu {s.cpu:7.2f} s  "
+                  f"{s.peak_mib:7.0f} MiB  load {os.getloadavg()[0]:.1f}", flush=True)
+    return series
+
+
+def print_table(ws: Workspace, series: dict[str, Series]) -> None:
+    print()
+    print(f"{ws.files} returned forms ({ws.units} units, {ws.tasks} tasks, {ws.rows} task × "
+          f"unit rows); median of {max(len(s.samples) for s in series.values())} runs")
+    print(f"{'measurement':<10} {'seconds':>9} {'ms/form':>9} {'cpu s':>8} {'peak MiB':>9}  "
+          f"runs (s)")
+    for s in series.values():
+        per = ws.files if s.name != "forms" else ws.units
+        runs = " ".join(f"{x.seconds:.2f}" for x in s.samples)
+        print(f"{s.name:<10} {s.seconds:9.2f} {1000 * s.seconds / per:9.2f} {s.cpu:8.2f} "
+              f"{s.peak_mib:9.0f}  {runs}")
+    print()
+
+
+def bench_line(ws: Workspace, series: dict[str, Series]) -> str:
+    g = series["gkreport"].seconds
+
+    def part(name: str, label: str) -> str:
+        if name not in series:
+            return f"{label} n/a"
+        x = series[name].seconds
+        return f"{label} {x:.2f} s (ratio {g / x:.2f})"
+
+    forms = f"{series['forms'].seconds:.2f} s" if "forms" in series else "n/a"
+    return (f"bench: {ws.files} forms, gkreport {g:.2f} s, {part('baseline', 'baseline')}, "
+            f"{part('floor', 'floor')}, forms {forms}, "
+            f"peak {series['gkreport'].peak_mib:.0f} MiB")
+
+
+def profile(ws: Workspace, period: str, workdir: Path, log: Path, top: int = 25) -> None:
+    import pstats
+
+    out = workdir / "phases.json"
+    s = measure(child_cmd("phases", ws.root, period) + ["--profile-out", str(out)], log=log)
+    phases = json.loads(out.read_text(encoding="utf-8"))
+    print(f"\n=== where the time goes: gkreport consolidate of {ws.files} forms, "
+          f"{s.seconds:.2f} s wall, peak {s.peak_mib:.0f} MiB ===")
+    inside = phases.pop("total in process")
+    print(f"  {'process start (interpreter, before the CLI module)':<52} "
+          f"{s.seconds - inside:7.2f} s")
+    for label, seconds in phases.items():
+        print(f"  {label:<52} {seconds:7.2f} s  {100 * seconds / s.seconds:5.1f} %")
+    rest = inside - sum(phases.values())
+    print(f"  {'other (CLI, history load, summary.json, printing)':<52} {rest:7.2f} s")
+
+    for serial in (False, True):
+        out = workdir / f"profile-{'serial' if serial else 'pool'}.prof"
+        cmd = child_cmd("profile", ws.root, period) + ["--profile-out", str(out)]
+        if serial:
+            cmd.append("--serial")
+        s = measure(cmd, log=log)
+        label = "without process pool (reading in-process)" if serial else "as the CLI runs"
+        print(f"\n=== cProfile, {label}: {s.seconds:.1f} s under the profiler; "
+              f"top {top} by cumulative time ===")
+        stats = pstats.Stats(str(out))
+        stats.sort_stats("cumulative").print_stats(top)
+        if serial:
+            print("=== same run, top 15 by own time ===")
+            stats.sort_stats("tottime").print_stats(15)
+        text = out.with_suffix(".txt")
+        if text.exists():
+            print(f"=== pyinstrument ({label}) ===")
+            print(text.read_text(encoding="utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--units", type=int, default=1000, help="number of units (forms)")
+    ap.add_argument("--tasks", type=int, default=None,
+                    help="number of plan tasks (default: 27 × 2–10 by N)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--workdir", type=Path, default=HERE / "work")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory afterwards")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse a kept workspace built with the same arguments")
+    ap.add_argument("--period", default="2025-06")
+    ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--sizes", default=None, help="e.g. 100,1000,10000: growth with N")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="with --sizes: skip the (slow) pandas baseline above 1,000 forms")
+    ap.add_argument("--profile", action="store_true",
+                    help="profile one gkreport consolidate instead of timing")
+    ap.add_argument("--child", choices=("baseline", "floor", "profile", "phases", "plan", "fill"),
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child == "baseline":
+        run_baseline(args.workdir, args.period)
+        return 0
+    if args.child == "floor":
+        run_floor(args.workdir, args.period)
+        return 0
+    if args.child == "plan":
+        make_plan(args.workdir, args.units, args.tasks, args.seed)
+        return 0
+    if args.child == "fill":
+        fill(args.workdir, args.period, args.seed)
+        return 0
+    if args.child == "phases":
+        run_phases(args.workdir, args.period, args.profile_out)
+        return 0
+    if args.child == "profile":
+        run_profile(args.workdir, args.period, args.profile_out, args.serial)
+        return 0
+
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "bench.log"
+    print(f"bench: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f}, log {log}", flush=True)
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.units]
+    built: list[Workspace] = []
+    try:
+        if args.profile:
+            ws = build_workspace(workdir / f"N{args.units}", units=args.units, tasks=args.tasks,
+                                 period=args.period, seed=args.seed, reuse=args.reuse, log=log)
+            built.append(ws)
+            profile(ws, args.period, workdir, log)
+            return 0
+        results: list[tuple[Workspace, dict[str, Series]]] = []
+        for n in sizes:
+            print(f"\n[N = {n}] building the synthetic workspace", flush=True)
+            ws = build_workspace(workdir / f"N{n}", units=n, tasks=args.tasks,
+                                 period=args.period, seed=args.seed, reuse=args.reuse, log=log)
+            built.append(ws)
+            names = list(MEASUREMENTS)
+            if args.no_baseline and n > 1000:
+                names.remove("baseline")
+            series = run_rounds(ws, args.period, names, args.repeat, log)
+            print_table(ws, series)
+            results.append((ws, series))
+        if len(results) > 1:
+            print_growth(results)
+        print(bench_line(*results[-1]))
+        return 0
+    finally:
+        if not args.keep:
+            for ws in built:
+                shutil.rmtree(ws.root, ignore_errors=True)
+
+
+def print_growth(results: list[tuple[Workspace, dict[str, Series]]]) -> None:
+    print("growth with N (linear when ms/form stays flat):")
+    print(f"{'forms':>7} {'rows':>8} {'gkreport s':>11} {'ms/form':>8} {'peak MiB':>9} "
+          f"{'floor s':>8} {'baseline s':>11} {'forms s':>8}")
+    for ws, s in results:
+        g = s["gkreport"]
+        base = f"{s['baseline'].seconds:11.2f}" if "baseline" in s else f"{'skipped':>11}"
+        print(f"{ws.files:7d} {ws.rows:8d} {g.seconds:11.2f} {1000 * g.seconds / ws.files:8.2f} "
+              f"{g.peak_mib:9.0f} {s['floor'].seconds:8.2f} {base} "
+              f"{s['forms'].seconds:8.2f}")
+    print()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
