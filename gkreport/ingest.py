@@ -755,8 +755,22 @@ def parse_progress(value: object) -> tuple[float | None, bool]:
     return number, True
 
 
+_PUNCT = re.compile(r"[\W_]+")
+_TEXT_KEYS: dict[str, str] = {}
+
+
+def _text_key(text: str) -> str:
+    """Task text without punctuation or spaces; the plan's texts are remembered (every row)."""
+    key = _TEXT_KEYS.get(text)
+    if key is None:
+        key = _PUNCT.sub("", nfkc(text))
+        if len(_TEXT_KEYS) < 10_000:
+            _TEXT_KEYS[text] = key
+    return key
+
+
 def _same_text(a: str, b: str) -> bool:
-    x, y = (re.sub(r"[\W_]+", "", nfkc(t)) for t in (a, b))
+    x, y = _text_key(a), _text_key(b)
     return x == y or SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.9
 
 

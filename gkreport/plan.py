@@ -179,22 +179,23 @@ def match_header(cells: list[object], synonyms: dict[str, tuple[str, ...]]) -> d
     names = [squash(nfkc(clean(c))) if c is not None else "" for c in cells]
     if not any(names):
         return {}
+    exact, anywhere = _synonym_index(synonyms)
     found: dict[str, int] = {}
     used: set[int] = set()
-    exact = _exact_names(synonyms)
     for i, name in enumerate(names):
         key = exact.get(name)
         if key and key not in found and i not in used:
             found[key] = i
             used.add(i)
     # Then headers that start with a synonym ("责任单位（牵头）"), then short headers that
-    # contain one ("具体工作任务"); long cells (titles, task texts) never match so.
+    # contain one ("具体工作任务"); long cells (titles, task texts) never match so. A cell
+    # holding no synonym at all is passed over at once.
+    candidates = [(i, name) for i, name in enumerate(names)
+                  if name and i not in used and len(name) <= 30 and anywhere.search(name)]
     tests = (lambda name, n: name.startswith(n), lambda name, n: len(name) <= 8 and n in name)
     for test in tests:
-        if len(found) == len(synonyms):
-            break
-        for i, name in enumerate(names):
-            if not name or i in used or len(name) > 30:
+        for i, name in candidates:
+            if len(found) == len(synonyms) or i in used:
                 continue
             for key, options in synonyms.items():
                 if key not in found and any(test(name, n) for n in options):
@@ -204,19 +205,21 @@ def match_header(cells: list[object], synonyms: dict[str, tuple[str, ...]]) -> d
     return found
 
 
-_EXACT: dict[int, dict[str, str]] = {}
+_INDEX: dict[int, tuple[dict[str, str], re.Pattern[str]]] = {}
 
 
-def _exact_names(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """synonym -> key, the first key winning; cached per synonym table (module constants)."""
-    table = _EXACT.get(id(synonyms))
-    if table is None:
-        table = {}
+def _synonym_index(synonyms: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], re.Pattern[str]]:
+    """synonym -> key (the first key winning), and a regex finding any synonym in a cell;
+    cached per synonym table (they are module constants)."""
+    cached = _INDEX.get(id(synonyms))
+    if cached is None:
+        exact: dict[str, str] = {}
         for key, options in synonyms.items():
             for n in options:
-                table.setdefault(n, key)
-        _EXACT[id(synonyms)] = table
-    return table
+                exact.setdefault(n, key)
+        anywhere = re.compile("|".join(re.escape(n) for n in sorted(exact, key=len, reverse=True)))
+        cached = _INDEX[id(synonyms)] = (exact, anywhere)
+    return cached
 
 
 def find_header(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]],
