@@ -756,16 +756,16 @@ def parse_progress(value: object) -> tuple[float | None, bool]:
 
 
 _PUNCT = re.compile(r"[\W_]+")
-_TEXT_KEYS: dict[str, str] = {}
+_TEXT_KEY_CACHE: dict[str, str] = {}
 
 
 def _text_key(text: str) -> str:
     """Task text without punctuation or spaces; the plan's texts are remembered (every row)."""
-    key = _TEXT_KEYS.get(text)
+    key = _TEXT_KEY_CACHE.get(text)
     if key is None:
         key = _PUNCT.sub("", nfkc(text))
-        if len(_TEXT_KEYS) < 10_000:
-            _TEXT_KEYS[text] = key
+        if len(_TEXT_KEY_CACHE) < 10_000:
+            _TEXT_KEY_CACHE[text] = key
     return key
 
 
