@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -249,13 +248,6 @@ def test_file_names_never_collide() -> None:
     names = [form_filename(n, JUNE) for n in HOSTILE]
     assert len({n.casefold() for n in names}) == len(HOSTILE)
     assert form_filename("泗泾镇", JUNE) == "泗泾镇_2025-06_填报表.xlsx"
-
-
-def test_speed(tmp_path: Path, plan: Plan) -> None:
-    # 1,000 forms must take under 30 s: 56 forms get a proportional budget with ample slack.
-    start = time.perf_counter()
-    write_forms(plan, JUNE, tmp_path)
-    assert time.perf_counter() - start < 56 * 0.03 * 3
 
 
 # ---------------------------------------------------------------- real LibreOffice
