@@ -79,6 +79,38 @@ def _tree_rss(root: int) -> int:
     return total
 
 
+def _cpu_busy(seconds: float = 1.0) -> float:
+    """Fraction of all CPUs busy over `seconds` (Linux /proc/stat; 0 elsewhere)."""
+    def ticks() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(x) for x in f.readline().split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    try:
+        busy0, total0 = ticks()
+        time.sleep(seconds)
+        busy1, total1 = ticks()
+    except OSError:
+        return 0.0
+    return (busy1 - busy0) / max(total1 - total0, 1)
+
+
+def wait_quiet(limit: float, threshold: float = 0.15) -> float:
+    """Wait (up to `limit` s) until other programs leave the CPUs idle; the busy share seen.
+
+    On a shared 2-core machine another program's burst doubles a run's time; waiting for a
+    quiet moment before each measurement keeps the alternating samples comparable.
+    """
+    if limit <= 0:
+        return 0.0
+    deadline = time.monotonic() + limit
+    busy = _cpu_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = _cpu_busy()
+    return busy
+
+
 def measure(cmd: list[str], *, log: Path, env: dict[str, str] | None = None,
             interval: float = 0.02) -> Sample:
     """Run `cmd` as a child; wall time, sampled tree peak RSS and wait4's ru_maxrss."""
@@ -198,7 +230,12 @@ PHASES = (  # (module, attribute) wrapped with a wall-clock timer, in pipeline o
     ("gkreport.workbook", "write_workbook"),
     ("gkreport.memo", "render_memo"),
     ("gkreport.memo", "render_notice"),
+    ("gkreport.memo", "render_outputs"),
+    ("gkreport.memo", "write_outputs"),
+    ("gkreport.consolidate", "summarise"),
+    ("gkreport.history", "History.previous_notes"),
     ("gkreport.history", "History.record"),
+    ("gkreport.cli", "_print_summary"),
 )
 
 
@@ -362,7 +399,7 @@ def fill(root: Path, period: str, seed: int) -> None:
 
 
 def run_rounds(ws: Workspace, period: str, names: list[str], repeat: int, log: Path,
-               ) -> dict[str, Series]:
+               quiet: float) -> dict[str, Series]:
     """R rounds, alternating the order each round; each measurement a fresh child process."""
     cmds = commands(ws.root, period)
     series = {n: Series(n) for n in names}
@@ -373,10 +410,11 @@ def run_rounds(ws: Workspace, period: str, names: list[str], repeat: int, log: P
         for name in order:
             if name == "forms" and len(series[name].samples) >= repeat:
                 continue
+            busy = wait_quiet(quiet)
             s = measure(cmds[name], log=log)
             series[name].samples.append(s)
             print(f"  round {i + 1}/{repeat} {name:<9} {s.seconds:7.2f} s  cpu {s.cpu:7.2f} s  "
-                  f"{s.peak_mib:7.0f} MiB  load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"{s.peak_mib:7.0f} MiB  (CPUs {100 * busy:.0f}% busy before)", flush=True)
     return series
 
 
@@ -456,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="reuse a kept workspace built with the same arguments")
     ap.add_argument("--period", default="2025-06")
+    ap.add_argument("--wait-quiet", type=float, default=60, metavar="SECONDS",
+                    help="before each run, wait up to this long for idle CPUs (0: never)")
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--sizes", default=None, help="e.g. 100,1000,10000: growth with N")
     ap.add_argument("--no-baseline", action="store_true",
@@ -510,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             names = list(MEASUREMENTS)
             if args.no_baseline and n > 1000:
                 names.remove("baseline")
-            series = run_rounds(ws, args.period, names, args.repeat, log)
+            series = run_rounds(ws, args.period, names, args.repeat, log, args.wait_quiet)
             print_table(ws, series)
             results.append((ws, series))
         if len(results) > 1:
