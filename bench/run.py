@@ -368,8 +368,8 @@ def _setup(cmd: list[str], log: Path) -> None:
     with open(log, "ab") as out:
         done = subprocess.run(cmd, stdout=out, stderr=out, cwd=ROOT, check=False)
     if done.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-        raise SystemExit(f"setup failed: {' '.join(cmd)}\n{tail}")
+        tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
+        raise SystemExit(f"setup failed: {' '.join(cmd)}\n…{tail}")
 
 
 def make_plan(root: Path, units: int, tasks: int, seed: int) -> None:

@@ -135,8 +135,10 @@ def build_plan_workbook(workspace: Path, *, units: int, tasks: int | None = None
 
     plan = read_plan(path)
     if plan.has_errors:
-        raise SystemExit("synthetic plan has errors:\n" +
-                         "\n".join(p.line() for p in plan.problems if p.is_error))
+        errors = [p.line() for p in plan.problems if p.is_error]
+        raise SystemExit(f"gkreport reads {len(errors)} errors in the synthetic plan "
+                         f"({len(plan.units)} of {units} units read back); the first:\n"
+                         + "\n".join(e if len(e) < 160 else e[:160] + "…" for e in errors[:5]))
     per_unit = dict.fromkeys(plan.expected_units, 0)
     for task in plan.tasks:
         for n in task.expected_units:
