@@ -138,7 +138,7 @@ def measure(cmd: list[str], *, log: Path, env: dict[str, str] | None = None,
     if proc.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise SystemExit(f"failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-    maxrss = usage.ru_maxrss / 1024  # KiB on Linux
+    maxrss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)  # bytes / KiB
     cpu = usage.ru_utime + usage.ru_stime
     return Sample(seconds, cpu, max(peak / 2**20, maxrss), maxrss)
 
