@@ -146,7 +146,8 @@ def _task_result(task: Task, entries: list[Entry], period: Period,
                  previous: dict[int, str] | None, accepted: frozenset[str]) -> TaskResult:
     by_unit = {e.unit: e for e in entries}
     reported = [by_unit[u] for u in task.expected_units if u in by_unit]
-    extras = [e for e in entries if e.unit not in task.expected_units]
+    expected = set(task.expected_units)
+    extras = [e for e in entries if e.unit not in expected]
     everyone = reported + extras
     # The unit sent a usable form but this task's row was rejected: it reported, unread.
     unverified = tuple(u for u in task.expected_units if u not in by_unit and u in accepted)
@@ -171,17 +172,24 @@ def _task_result(task: Task, entries: list[Entry], period: Period,
 
 def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
                   problems: tuple[Problem, ...]) -> tuple[UnitResult, ...]:
+    # Grouped once: a city has ~1,000 units, each asking for its own forms and problems.
+    subs: dict[str, list[Submission]] = {}
+    for s in submissions:
+        subs.setdefault(s.unit, []).append(s)
+    probs: dict[str, list[Problem]] = {}
+    for p in problems:
+        probs.setdefault(p.unit, []).append(p)
     results = []
     for name in plan.expected_units:
         unit = plan.unit(name)
         assert unit is not None  # expected_units only lists registered units
-        mine = [s for s in submissions if s.unit == name]
+        mine = subs.get(name, [])
         accepted = next((s for s in mine if s.accepted), None)
         # A refused form (wrong period, wrong plan) still names its file, so the notice can
         # say what was wrong with it; the unit stays 未报送 until it sends a usable one.
         shown = accepted or (mine[-1] if mine else None)
         file = shown.file if shown else ""
-        own = [p for p in problems if p.unit == name and (not p.file or p.file == file)]
+        own = [p for p in probs.get(name, ()) if not p.file or p.file == file]
         errors = sum(p.is_error for p in own)
         if accepted is None:
             state = NOT_SUBMITTED

@@ -31,7 +31,6 @@ from .model import (
     RowCounts,
     Status,
     Submission,
-    Task,
     normalise_status,
 )
 from .plan import match_header, unit_key
@@ -812,34 +811,25 @@ def _data_rows(form: _Form) -> Iterable[tuple[int, list[object], int | None]]:
 
 @dataclass(frozen=True, slots=True)
 class _PlanFacts:
-    """What every file's check asks of the plan, computed once per plan, not per file."""
+    """What every file's check asks of the plan beyond its own index, computed once."""
 
     names: dict[str, str]  # name/alias key -> unit
     fingerprint: str
-    tasks: dict[int, Task]
-    tasks_of: dict[str, tuple[Task, ...]]
 
 
-_FACTS: dict[int, tuple[Plan, _PlanFacts]] = {}
+_FACTS: list[tuple[Plan, _PlanFacts]] = []
 
 
 def _facts(plan: Plan) -> _PlanFacts:
-    cached = _FACTS.get(id(plan))
-    if cached is not None and cached[0] is plan:
-        return cached[1]
+    if _FACTS and _FACTS[0][0] is plan:
+        return _FACTS[0][1]
     names: dict[str, str] = {}
     for u in plan.units:
         for n in (*u.aliases, u.name):
             if unit_key(n):
                 names[unit_key(n)] = u.name
-    tasks_of: dict[str, list[Task]] = {}
-    for t in plan.tasks:
-        for u in t.expected_units:
-            tasks_of.setdefault(u, []).append(t)
-    facts = _PlanFacts(names, plan.fingerprint, {t.no: t for t in plan.tasks},
-                       {u: tuple(ts) for u, ts in tasks_of.items()})
-    _FACTS.clear()
-    _FACTS[id(plan)] = (plan, facts)
+    facts = _PlanFacts(names, plan.fingerprint)
+    _FACTS[:] = [(plan, facts)]
     return facts
 
 
@@ -984,7 +974,7 @@ def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, A
         return [problem("form-unit-conflict", **where, unit=unit, chosen=unit,
                         evidence=evidence, other=ev.label)]
     if ev.name and ev.name != unit:
-        tasks_of = {u: {t.no for t in _facts(plan).tasks_of.get(u, ())} for u in (unit, ev.name)}
+        tasks_of = {u: {t.no for t in plan.tasks_for(u)} for u in (unit, ev.name)}
         if form_nos and form_nos == tasks_of[ev.name] != tasks_of[unit]:
             evidence += f"，且表中各行正是“{ev.name}”的任务"
             return [problem("form-unit-conflict", **where, unit=unit, chosen=unit,
@@ -1156,7 +1146,7 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
             problems.append(problem("unnumbered-task", **at(r, "no"),
                                     text=_quote(clean(val("text")))))
             continue
-        task = _facts(plan).tasks.get(no)
+        task = plan.task(no)
         if task is None or not plan.accepts(task, unit):
             rejected += 1
             problems.append(problem("unknown-task", **at(r, "no"), no=clean(val("no"))))
@@ -1176,7 +1166,7 @@ def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object],
         entries.append(entry)
         used[r] = named[r]
         problems.extend(found)
-    for task in _facts(plan).tasks_of.get(unit, ()):
+    for task in plan.tasks_for(unit):
         if task.no not in claimed and task.no not in contested:
             problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
                                     no=task.no, text=task.text[:40]))

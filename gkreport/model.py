@@ -146,7 +146,34 @@ class Task:
     open: bool = False  # 各有关单位: any registered unit may report
 
 
-_TASK_INDEX: dict[int, tuple[Plan, dict[int, Task]]] = {}
+@dataclass(frozen=True, slots=True)
+class _PlanIndex:
+    """Lookups on a plan, built once: a city's plan has hundreds of tasks and ~1,000 units,
+    and every stage asks per row."""
+
+    tasks: dict[int, Task]
+    units: dict[str, Unit]
+    tasks_of: dict[str, tuple[Task, ...]]
+    expected: dict[int, frozenset[str]]
+
+
+_PLAN_INDEX: list[tuple[Plan, _PlanIndex]] = []
+
+
+def _index(plan: Plan) -> _PlanIndex:
+    # Plans are frozen, so an index stays valid for the plan object it was built from.
+    if _PLAN_INDEX and _PLAN_INDEX[0][0] is plan:
+        return _PLAN_INDEX[0][1]
+    tasks_of: dict[str, list[Task]] = {}
+    for t in plan.tasks:
+        for u in t.expected_units:
+            tasks_of.setdefault(u, []).append(t)
+    index = _PlanIndex(tasks={t.no: t for t in plan.tasks},
+                       units={u.name: u for u in plan.units},
+                       tasks_of={u: tuple(ts) for u, ts in tasks_of.items()},
+                       expected={t.no: frozenset(t.expected_units) for t in plan.tasks})
+    _PLAN_INDEX[:] = [(plan, index)]
+    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,27 +210,22 @@ class Plan:
         return tuple(u.name for u in self.units if u.name in wanted)
 
     def unit(self, name: str) -> Unit | None:
-        for u in self.units:
-            if u.name == name:
-                return u
-        return None
+        """The registered unit of that exact name."""
+        return _index(self).units.get(name)
 
     def task(self, no: int) -> Task | None:
-        """The task numbered `no` (indexed once per plan: stages ask for every row)."""
-        cached = _TASK_INDEX.get(id(self))
-        if cached is None or cached[0] is not self:
-            cached = (self, {t.no: t for t in self.tasks})
-            _TASK_INDEX.clear()
-            _TASK_INDEX[id(self)] = cached
-        return cached[1].get(no)
+        """The task numbered `no`."""
+        return _index(self).tasks.get(no)
 
     def tasks_for(self, unit: str) -> tuple[Task, ...]:
         """Tasks that expect this unit (the rows of its form)."""
-        return tuple(t for t in self.tasks if unit in t.expected_units)
+        return _index(self).tasks_of.get(unit, ())
 
     def accepts(self, task: Task, unit: str) -> bool:
         """Whether a report from this unit on this task is accepted (expected, or open task)."""
-        return unit in task.expected_units or (task.open and self.unit(unit) is not None)
+        index = _index(self)
+        return (unit in index.expected.get(task.no, ())
+                or (task.open and unit in index.units))
 
     @property
     def has_errors(self) -> bool:

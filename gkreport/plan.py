@@ -59,6 +59,8 @@ CATEGORY_NUMBER = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*
 # Reading limits: a plan is small; a hostile or broken file must not exhaust memory.
 MAX_ROWS = 5000
 MAX_COLS = 60
+# A city's 单位名录 can list thousands of units; it is still bounded.
+MAX_REGISTRY_ROWS = 100_000
 
 
 # ---------------------------------------------------------------- deadlines
@@ -639,13 +641,20 @@ class _Book:
         import python_calamine
 
         self.cal = python_calamine.CalamineWorkbook.from_path(str(path))
+        self.file = path.name
         self.sheetnames: list[str] = list(self.cal.sheet_names)
 
-    def grid(self, name: str) -> list[list[object]]:
-        """The sheet as a grid from A1; every cell of a merged range holds its value."""
+    def grid(self, name: str, limit: int = MAX_ROWS) -> list[list[object]]:
+        """The sheet as a grid from A1; every cell of a merged range holds its value.
+
+        A sheet longer than `limit` is refused, not cut: a plan that silently lost its
+        last units or tasks would be wrong everywhere downstream.
+        """
         sheet = self.cal.get_sheet_by_name(name)
-        rows = [list(r[:MAX_COLS]) for r in
-                sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)]
+        if sheet.height > limit:
+            raise GkreportError(problem("plan-sheet-too-long", file=self.file, sheet=name,
+                                        rows=sheet.height, limit=limit))
+        rows = [list(r[:MAX_COLS]) for r in sheet.to_python(skip_empty_area=False)]
         for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
             if r0 >= len(rows) or c0 >= len(rows[r0]):
                 continue
@@ -669,17 +678,18 @@ def _open_workbook(path: Path) -> _Book:
                                     detail="不是有效的 Excel 工作簿")) from exc
 
 
-def _sheet(wb: _Book, name: str, file: str) -> list[list[object]]:
+def _sheet(wb: _Book, name: str, file: str, limit: int = MAX_ROWS) -> list[list[object]]:
     names = {squash(n): n for n in wb.sheetnames}
     if name not in names:
         raise GkreportError(problem("plan-missing-sheet", file=file, sheet=name, name=name))
-    return wb.grid(names[name])
+    return wb.grid(names[name], limit)
 
 
 def _registry(wb: _Book, file: str,
               ) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
     units, problems = units_from_records(
-        _records(_sheet(wb, UNIT_SHEET, file), UNIT_HEADERS, "name"), file=file)
+        _records(_sheet(wb, UNIT_SHEET, file, MAX_REGISTRY_ROWS), UNIT_HEADERS, "name"),
+        file=file)
     coll_rows = [(squash(r.get("name")), clean(r.get("rule"))) for r in
                  _records(_sheet(wb, COLLECTIVE_SHEET, file),
                           COLLECTIVE_HEADERS, "name")]

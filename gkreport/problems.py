@@ -20,6 +20,7 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "plan-missing-column": (Severity.ERROR, "任务分解表缺少“{column}”列（可用列名：{synonyms}）", "请在表头中加入“{column}”列"),
     "plan-missing-sheet": (Severity.ERROR, "计划工作簿缺少工作表“{name}”", "请加入工作表“{name}”，或用 gkreport plan import 重新生成"),
     "plan-bad-deadline": (Severity.ERROR, "时间节点“{text}”无法识别", "请写成“全年”“6月底前”“上半年”“第三季度”“2025年9月”“长期坚持”或具体日期"),
+    "plan-sheet-too-long": (Severity.ERROR, "工作表有 {rows} 行，超过上限 {limit} 行，未读取", "请删除表格下方多余的行，或拆分计划"),
     "plan-unknown-unit": (Severity.ERROR, "责任单位“{name}”不在单位名录中{hint}", "请在单位名录中登记该单位（或其别名），或改正单位名称"),
     "plan-no-units": (Severity.ERROR, "任务没有责任单位", "请填写责任单位"),
     "plan-duplicate-no": (Severity.ERROR, "序号 {no} 重复", "请为每项任务填写唯一的序号"),
