@@ -163,6 +163,10 @@ class GkreportError(Exception):
         super().__init__("; ".join(p.line() for p in problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[type[GkreportError], tuple[Problem, ...]]:
+        # Rebuilt from its problems when it crosses a process boundary (worker processes).
+        return (GkreportError, self.problems)
+
 
 def a1(row: int, col: int) -> str:
     """Zero-based (row, col) to an Excel A1 reference; the one place off-by-one lives."""

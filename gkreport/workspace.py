@@ -224,6 +224,30 @@ class ConsolidateResult:
     annotated: dict[str, Path] = field(default_factory=dict)
 
 
+@contextmanager
+def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[Any]:
+    """Run `fn(*args)` in a second process while the block runs; yield its future.
+
+    The workbook is the longest single-core step of a big month; the memo, notice and
+    summary are written meanwhile. Where no process can be started, it runs here, first.
+    """
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    try:
+        pool = ProcessPoolExecutor(max_workers=1)
+        future = pool.submit(fn, *args)
+    except OSError:
+        future = Future()
+        future.set_result(fn(*args))
+        yield future
+        return
+    try:
+        yield future
+        future.result()  # re-raises the worker's exception (e.g. the file is open in Excel)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _templates(paths: Paths) -> Path | None:
     return paths.templates if paths.templates.is_dir() else None
 
@@ -234,7 +258,7 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
     from .consolidate import consolidate, summarise
     from .memo import render_outputs, write_outputs
     from .workbook import write_workbook
-    from .xlsxutil import write_text_atomic
+    from .xlsxutil import replace_file, write_text_atomic
 
     plan = load_plan_checked(paths)
     out = paths.period_out(period)
@@ -246,13 +270,23 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
                                         period=str(period), found=returns.files.found))
         history = _history(paths)
         report = consolidate(plan, returns, period, history=history)
-        # The check outputs are what `gkreport check` writes for these inputs anyway.
-        check_path, annotated = _write_check_outputs(paths, plan, period, returns)
-        # Memo and notice are rendered in memory before the workbook is replaced: a broken
-        # workspace template stops the run with this period's report outputs untouched.
-        memo = render_outputs(report, out, templates=_templates(paths), annotated=annotated)
-        written = [check_path, write_workbook(report, out / f"汇总表_{period}.xlsx"),
-                   *write_outputs(memo)]
+        workbook = out / f"汇总表_{period}.xlsx"
+        pending = out / f".~pending-{workbook.name}"
+        # The workbook is the longest single-core step: a second process writes it (to a
+        # pending name) while this one writes the check outputs and renders the memo.
+        try:
+            with _in_background(write_workbook, report, pending) as book:
+                # The check outputs are what `gkreport check` writes for these inputs anyway.
+                check_path, annotated = _write_check_outputs(paths, plan, period, returns)
+                # Rendered in memory first: a broken workspace template stops the run before
+                # the last good workbook, memo or summary is replaced.
+                memo = render_outputs(report, out, templates=_templates(paths),
+                                      annotated=annotated)
+            book.result()
+            replace_file(pending, workbook)
+        finally:
+            pending.unlink(missing_ok=True)
+        written = [check_path, workbook, *write_outputs(memo)]
         summary = summarise(report)
         summary_path = out / "summary.json"
         write_text_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")

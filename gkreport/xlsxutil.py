@@ -45,13 +45,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        try:
-            os.replace(tmp_path, path)
-        except PermissionError as exc:
-            raise locked_file_error(path, exc) from exc
+        replace_file(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink(missing_ok=True)
+
+
+def replace_file(source: Path, target: Path) -> None:
+    """Move a finished file into place; a target held open by Excel gets a clear message."""
+    try:
+        os.replace(source, target)
+    except PermissionError as exc:
+        raise locked_file_error(target, exc) from exc
 
 
 def write_text_atomic(path: Path, text: str) -> None:

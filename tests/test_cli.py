@@ -239,3 +239,20 @@ def test_demo_does_not_overwrite_returned_forms(workspace: Path) -> None:
     r = runner.invoke(app, ["demo", "-p", "2025-06", "-w", str(ws)])
     assert r.exit_code == 1
     assert "演示数据会覆盖同名的回收表" in r.stderr
+
+
+def test_broken_template_leaves_the_last_good_outputs(workspace: Path) -> None:
+    ws = _bundled_months(workspace)
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    out = ws / "output" / "2025-06"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    (ws / "templates").mkdir()
+    (ws / "templates" / "memo.md.j2").write_text("# {{ titel }}\n", encoding="utf-8")
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 1
+    assert "memo.md.j2" in r.stderr and "titel" in r.stderr and "Traceback" not in r.output
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    for name in ("汇总表_2025-06.xlsx", "简报_2025-06.md", "summary.json"):
+        assert after[name] == before[name], name
+    assert not [n for n in after if n.startswith(".~")]
