@@ -153,10 +153,8 @@ def _check_zip(data: bytes) -> str:
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
             raise _Refused("file-too-large", detail=f"{i.filename} 压缩比异常")
     if "xl/workbook.xml" in names:
-        kind = "xlsx"
-        parts = [n for n in names if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)]
-        scan = _xlsx_extent
-    elif "content.xml" in names and "mimetype" in names:
+        return "xlsx"  # each sheet's extent is checked just before it is read (_Book.check_sheet)
+    if "content.xml" in names and "mimetype" in names:
         kind = "ods"
         parts = ["content.xml"]
         scan = _ods_extent
@@ -280,8 +278,16 @@ class _Book:
     def __init__(self, data: bytes, kind: str) -> None:
         self.data = data
         self.kind = kind  # "xlsx" (also .xlsm), "ods" or "xls"
-        self.cal = _open_workbook(data)
         self._ods: dict[str, _OdsTable] | None = None
+        self._parts: dict[str, str] | None = None
+        try:
+            self.cal = _open_workbook(data)
+        except _Refused as refused:
+            # Say "too large" rather than "damaged" when a sheet is a bomb as well.
+            if kind == "xlsx" and refused.code == "file-unreadable":
+                self._parts = {}
+                self.check_sheet("")
+            raise
 
     def _zip_part(self, name: str) -> bytes:
         try:
@@ -289,6 +295,30 @@ class _Book:
                 return zf.read(name)
         except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
             return b""
+
+    def check_sheet(self, name: str) -> None:
+        """Refuse a sheet whose valued cells span more than the limits, before calamine
+        allocates its grid (one cell at XFD1048576 would cost gigabytes)."""
+        if self.kind != "xlsx":
+            return  # .ods was scanned whole in _check_zip; .xls is capped by its format
+        if self._parts is None:
+            self._parts = _xlsx_sheet_parts(self._zip_part("xl/workbook.xml"),
+                                            self._zip_part("xl/_rels/workbook.xml.rels"))
+        part = self._parts.get(name)
+        if part is None:  # odd package: check every worksheet rather than guess
+            try:
+                with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                    todo = [n for n in zf.namelist()
+                            if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)]
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise _Refused("file-unreadable", detail="压缩包已损坏") from exc
+        else:
+            todo = [part]
+        for p in todo:
+            rows, cols = _xlsx_extent(self._zip_part(p))
+            # Refused rather than cut: rows silently dropped would break "nothing is lost".
+            if rows > layout.MAX_ROWS or cols > layout.MAX_COLS:
+                raise _Refused("file-too-large", detail=f"工作表有 {rows} 行 × {cols} 列数据")
 
     def ods_table(self, name: str) -> _OdsTable | None:
         if self.kind != "ods":
@@ -347,10 +377,36 @@ def _open_workbook(data: bytes) -> Any:
         raise _Refused("file-unreadable", detail="文件已损坏，无法打开") from exc
 
 
+_SHEET_ENTRY = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_SHEET_ENTRY_ID_FIRST = re.compile(
+    rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
+_RELATION = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
+_RELATION_TARGET_FIRST = re.compile(
+    rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+
+
+def _xlsx_sheet_parts(workbook: bytes, rels: bytes) -> dict[str, str]:
+    """Sheet name -> its part in the package (xl/worksheets/sheet1.xml)."""
+    ids = {i: n for n, i in _SHEET_ENTRY.findall(workbook)}
+    ids.update(dict(_SHEET_ENTRY_ID_FIRST.findall(workbook)))
+    targets = dict(_RELATION.findall(rels))
+    targets.update({i: t for t, i in _RELATION_TARGET_FIRST.findall(rels)})
+    out: dict[str, str] = {}
+    for rid, raw_name in ids.items():
+        target = targets.get(rid)
+        if not target:
+            continue
+        t = target.decode("utf-8", "replace")
+        part = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+        out[html.unescape(raw_name.decode("utf-8", "replace"))] = part
+    return out
+
+
 def _grid(book: _Book, name: str) -> list[list[object]]:
     """A sheet's values at absolute positions (row 0 = Excel row 1), capped, merges filled down."""
     import python_calamine as pc
 
+    book.check_sheet(name)
     try:
         sheet = book.cal.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False, nrows=layout.MAX_ROWS)

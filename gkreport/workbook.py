@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -212,24 +213,30 @@ def _fit(text: str) -> str:
     return text[: MAX_CELL_CHARS - len(TRUNCATED)] + TRUNCATED
 
 
-def _line_widths(text: str) -> list[int]:
-    """Display width of each line of a cell's text."""
-    return [display_width(line) for line in text.splitlines()] or [0]
+@functools.lru_cache(maxsize=1 << 16)
+def _line_widths(text: str) -> tuple[int, ...]:
+    """Display width of each line of a cell's text (cached: task texts, unit names and
+    statuses repeat on every row of a big month)."""
+    return tuple(display_width(line) for line in text.splitlines()) or (0,)
 
 
-def _column_width(cells: Sequence[list[int]], maximum: float) -> float:
+def _column_width(cells: Sequence[tuple[int, ...]], maximum: float) -> float:
     """As `text.column_width`, from widths already measured."""
     widest = max((w for lines in cells for w in lines), default=0)
     return float(min(max(widest + 2, 6), maximum))
 
 
-def _row_height(cells: Sequence[list[int]], widths: Sequence[float]) -> float:
+def _row_height(cells: Sequence[tuple[int, ...]], widths: Sequence[float]) -> float:
     """Points a row needs for its wrapped text: Excel, WPS and LibreOffice do not all autofit
     rows written by xlsxwriter, so long notes would otherwise print cut off."""
     lines = 1
     for line_widths, width in zip(cells, widths, strict=True):
-        usable = max(width - 1, 1)
-        lines = max(lines, sum(max(1, math.ceil(w / usable)) for w in line_widths))
+        usable = width - 1 if width > 2 else 1
+        if len(line_widths) == 1:  # the common cell: one line, usually fitting
+            if line_widths[0] > usable * lines:
+                lines = math.ceil(line_widths[0] / usable)
+        else:
+            lines = max(lines, sum(math.ceil(w / usable) or 1 for w in line_widths))
     return min(LINE_HEIGHT * lines + 4, 409.0)
 
 
