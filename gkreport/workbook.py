@@ -73,6 +73,20 @@ Cell = str | int | float | date | None
 
 def write_workbook(report: Report, path: Path) -> Path:
     """Write the consolidated workbook for a Report, atomically; return its path."""
+    import gc
+
+    # Hundreds of thousands of small cell objects, none cyclic: the collector's passes
+    # over them cost a tenth of the time on a big month.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _write_workbook(report, path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_workbook(report: Report, path: Path) -> Path:
     summary = summarise(report)
     title = f"{report.plan.title}推进情况汇总（截至{report.period.label}）"
 
