@@ -231,10 +231,13 @@ def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[Any]:
     The workbook is the longest single-core step of a big month; the memo, notice and
     summary are written meanwhile. Where no process can be started, it runs here, first.
     """
+    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     try:
-        pool = ProcessPoolExecutor(max_workers=1)
+        # A fresh interpreter, not a fork: a forked copy of this process (the whole month in
+        # memory) would double the memory a big month needs.
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         future = pool.submit(fn, *args)
     except OSError:
         future = Future()
