@@ -256,3 +256,28 @@ def test_broken_template_leaves_the_last_good_outputs(workspace: Path) -> None:
     for name in ("汇总表_2025-06.xlsx", "简报_2025-06.md", "summary.json"):
         assert after[name] == before[name], name
     assert not [n for n in after if n.startswith(".~")]
+
+
+def test_damaged_files_among_good_ones_are_reported_and_the_rest_merged(workspace: Path) -> None:
+    import random
+
+    ws = _bundled_months(workspace)
+    month = ws / "input" / "2025-06"
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    clean = json.loads((ws / "output" / "2025-06" / "summary.json").read_text(encoding="utf-8"))
+    rng = random.Random(20)
+    good = sorted(p for p in month.glob("*.xlsx") if not p.name.startswith("~$"))
+    for i in range(20):  # what a bad month brings: cut-off uploads, junk, renamed files
+        src = good[i].read_bytes()
+        kind = i % 4
+        data = (src[: len(src) // 2] if kind == 0 else rng.randbytes(4000) if kind == 1
+                else b"" if kind == 2 else "序号,状态\n1,完成\n".encode())
+        (month / f"损坏{i:02d}.xlsx").write_bytes(data)
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((ws / "output" / "2025-06" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["files"]["found"] == clean["files"]["found"] + 20
+    assert summary["files"]["refused"] == clean["files"]["refused"] + 20
+    assert summary["rows"] == clean["rows"] and summary["tasks"] == clean["tasks"]
+    assert summary["problems"]["错误"] == clean["problems"]["错误"] + 20
