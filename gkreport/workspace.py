@@ -224,29 +224,51 @@ class ConsolidateResult:
     annotated: dict[str, Path] = field(default_factory=dict)
 
 
-@contextmanager
-def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[Any]:
-    """Run `fn(*args)` in a second process while the block runs; yield its future.
+class _Job:
+    """The background job's outcome; `result()` returns it or re-raises its exception."""
 
-    The workbook is the longest single-core step of a big month; the memo, notice and
-    summary are written meanwhile. Where no process can be started, it runs here, first.
+    def __init__(self, future: Any) -> None:
+        self.future = future
+
+    def result(self) -> Any:
+        return self.future.result()
+
+
+@contextmanager
+def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[_Job]:
+    """Run `fn(*args)` in a second process while the block runs.
+
+    The workbook is the longest single-core step of a big month; the check outputs and memo
+    are produced meanwhile. Where no second process can run, it runs here instead.
     """
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    def here() -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through result()
+            done.set_exception(exc)
+        return done
 
     try:
         # A fresh interpreter, not a fork: a forked copy of this process (the whole month in
         # memory) would double the memory a big month needs.
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        future = pool.submit(fn, *args)
+        job = _Job(pool.submit(fn, *args))
     except OSError:
-        future = Future()
-        future.set_result(fn(*args))
-        yield future
+        yield _Job(here())
         return
     try:
-        yield future
-        future.result()  # re-raises the worker's exception (e.g. the file is open in Excel)
+        yield job
+        try:
+            job.future.result()
+        except BrokenProcessPool:  # the second process could not start (e.g. no __main__ file)
+            job.future = here()
+        except Exception:  # noqa: BLE001 - re-raised by the caller's result()
+            pass
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
