@@ -296,15 +296,27 @@ class _Book:
         except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
             return b""
 
+    def sheet_part(self, name: str) -> str | None:
+        """The package part holding an .xlsx sheet (xl/worksheets/sheet1.xml), or None."""
+        if self._parts is None:
+            ids = {_attr(m.group(1), rb"name"): _attr(m.group(1), rb"(?:\w+:)?id")
+                   for m in _XLSX_SHEET.finditer(self._zip_part("xl/workbook.xml"))}
+            targets = {_attr(m.group(1), rb"Id"): _attr(m.group(1), rb"Target")
+                       for m in _XLSX_REL.finditer(self._zip_part("xl/_rels/workbook.xml.rels"))}
+            self._parts = {}
+            for sheet, rid in ids.items():
+                target = targets.get(rid, "")
+                if target:
+                    self._parts[sheet] = (target.lstrip("/") if target.startswith("/")
+                                          else f"xl/{target}")
+        return self._parts.get(name)
+
     def check_sheet(self, name: str) -> None:
         """Refuse a sheet whose valued cells span more than the limits, before calamine
         allocates its grid (one cell at XFD1048576 would cost gigabytes)."""
         if self.kind != "xlsx":
             return  # .ods was scanned whole in _check_zip; .xls is capped by its format
-        if self._parts is None:
-            self._parts = _xlsx_sheet_parts(self._zip_part("xl/workbook.xml"),
-                                            self._zip_part("xl/_rels/workbook.xml.rels"))
-        part = self._parts.get(name)
+        part = self.sheet_part(name)
         if part is None:  # odd package: check every worksheet rather than guess
             try:
                 with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
@@ -375,31 +387,6 @@ def _open_workbook(data: bytes) -> Any:
     except Exception as exc:  # calamine raises several unrelated types for broken files
         # The library's (English) text stays out of the message: the office cannot act on it.
         raise _Refused("file-unreadable", detail="文件已损坏，无法打开") from exc
-
-
-_SHEET_ENTRY = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_SHEET_ENTRY_ID_FIRST = re.compile(
-    rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
-_RELATION = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
-_RELATION_TARGET_FIRST = re.compile(
-    rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
-
-
-def _xlsx_sheet_parts(workbook: bytes, rels: bytes) -> dict[str, str]:
-    """Sheet name -> its part in the package (xl/worksheets/sheet1.xml)."""
-    ids = {i: n for n, i in _SHEET_ENTRY.findall(workbook)}
-    ids.update(dict(_SHEET_ENTRY_ID_FIRST.findall(workbook)))
-    targets = dict(_RELATION.findall(rels))
-    targets.update({i: t for t, i in _RELATION_TARGET_FIRST.findall(rels)})
-    out: dict[str, str] = {}
-    for rid, raw_name in ids.items():
-        target = targets.get(rid)
-        if not target:
-            continue
-        t = target.decode("utf-8", "replace")
-        part = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
-        out[html.unescape(raw_name.decode("utf-8", "replace"))] = part
-    return out
 
 
 def _grid(book: _Book, name: str) -> list[list[object]]:
@@ -535,15 +522,9 @@ def _is_percent_format(code: str) -> bool:
 
 def _xlsx_percent_cells(book: _Book, sheet: str, cells: set[tuple[int, int]],
                         ) -> set[tuple[int, int]]:
-    rid = next((_attr(m.group(1), rb"(?:\w+:)?id") for m in
-                _XLSX_SHEET.finditer(book._zip_part("xl/workbook.xml"))
-                if _attr(m.group(1), rb"name") == sheet), "")
-    target = next((_attr(m.group(1), rb"Target") for m in
-                   _XLSX_REL.finditer(book._zip_part("xl/_rels/workbook.xml.rels"))
-                   if _attr(m.group(1), rb"Id") == rid), "") if rid else ""
-    if not target:
+    part = book.sheet_part(sheet)
+    if not part:
         return set()
-    part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
     styles = book._zip_part("xl/styles.xml")
     percent_ids = set(_PERCENT_BUILTIN)
     for m in _XLSX_NUMFMT.finditer(styles):
