@@ -375,9 +375,4 @@ class History:
                 [(p, i, name) for i, name in enumerate(report.skipped_files)])
 
 
-def open_history(workspace: Path) -> History:
-    """The History of a workspace (output/history.sqlite)."""
-    return History(history_path(workspace))
-
-
-__all__ = ["History", "open_history", "history_path", "HISTORY_FILE", "SCHEMA_VERSION"]
+__all__ = ["History", "history_path", "HISTORY_FILE", "SCHEMA_VERSION"]

@@ -13,7 +13,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from difflib import SequenceMatcher
@@ -226,23 +226,25 @@ def _xlsx_extent_scan(xml: bytes) -> tuple[int, int]:
     return max_row, max_col
 
 
-_ODS_TOKEN = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>")
+_ODS_WALK = re.compile(
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>")
 _ODS_REPEAT = re.compile(rb'number-(?:rows|columns)-repeated="(\d+)"')
 
 
-def _ods_extent(xml: bytes) -> tuple[int, int]:
-    """Rows and columns spanned by valued cells of the largest table, repeats expanded."""
+def _ods_walk(xml: bytes) -> Iterator[tuple[bytes, int, int, int, int, bytes, bool]]:
+    """Walk an .ods content.xml: (tag, row, col, repeat, row repeat, attributes, empty) for
+    each table start (tag b"table") and each cell, zero-based with repeats expanded."""
     row = col = 0
     row_repeat = 1
-    max_row = max_col = 0
-    for m in _ODS_TOKEN.finditer(xml):
+    for m in _ODS_WALK.finditer(xml):
         closing, tag, attrs, empty = m.groups()
-        rep = _ODS_REPEAT.search(attrs)
-        n = int(rep.group(1)) if rep else 1
         if tag == b"table":
             if not closing:
                 row = col = 0
+                yield tag, 0, 0, 1, 1, attrs, bool(empty)
             continue
+        rep = _ODS_REPEAT.search(attrs)
+        n = int(rep.group(1)) if rep else 1
         if tag == b"table-row":
             if closing:
                 row += row_repeat
@@ -253,13 +255,19 @@ def _ods_extent(xml: bytes) -> tuple[int, int]:
             continue
         if closing:
             continue
-        valued = b"value-type" in attrs or not empty
+        yield tag, row, col, n, row_repeat, attrs, bool(empty)
         col += n
-        if valued:
-            max_row = max(max_row, row + row_repeat)
-            max_col = max(max_col, col)
-            if max_row > layout.MAX_ROWS or max_col > layout.MAX_COLS:
-                break
+
+
+def _ods_extent(xml: bytes) -> tuple[int, int]:
+    """Rows and columns spanned by valued cells of the largest table, repeats expanded."""
+    max_row = max_col = 0
+    for tag, row, col, n, row_repeat, attrs, empty in _ods_walk(xml):
+        if tag == b"table" or not (b"value-type" in attrs or not empty):
+            continue
+        max_row, max_col = max(max_row, row + row_repeat), max(max_col, col + n)
+        if max_row > layout.MAX_ROWS or max_col > layout.MAX_COLS:
+            break
     return max_row, max_col
 
 
@@ -449,8 +457,6 @@ class _OdsTable:
     percent: set[tuple[int, int]]
 
 
-_ODS_WALK = re.compile(
-    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>")
 _ODS_NAME = re.compile(rb'table:name="([^"]*)"')
 _ODS_ROWS_SPANNED = re.compile(rb'number-rows-spanned="(\d+)"')
 _ODS_COLS_SPANNED = re.compile(rb'number-columns-spanned="(\d+)"')
@@ -459,31 +465,13 @@ _ODS_COLS_SPANNED = re.compile(rb'number-columns-spanned="(\d+)"')
 def _ods_tables(xml: bytes) -> dict[str, _OdsTable]:
     """Per table of an .ods content.xml: merged ranges and percentage-typed cells (zero-based)."""
     tables: dict[str, _OdsTable] = {}
-    current: _OdsTable | None = None
-    row = col = 0
-    row_repeat = 1
-    for m in _ODS_WALK.finditer(xml):
-        closing, tag, attrs, empty = m.groups()
+    current = _OdsTable([], set())
+    for tag, row, col, n, _repeat, attrs, _empty in _ods_walk(xml):
         if tag == b"table":
-            if not closing:
-                name = _ODS_NAME.search(attrs)
-                current = _OdsTable([], set())
-                tables[html.unescape(name.group(1).decode("utf-8", "replace")) if name else ""] = current
-                row = col = 0
-            continue
-        rep = _ODS_REPEAT.search(attrs)
-        n = int(rep.group(1)) if rep else 1
-        if tag == b"table-row":
-            if closing:
-                row += row_repeat
-            elif empty:
-                row += n
-            else:
-                row_repeat, col = n, 0
-            continue
-        if closing or current is None:
-            continue
-        if row < layout.MAX_ROWS and col < layout.MAX_COLS and tag == b"table-cell":
+            name = _ODS_NAME.search(attrs)
+            current = _OdsTable([], set())
+            tables[html.unescape(name.group(1).decode("utf-8", "replace")) if name else ""] = current
+        elif row < layout.MAX_ROWS and col < layout.MAX_COLS and tag == b"table-cell":
             down = _ODS_ROWS_SPANNED.search(attrs)
             across = _ODS_COLS_SPANNED.search(attrs)
             rows_spanned = int(down.group(1)) if down else 1
@@ -493,7 +481,6 @@ def _ods_tables(xml: bytes) -> dict[str, _OdsTable]:
                                                     col + cols_spanned - 1)))
             if b'value-type="percentage"' in attrs:
                 current.percent.update((row, c) for c in range(col, min(col + n, layout.MAX_COLS)))
-        col += n
     return tables
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -133,27 +133,6 @@ def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", row: 
     return Problem(code=code, severity=severity, message=message.format(row=row, **values),
                    fix=fix.format(row=row, **values), file=file, sheet=sheet, cell=cell, row=row,
                    unit=unit)
-
-
-@dataclass
-class Problems:
-    """An ordered collection of problems with a few conveniences."""
-
-    items: list[Problem] = field(default_factory=list)
-
-    def add(self, p: Problem) -> None:
-        self.items.append(p)
-
-    def extend(self, ps: list[Problem] | tuple[Problem, ...]) -> None:
-        self.items.extend(ps)
-
-    @property
-    def errors(self) -> int:
-        return sum(p.is_error for p in self.items)
-
-    @property
-    def warnings(self) -> int:
-        return sum(not p.is_error for p in self.items)
 
 
 class GkreportError(Exception):

@@ -47,7 +47,9 @@ class Paths:
 
     @property
     def history(self) -> Path:
-        return self.output / "history.sqlite"
+        from .history import history_path
+
+        return history_path(self.root)
 
     @property
     def templates(self) -> Path:
