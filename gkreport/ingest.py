@@ -136,8 +136,9 @@ def _looks_like_text(sample: bytes) -> bool:
     return False
 
 
-def _check_zip(data: bytes) -> str:
-    """'xlsx' or 'ods' after checking member sizes; raise _Refused for bombs and strangers."""
+def _check_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
+    """('xlsx' or 'ods', the opened package) after checking member sizes; raise _Refused for
+    bombs and strangers."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -153,7 +154,7 @@ def _check_zip(data: bytes) -> str:
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
             raise _Refused("file-too-large", detail=f"{i.filename} 压缩比异常")
     if "xl/workbook.xml" in names:
-        return "xlsx"  # each sheet's extent is checked just before it is read (_Book.check_sheet)
+        return "xlsx", zf  # each sheet's extent is checked just before it is read (_Book.check_sheet)
     if "content.xml" in names and "mimetype" in names:
         kind = "ods"
         parts = ["content.xml"]
@@ -171,7 +172,7 @@ def _check_zip(data: bytes) -> str:
         # Refused rather than cut: rows silently dropped would break "nothing is lost".
         if rows > layout.MAX_ROWS or cols > layout.MAX_COLS:
             raise _Refused("file-too-large", detail=f"工作表有 {rows} 行 × {cols} 列数据")
-    return kind
+    return kind, zf
 
 
 _XLSX_TOKEN = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")
@@ -186,21 +187,24 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
-_CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s/>]")
-_CELL_AT = re.compile(rb'<(?:\w+:)?c r="')
-_CELL_VALUED = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})(\d+)"[^>]*>\s*<(?:\w+:)?(?:v|is|f)\b')
+# Every cell tag: with its reference first (r="B7") and whether a value follows, or (no
+# reference group) a cell written some other way.
+_CELL_TAG = re.compile(
+    rb'<(?:\w+:)?c(?: r="([A-Z]{1,3})(\d+)"[^>]*>(\s*<(?:\w+:)?(?:v|is|f)\b)?|[\s/>])')
 
 
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns spanned by cells holding a value (what calamine would allocate)."""
-    # Fast path, in C: every cell names its own reference first, as Excel, WPS, LibreOffice,
-    # openpyxl and xlsxwriter all write it. Anything else takes the careful scan below.
-    if len(_CELL_AT.findall(xml)) == len(_CELL_OPEN.findall(xml)):
-        refs = _CELL_VALUED.findall(xml)
-        if not refs:
+    # Fast path, one pass in C: every cell names its own reference first, as Excel, WPS,
+    # LibreOffice, openpyxl and xlsxwriter all write it. Anything else takes the careful
+    # scan below.
+    tags = _CELL_TAG.findall(xml)
+    if all(col for col, _row, _valued in tags):
+        valued = [(col, row) for col, row, v in tags if v]
+        if not valued:
             return 0, 0
-        return (max(int(r) for _c, r in refs),
-                max(_col_number(c) for c in {c for c, _r in refs}))
+        return (max(int(row) for _col, row in valued),
+                max(_col_number(col) for col in {col for col, _row in valued}))
     return _xlsx_extent_scan(xml)
 
 
@@ -283,9 +287,14 @@ class _Book:
     only when needed.
     """
 
-    def __init__(self, data: bytes, kind: str) -> None:
+    def __init__(self, data: bytes, kind: str, package: zipfile.ZipFile | None = None) -> None:
         self.data = data
         self.kind = kind  # "xlsx" (also .xlsm), "ods" or "xls"
+        # The package is opened once (its directory costs more to parse than a small form's
+        # values) and each part inflated once: the extent check, the percent formats and
+        # the properties read the same parts.
+        self._package = package
+        self._inflated: dict[str, bytes] = {}
         self._ods: dict[str, _OdsTable] | None = None
         self._parts: dict[str, str] | None = None
         try:
@@ -297,12 +306,18 @@ class _Book:
                 self.check_sheet("")
             raise
 
+    def _zip(self) -> zipfile.ZipFile:
+        if self._package is None:
+            self._package = zipfile.ZipFile(io.BytesIO(self.data))
+        return self._package
+
     def _zip_part(self, name: str) -> bytes:
-        try:
-            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
-                return zf.read(name)
-        except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
-            return b""
+        if name not in self._inflated:
+            try:
+                self._inflated[name] = self._zip().read(name)
+            except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+                self._inflated[name] = b""
+        return self._inflated[name]
 
     def sheet_part(self, name: str) -> str | None:
         """The package part holding an .xlsx sheet (xl/worksheets/sheet1.xml), or None."""
@@ -327,9 +342,8 @@ class _Book:
         part = self.sheet_part(name)
         if part is None:  # odd package: check every worksheet rather than guess
             try:
-                with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
-                    todo = [n for n in zf.namelist()
-                            if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)]
+                todo = [n for n in self._zip().namelist()
+                        if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)]
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
                 raise _Refused("file-unreadable", detail="压缩包已损坏") from exc
         else:
@@ -808,17 +822,20 @@ def _cell_in(cells: list[object], c: int | None) -> object:
     return cells[c] if c is not None and c < len(cells) else None
 
 
-def _data_rows(form: _Form) -> Iterable[tuple[int, list[object], int | None]]:
-    """(row index, cells, 序号) of every task row; other non-blank rows give (r, cells, -1)."""
-    label_rows = set()
-    for _label, (_v, r, _c) in _labels(form.grid[form.header + 1:]).items():
-        label_rows.add(r + form.header + 1)
+def _data_rows(form: _Form, label_rows: set[int],
+               ) -> Iterable[tuple[int, list[object], int | None]]:
+    """(row index, cells, 序号) of every task row; other non-blank rows give (r, cells, -1).
+
+    `label_rows`: rows below the header holding the reporter block (填报人 …), skipped.
+    """
     header_cells = [squash(c) for c in form.grid[form.header]]
+    no_col = form.cols["no"]
     for r in range(form.header + 1, len(form.grid)):
         cells = form.grid[r]
         if not any(clean(c) for c in cells) or r in label_rows:
             continue
-        if [squash(c) for c in cells] == header_cells:
+        if (squash(_cell_in(cells, no_col)) == header_cells[no_col]
+                and [squash(c) for c in cells] == header_cells):
             continue  # the header repeated on a new page
         no = _as_int(_cell_in(cells, form.cols["no"]))
         first = next(clean(c) for c in cells if clean(c))
@@ -942,9 +959,8 @@ def read_file(path: Path, plan: Plan, period: Period,
         data = path.read_bytes()
         base = replace(base, sha256=hashlib.sha256(data).hexdigest())
         kind = _sniff(data, path.suffix.lower())
-        if kind == "zip":
-            kind = _check_zip(data)
-        book = _Book(data, kind)
+        kind, package = _check_zip(data) if kind == "zip" else (kind, None)
+        book = _Book(data, kind, package)
         meta = _meta(book)
         props = book.properties()
         form = _with_percentages(book, _find_form(book))
@@ -1011,8 +1027,12 @@ def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, A
 def _read_form(base: FileResult, form: _Form, meta: dict[str, str], props: dict[str, str],
                plan: Plan, period: Period, previous: Mapping[tuple[int, str], str]) -> FileResult:
     file, sheet, cols = base.file, form.sheet, form.cols
-    labels = _labels(form.grid)
-    rows = list(_data_rows(form))
+    # The reporter block may sit above the header or below the table: the first of each
+    # label counts (as one scan of the sheet would find), the rows below are not task rows.
+    below = {label: (v, r + form.header + 1, c)
+             for label, (v, r, c) in _labels(form.grid[form.header + 1:]).items()}
+    labels = {**below, **_labels(form.grid[: form.header + 1])}
+    rows = list(_data_rows(form, {r for _v, r, _c in below.values()}))
     task_rows = [(r, cells, no) for r, cells, no in rows if no != -1]
     names = _unit_names(plan)
     written = labels.get(layout.LABEL_UNIT, ("", 0, 0))
@@ -1212,9 +1232,11 @@ _LINE_SPACE = re.compile(r"[^\S\n]+")
 
 def _para(value: object) -> str:
     """Cell text with runs of spaces folded and line breaks kept (the workbook wraps text)."""
-    if value is None:
+    if value is None or value == "":
         return ""
     text = str(clean(value) if isinstance(value, float) else value)
+    if "\n" not in text and "\r" not in text and "\u2028" not in text:  # the usual one line
+        return _LINE_SPACE.sub(" ", text).strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     lines = (_LINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
@@ -1448,8 +1470,7 @@ def read_values(path: Path) -> list[tuple[str, list[list[object]]]]:
 
     data = path.read_bytes()
     kind = _sniff(data, path.suffix.lower())
-    if kind == "zip":
-        kind = _check_zip(data)
-    book = _Book(data, kind)
+    kind, package = _check_zip(data) if kind == "zip" else (kind, None)
+    book = _Book(data, kind, package)
     return [(m.name, _grid(book, m.name)) for m in book.cal.sheets_metadata
             if m.visible == pc.SheetVisibleEnum.Visible]

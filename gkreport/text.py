@@ -48,7 +48,7 @@ def column_width(values: list[str], *, minimum: int = 6, maximum: int = 60) -> f
 
 def clean(value: object) -> str:
     """Cell value to trimmed text with runs of whitespace (incl. full-width) folded to one space."""
-    if value is None:
+    if value is None or value == "":  # most cells of a form: answered quickly
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -57,7 +57,9 @@ def clean(value: object) -> str:
 
 def squash(value: object) -> str:
     """Text with all whitespace removed, for comparing names and headers."""
-    return _WS.sub("", "" if value is None else str(value))
+    if value is None or value == "":
+        return ""
+    return _WS.sub("", str(value))
 
 
 def nfkc(text: str) -> str:
