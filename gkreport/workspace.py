@@ -238,10 +238,9 @@ class _Job:
 
 @contextmanager
 def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[_Job]:
-    """Run `fn(*args)` in a second process while the block runs.
+    """Run `fn(*args)` (a top-level function) in a second process while the block runs.
 
-    The workbook is the longest single-core step of a big month; the check outputs and memo
-    are produced meanwhile. Where no second process can run, it runs here instead.
+    Where no second process can run, it runs here instead, when the block has finished.
     """
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -279,11 +278,25 @@ def _templates(paths: Paths) -> Path | None:
     return paths.templates if paths.templates.is_dir() else None
 
 
+def _side_outputs(paths: Paths, period: Period, returns: Returns, report: Report,
+                  templates: Path | None) -> tuple[Path, dict[str, Path], dict[Path, str | bytes]]:
+    """The check outputs (written) and the memo (rendered in memory, not yet written)."""
+    from .memo import render_outputs
+
+    # The check outputs are what `gkreport check` writes for these inputs anyway.
+    check_path, annotated = _write_check_outputs(paths, report.plan, period, returns)
+    # Rendered in memory first: a broken workspace template stops the run before the last
+    # good workbook, memo or summary is replaced.
+    memo = render_outputs(report, paths.period_out(period), templates=templates,
+                          annotated=annotated)
+    return check_path, annotated, memo
+
+
 def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None = None,
                     ) -> ConsolidateResult:
     """Read, check and merge a period; write every output; record the period in the history."""
     from .consolidate import consolidate, summarise
-    from .memo import render_outputs, write_outputs
+    from .memo import write_outputs
     from .workbook import write_workbook
     from .xlsxutil import replace_file, write_text_atomic
 
@@ -299,17 +312,14 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
         report = consolidate(plan, returns, period, history=history)
         workbook = out / f"汇总表_{period}.xlsx"
         pending = out / f".~pending-{workbook.name}"
-        # The workbook is the longest single-core step: a second process writes it (to a
-        # pending name) while this one writes the check outputs and renders the memo.
+        # The workbook is the longest single-core step and needs nothing but the Report, so
+        # this process writes it (to a pending name) while a second one writes the check
+        # outputs and renders the memo: the month is sent over once, and the two overlap.
         try:
-            with _in_background(write_workbook, report, pending) as book:
-                # The check outputs are what `gkreport check` writes for these inputs anyway.
-                check_path, annotated = _write_check_outputs(paths, plan, period, returns)
-                # Rendered in memory first: a broken workspace template stops the run before
-                # the last good workbook, memo or summary is replaced.
-                memo = render_outputs(report, out, templates=_templates(paths),
-                                      annotated=annotated)
-            book.result()
+            with _in_background(_side_outputs, paths, period, returns, report,
+                                _templates(paths)) as side:
+                write_workbook(report, pending)
+            check_path, annotated, memo = side.result()
             replace_file(pending, workbook)
         finally:
             pending.unlink(missing_ok=True)
