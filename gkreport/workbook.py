@@ -170,7 +170,8 @@ class _Book:
               top: int = 0) -> tuple[int, int]:
         """Header + rows with widths, frozen header, filter and repeated header; data row span."""
         # Every cell's line widths measured once: they size both the columns and the rows.
-        measured = [[_line_widths(_shown(v)) for v in row] for row in rows]
+        measured = [[_line_widths(v if type(v) is str else _shown(v)) for v in row]
+                    for row in rows]
         head = [_line_widths(c.header) for c in cols]
         widths = [_column_width([head[c], *(m[c] for m in measured)], col.max_width)
                   for c, col in enumerate(cols)]
@@ -178,10 +179,16 @@ class _Book:
             ws.set_column(c, c, width)
         ws.write_row(top, 0, [c.header for c in cols], self.fmt["head"])
         ws.set_row(top, _row_height(head, widths))
+        fmts = [self.fmt[col.kind] for col in cols]
+        write_string, set_row = ws.write_string, ws.set_row
         for r, (row, m) in enumerate(zip(rows, measured, strict=True), start=top + 1):
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
-                self.cell(ws, r, c, value, col.kind)
-            ws.set_row(r, _row_height(m, widths))
+                if type(value) is str and value:  # most cells: text, written directly
+                    write_string(r, c, value if len(value) <= MAX_CELL_CHARS else _fit(value),
+                                 fmts[c])
+                else:
+                    self.cell(ws, r, c, value, col.kind)
+            set_row(r, _row_height(m, widths))
         last = top + len(rows)
         ws.freeze_panes(top + 1, 0)
         ws.autofilter(top, 0, last, len(cols) - 1)
