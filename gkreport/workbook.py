@@ -169,11 +169,13 @@ class _Book:
     def table(self, ws: Any, cols: Sequence[Col], rows: Sequence[Sequence[Cell]],
               top: int = 0) -> tuple[int, int]:
         """Header + rows with widths, frozen header, filter and repeated header; data row span."""
-        # Every cell's line widths measured once: they size both the columns and the rows.
-        measured = [[_line_widths(v if type(v) is str else _shown(v)) for v in row]
-                    for row in rows]
+        # Each distinct text is measured once per column (task texts, unit names and statuses
+        # repeat on every row of a big month); the widths size the columns, then the rows.
+        shown = [values if all(type(v) is str for v in values) else [_shown(v) for v in values]
+                 for values in (zip(*rows, strict=True) if rows else [() for _ in cols])]
+        measured = [{text: _line_widths(text) for text in set(texts)} for texts in shown]
         head = [_line_widths(c.header) for c in cols]
-        widths = [_column_width([head[c], *(m[c] for m in measured)], col.max_width)
+        widths = [_column_width([head[c], *measured[c].values()], col.max_width)
                   for c, col in enumerate(cols)]
         for c, width in enumerate(widths):
             ws.set_column(c, c, width)
@@ -181,14 +183,15 @@ class _Book:
         ws.set_row(top, _row_height(head, widths))
         fmts = [self.fmt[col.kind] for col in cols]
         write_string, set_row = ws.write_string, ws.set_row
-        for r, (row, m) in enumerate(zip(rows, measured, strict=True), start=top + 1):
+        heights = _row_heights(shown, measured, widths, len(rows))
+        for r, row in enumerate(rows, start=top + 1):
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                 if type(value) is str and value:  # most cells: text, written directly
                     write_string(r, c, value if len(value) <= MAX_CELL_CHARS else _fit(value),
                                  fmts[c])
                 else:
                     self.cell(ws, r, c, value, col.kind)
-            set_row(r, _row_height(m, widths))
+            set_row(r, heights[r - top - 1])
         last = top + len(rows)
         ws.freeze_panes(top + 1, 0)
         ws.autofilter(top, 0, last, len(cols) - 1)
@@ -259,6 +262,29 @@ def _row_height(cells: Sequence[tuple[int, ...]], widths: Sequence[float]) -> fl
         else:
             lines = max(lines, sum(math.ceil(w / usable) or 1 for w in line_widths))
     return min(LINE_HEIGHT * lines + 4, 409.0)
+
+
+def _lines(line_widths: tuple[int, ...], width: float) -> int:
+    """Lines a cell's text wraps to in a column `width` characters wide."""
+    usable = width - 1 if width > 2 else 1
+    if len(line_widths) == 1:
+        return math.ceil(line_widths[0] / usable)
+    return sum(math.ceil(w / usable) or 1 for w in line_widths)
+
+
+def _row_heights(shown: Sequence[Sequence[str]], measured: Sequence[dict[str, tuple[int, ...]]],
+                 widths: Sequence[float], n: int) -> list[float]:
+    """Each data row's height, as `_row_height` gives it: only the columns where some text
+    wraps are looked at, each distinct text's line count worked out once."""
+    lines = [1] * n
+    for texts, sizes, width in zip(shown, measured, widths, strict=True):
+        need = {text: _lines(w, width) for text, w in sizes.items()}
+        if max(need.values(), default=1) <= 1:
+            continue  # everything in this column fits on one line
+        for r, text in enumerate(texts):
+            if need[text] > lines[r]:
+                lines[r] = need[text]
+    return [min(LINE_HEIGHT * k + 4, 409.0) for k in lines]
 
 
 def _shown(value: Cell) -> str:

@@ -262,6 +262,7 @@ def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[_Job]:
     except OSError:
         yield _Job(here())
         return
+    finished = False
     try:
         yield job
         try:
@@ -270,8 +271,11 @@ def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[_Job]:
             job.future = here()
         except Exception:  # noqa: BLE001 - re-raised by the caller's result()
             pass
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Once the job is done, the second process's own exit (an interpreter tearing down
+        # its copy of the month) overlaps what this one still does; otherwise wait for it.
+        pool.shutdown(wait=not finished, cancel_futures=True)
 
 
 def _templates(paths: Paths) -> Path | None:
