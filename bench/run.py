@@ -255,20 +255,11 @@ def run_phases(ws: Path, period: str, out: Path) -> None:
                 timings[label] = timings.get(label, 0.0) + time.perf_counter() - t0
         return wrapper
 
-    from contextlib import contextmanager
+    from gkreport import background, cli
 
-    from gkreport import cli, workspace
-
-    @contextmanager
-    def inline(fn, *args):  # noqa: ANN001, ANN202 - the workbook here, so its time shows
-        done = workspace._Job(None)
-        result = fn(*args)
-        done.result = lambda: result
-        yield done
-
-    # In a real run the workbook is written by a second process, overlapping the check
-    # outputs and memo; here every stage runs in turn so each one's own cost shows.
-    workspace._in_background = inline
+    # In a real run a second process writes the check outputs, memo and history while this
+    # one writes the workbook; here every stage runs in turn so each one's own cost shows.
+    background.SECOND_PROCESS = False
     imported = time.perf_counter() - started
     for module, attr in PHASES:
         try:

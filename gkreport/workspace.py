@@ -189,7 +189,7 @@ def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -
     return read_returns(plan, period, folder, previous_notes=notes, progress=progress)
 
 
-def _write_check_outputs(paths: Paths, plan: Plan, period: Period, returns: Returns,
+def write_check_outputs(paths: Paths, plan: Plan, period: Period, returns: Returns,
                          ) -> tuple[Path, dict[str, Path]]:
     import shutil
 
@@ -211,7 +211,7 @@ def run_check(paths: Paths, period: Period, *, progress: Progress | None = None)
     plan = load_plan_checked(paths)
     returns = _read(paths, plan, period, progress)
     with run_lock(paths):
-        report_path, annotated = _write_check_outputs(paths, plan, period, returns)
+        report_path, annotated = write_check_outputs(paths, plan, period, returns)
     return CheckResult(plan, returns, report_path, annotated)
 
 
@@ -226,79 +226,14 @@ class ConsolidateResult:
     annotated: dict[str, Path] = field(default_factory=dict)
 
 
-class _Job:
-    """The background job's outcome; `result()` returns it or re-raises its exception."""
-
-    def __init__(self, future: Any) -> None:
-        self.future = future
-
-    def result(self) -> Any:
-        return self.future.result()
-
-
-@contextmanager
-def _in_background(fn: Callable[..., Any], *args: Any) -> Iterator[_Job]:
-    """Run `fn(*args)` (a top-level function) in a second process while the block runs.
-
-    Where no second process can run, it runs here instead, when the block has finished.
-    """
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    def here() -> Future[Any]:
-        done: Future[Any] = Future()
-        try:
-            done.set_result(fn(*args))
-        except Exception as exc:  # noqa: BLE001 - handed to the caller through result()
-            done.set_exception(exc)
-        return done
-
-    try:
-        # A fresh interpreter, not a fork: a forked copy of this process (the whole month in
-        # memory) would double the memory a big month needs.
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        job = _Job(pool.submit(fn, *args))
-    except OSError:
-        yield _Job(here())
-        return
-    finished = False
-    try:
-        yield job
-        try:
-            job.future.result()
-        except BrokenProcessPool:  # the second process could not start (e.g. no __main__ file)
-            job.future = here()
-        except Exception:  # noqa: BLE001 - re-raised by the caller's result()
-            pass
-        finished = True
-    finally:
-        # Once the job is done, the second process's own exit (an interpreter tearing down
-        # its copy of the month) overlaps what this one still does; otherwise wait for it.
-        pool.shutdown(wait=not finished, cancel_futures=True)
-
-
 def _templates(paths: Paths) -> Path | None:
     return paths.templates if paths.templates.is_dir() else None
-
-
-def _side_outputs(paths: Paths, period: Period, returns: Returns, report: Report,
-                  templates: Path | None) -> tuple[Path, dict[str, Path], dict[Path, str | bytes]]:
-    """The check outputs (written) and the memo (rendered in memory, not yet written)."""
-    from .memo import render_outputs
-
-    # The check outputs are what `gkreport check` writes for these inputs anyway.
-    check_path, annotated = _write_check_outputs(paths, report.plan, period, returns)
-    # Rendered in memory first: a broken workspace template stops the run before the last
-    # good workbook, memo or summary is replaced.
-    memo = render_outputs(report, paths.period_out(period), templates=templates,
-                          annotated=annotated)
-    return check_path, annotated, memo
 
 
 def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None = None,
                     ) -> ConsolidateResult:
     """Read, check and merge a period; write every output; record the period in the history."""
+    from .background import SideJob
     from .consolidate import consolidate, summarise
     from .memo import write_outputs
     from .workbook import write_workbook
@@ -316,24 +251,24 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
         report = consolidate(plan, returns, period, history=history)
         workbook = out / f"汇总表_{period}.xlsx"
         pending = out / f".~pending-{workbook.name}"
-        # The workbook is the longest single-core step and needs nothing but the Report, so
-        # this process writes it (to a pending name) while a second one writes the check
-        # outputs and renders the memo: the month is sent over once, and the two overlap.
+        # The workbook is the longest single step: this process writes it (to a pending name)
+        # while a second one writes the check outputs, renders the memo and prepares the
+        # history write, committed last, once everything else is in place.
         try:
-            with _in_background(_side_outputs, paths, period, returns, report,
-                                _templates(paths)) as side:
+            with SideJob(paths, period, returns, report, _templates(paths)) as side:
                 write_workbook(report, pending)
-            check_path, annotated, memo = side.result()
-            replace_file(pending, workbook)
+                check_path, annotated, memo = side.outputs()
+                replace_file(pending, workbook)
+                written = [check_path, workbook, *write_outputs(memo)]
+                summary = summarise(report)
+                summary_path = out / "summary.json"
+                write_text_atomic(summary_path,
+                                  json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+                written.append(summary_path)
+                # Last: a run that failed above leaves the history as it was.
+                side.commit()
         finally:
             pending.unlink(missing_ok=True)
-        written = [check_path, workbook, *write_outputs(memo)]
-        summary = summarise(report)
-        summary_path = out / "summary.json"
-        write_text_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-        written.append(summary_path)
-        # Last: a run that failed above leaves the history as it was.
-        history.record(report)
     return ConsolidateResult(report, summary, tuple(written), annotated)
 
 

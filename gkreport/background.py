@@ -1,0 +1,215 @@
+"""The second process of a consolidate: check outputs, memo and history beside the workbook.
+
+The main process writes the workbook, the longest single step of a big month. Meanwhile a
+fresh interpreter (`python -m gkreport.background`) writes the check outputs, renders the
+memo in memory and writes the period into the history without committing it. The main
+process commits the history only once the workbook, memo and summary are in place, so a
+run that fails anywhere (or is killed) leaves the history as it was.
+
+A fresh interpreter rather than a fork: a forked copy of the main process (the whole month
+in memory) would double the memory a big month needs. Rather than multiprocessing: the
+child never re-runs the caller's script. Where the second process cannot start or dies,
+its work is done in this process instead; nothing depends on it succeeding.
+
+The two talk over the child's stdin and stdout in pickles: the month in, then "commit";
+("outputs", ...) or ("error", exception) out, then ("committed", None).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model import Period, Report, Returns
+    from .workspace import Paths
+
+SECOND_PROCESS = True  # False: everything in this process (tests, profiling)
+COMMIT = "commit"
+Outputs = tuple[Path, dict[str, Path], dict[Path, str | bytes]]
+
+
+def side_outputs(paths: Paths, period: Period, returns: Returns, report: Report,
+                 templates: Path | None) -> Outputs:
+    """The check outputs (written) and the memo (rendered in memory, not yet written)."""
+    from .memo import render_outputs
+    from .workspace import write_check_outputs
+
+    # The check outputs are what `gkreport check` writes for these inputs anyway.
+    check_path, annotated = write_check_outputs(paths, report.plan, period, returns)
+    # Rendered in memory first: a broken workspace template stops the run before the last
+    # good workbook, memo or summary is replaced.
+    memo = render_outputs(report, paths.period_out(period), templates=templates,
+                          annotated=annotated)
+    return check_path, annotated, memo
+
+
+class SideJob:
+    """`side_outputs` and the history write of one consolidate, in a second process.
+
+    with SideJob(...) as side:
+        ...                        # the workbook, meanwhile
+        outputs = side.outputs()   # raises what side_outputs raised
+        ...                        # the workbook and memo moved into place
+        side.commit()              # the history, last
+
+    Leaving the block without commit() leaves the history untouched.
+    """
+
+    def __init__(self, paths: Paths, period: Period, returns: Returns, report: Report,
+                 templates: Path | None) -> None:
+        self.args = (paths, period, returns, report, templates)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sender: threading.Thread | None = None
+        self.inbox: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self.failed = False  # sending failed: the child is gone
+        self.here = False  # the second process failed: its work was done here
+
+    def __enter__(self) -> SideJob:
+        if SECOND_PROCESS:
+            try:
+                self.proc = subprocess.Popen([sys.executable, "-m", __name__],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            except OSError:
+                self.proc = None
+        if self.proc is not None:
+            # Pickled here, at once: a pickling thread would contend with the workbook for
+            # the interpreter lock the whole time. The bytes then go out from a thread (the
+            # pipe takes them as fast as the child reads), and a second thread takes the
+            # child's answers, so neither side ever waits on a full pipe.
+            data = pickle.dumps(self.args, protocol=pickle.HIGHEST_PROTOCOL)
+            self.sender = threading.Thread(target=self._send, args=(data,), daemon=True)
+            self.sender.start()
+            threading.Thread(target=self._listen, args=(self.proc.stdout,), daemon=True).start()
+        return self
+
+    def _send(self, data: bytes) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (OSError, ValueError):  # the child is gone
+            self.failed = True
+
+    def _listen(self, stream: IO[bytes]) -> None:
+        """Queue each message of the child; None once it ended, died or sent nonsense."""
+        while True:
+            try:
+                message = pickle.load(stream)
+            except Exception:  # noqa: BLE001 - EOF, or a truncated or foreign stream
+                self.inbox.put(None)
+                return
+            ok = isinstance(message, tuple) and len(message) == 2
+            self.inbox.put(message if ok else None)
+            if not ok:
+                return
+
+    def _receive(self) -> tuple[str, Any] | None:
+        return None if self.failed else self.inbox.get()
+
+    def outputs(self) -> Outputs:
+        """The side outputs, from the second process or, if it failed, made here."""
+        if self.proc is not None and not self.here:
+            if self.sender is not None:
+                self.sender.join()
+            message = self._receive()
+            if message and message[0] == "outputs":
+                return message[1]
+            if message and message[0] == "error" and isinstance(message[1], Exception):
+                raise message[1]
+            self._stop()
+        self.here = True
+        return side_outputs(*self.args)
+
+    def commit(self) -> None:
+        """Commit the period to the history (written here if the second process failed)."""
+        if self.proc is not None and not self.here:
+            self._send(pickle.dumps(COMMIT))
+            message = self._receive()
+            if message and message[0] == "committed":
+                return
+            self._stop()
+        from .history import History
+
+        paths, _period, _returns, report, _templates = self.args
+        History(paths.history).record(report)
+
+    def _stop(self) -> None:
+        """End the second process: closing its input rolls back an uncommitted history
+        write; what it still says is drained by the listening thread."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if self.sender is not None:
+            self.sender.join(timeout=60)
+        try:
+            proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop()
+
+
+# ---------------------------------------------------------------- the second process
+
+
+def _reply(out: IO[bytes], kind: str, value: Any) -> None:
+    try:
+        data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - an exception that does not pickle: say what it was
+        data = pickle.dumps(("error", RuntimeError(repr(value))))
+    out.write(data)
+    out.flush()
+
+
+def main() -> None:
+    """The child's side of the conversation (see the module docstring)."""
+    import signal
+
+    # Ctrl-C is the main process's to handle: it closes our input, and we stop there.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inbox = sys.stdin.buffer
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    # Stray prints (a library's warning) must not corrupt the conversation: to stderr.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        args = pickle.load(inbox)
+        outputs = side_outputs(*args)
+    except Exception as exc:  # noqa: BLE001 - handed to the main process
+        _reply(out, "error", exc)
+        os._exit(1)
+    _reply(out, "outputs", outputs)
+
+    from .history import History
+
+    paths, _period, _returns, report, _templates = args
+    try:
+        with History(paths.history).prepared(report):
+            if pickle.load(inbox) != COMMIT:
+                raise EOFError
+    except EOFError:  # the main process gave up: rolled back
+        os._exit(0)
+    except Exception as exc:  # noqa: BLE001 - handed to the main process
+        _reply(out, "error", exc)
+        os._exit(1)
+    _reply(out, "committed", None)
+    # The interpreter's teardown of a month's objects is skipped: nothing is left to flush.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
