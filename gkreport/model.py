@@ -5,9 +5,11 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from .problems import Problem
 
@@ -267,6 +269,25 @@ class Period:
         return Period(self.year + 1, 1) if self.month == 12 else Period(self.year, self.month + 1)
 
 
+_T = TypeVar("_T", bound=type)
+
+
+def _pickled_as_arguments(cls: _T) -> _T:
+    """Pickle instances as their constructor's arguments, gathered in C.
+
+    A month's entries cross to a second process (and back from each reading worker); the
+    default for a frozen slots dataclass, attribute by attribute, is slower both ways.
+    """
+    get = attrgetter(*(f.name for f in fields(cls)))
+
+    def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, get(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment]
+    return cls
+
+
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One task x unit row read from a returned form (a row of 单位填报明细)."""
@@ -286,6 +307,7 @@ class Entry:
     task_text: str = ""
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class Submission:
     """A returned form file and what became of it."""
