@@ -68,6 +68,7 @@ class SideJob:
         self.args = (paths, period, returns, report, templates)
         self.proc: subprocess.Popen[bytes] | None = None
         self.sender: threading.Thread | None = None
+        self.listener: threading.Thread | None = None
         self.inbox: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self.failed = False  # sending failed: the child is gone
         self.here = False  # the second process failed: its work was done here
@@ -79,15 +80,23 @@ class SideJob:
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             except OSError:
                 self.proc = None
-        if self.proc is not None:
+        if self.proc is None:
+            return self
+        # The child's answers are taken by a thread from the start, so it never waits on a
+        # full pipe.
+        self.listener = threading.Thread(target=self._listen, args=(self.proc.stdout,),
+                                         daemon=True)
+        self.listener.start()
+        try:
             # Pickled here, at once: a pickling thread would contend with the workbook for
-            # the interpreter lock the whole time. The bytes then go out from a thread (the
-            # pipe takes them as fast as the child reads), and a second thread takes the
-            # child's answers, so neither side ever waits on a full pipe.
+            # the interpreter lock the whole time.
             data = pickle.dumps(self.args, protocol=pickle.HIGHEST_PROTOCOL)
-            self.sender = threading.Thread(target=self._send, args=(data,), daemon=True)
-            self.sender.start()
-            threading.Thread(target=self._listen, args=(self.proc.stdout,), daemon=True).start()
+        except Exception:  # noqa: BLE001 - something that does not pickle: work here instead
+            self._stop()
+            return self
+        # The bytes go out from a thread: the pipe takes them as fast as the child reads.
+        self.sender = threading.Thread(target=self._send, args=(data,), daemon=True)
+        self.sender.start()
         return self
 
     def _send(self, data: bytes) -> None:
@@ -158,6 +167,10 @@ class SideJob:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if self.listener is not None:
+            self.listener.join(timeout=10)  # it reads to the end of what the child said
+        if proc.stdout is not None:
+            proc.stdout.close()
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

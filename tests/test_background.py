@@ -156,3 +156,17 @@ def test_a_template_error_in_the_second_process_reaches_the_user_and_commits_not
     assert procs[0].wait(timeout=30) == 1
     assert stored(ws) == []
     assert not (ws / "output" / "2025-06" / "汇总表_2025-06.xlsx").exists()
+
+
+def test_a_month_that_does_not_pickle_is_done_here(ws: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    procs = spawned(monkeypatch)
+
+    def refuse(*_a: Any, **_k: Any) -> bytes:
+        raise TypeError("cannot pickle '_thread.lock' object")
+
+    monkeypatch.setattr(background.pickle, "dumps", refuse)
+    run_consolidate(Paths(ws), PERIOD)
+    assert procs[0].wait(timeout=30) == 1  # told nothing, it ended
+    assert (ws / "output" / "2025-06" / "简报_2025-06.docx").exists()
+    assert stored(ws)[0]

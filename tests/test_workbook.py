@@ -338,6 +338,30 @@ def test_fonts_and_widths(book: Any) -> None:
     assert widths["A"] < widths["B"] < widths["C"] <= 46  # capped, measured by East-Asian width
 
 
+def test_row_heights_fit_wrapped_text(tmp_path: Path) -> None:
+    import openpyxl
+
+    report = small_report()
+    # 进展情况 wraps at 40 characters (80 display columns of CJK text); a note with a line
+    # break takes a line more.
+    notes = {0: "短", 1: "很" * 50, 2: "很" * 130, 3: "第一行\n第二行\n第三行"}
+    report = replace(report, entries=tuple(replace(e, note=notes.get(i, e.note))
+                                           for i, e in enumerate(report.entries)))
+    ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "h.xlsx"))["单位填报明细"]
+    rows = {ws.cell(r, 7).value: ws.row_dimensions[r].height for r in range(2, ws.max_row + 1)}
+    width = ws.column_dimensions["G"].width
+    assert 40 <= width < 41  # capped (Col max_width); xlsxwriter adds its padding
+
+    def lines(n: int) -> Any:  # heights are stored in whole pixels (3/4 pt)
+        return pytest.approx(13.5 * n + 4, abs=0.5)
+
+    assert rows["短"] < rows["很" * 50]  # as tall as its task text needs, no more
+    assert rows["很" * 50] == lines(3)  # 100 columns in 39 usable: 3 lines
+    assert rows["很" * 130] == lines(7)  # 260 / 39 -> 7 lines
+    assert rows["第一行\n第二行\n第三行"] == lines(3)
+    assert ws.row_dimensions[1].height >= 17  # the header row too
+
+
 def test_properties_from_period(book: Any) -> None:
     assert book.properties.title == "2025年松江区政务公开工作要点推进情况汇总（截至2025年6月）"
     assert book.properties.created == datetime(2025, 6, 30, 18, 0)
