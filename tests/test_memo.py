@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -428,6 +429,21 @@ def test_docx_page_fonts_and_tables_follow_gbt9704(rendered):
     assert props.title == "2025年松江区政务公开工作要点推进情况（截至2025年7月）"
 
 
+def test_memo_modules_import_without_python_docx():
+    # `gkreport --help` imports the CLI, which must start without loading python-docx
+    code = ("import sys, gkreport.memo, gkreport.memodocx; "
+            "assert 'docx' not in sys.modules, sorted(m for m in sys.modules if 'docx' in m)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_write_docx_writes_the_same_document(report, rendered, tmp_path):
+    from gkreport.memodocx import write_docx
+
+    path = tmp_path / "简报.docx"
+    write_docx(memo_context(report), path, created=datetime(2025, 7, 31))
+    assert docx_text(path) == docx_text(rendered["docx"])
+
+
 def test_docx_is_deterministic_in_content(report, rendered, tmp_path):
     import zipfile
 
@@ -580,10 +596,10 @@ def test_near_deadline_and_unverified_follow_consolidate(plan, tmp_path):
 
 
 def test_memo_status_colours_come_from_the_model():
-    from gkreport import memo
+    from gkreport import memo, memodocx
     from gkreport.model import STATUS_HEX
 
-    assert memo.STATUS_HEX is STATUS_HEX
+    assert memo.STATUS_HEX is STATUS_HEX and memodocx.STATUS_HEX is STATUS_HEX
     assert STATUS_HEX[Status.ON_TRACK] != COLOUR_HEX[Colour.BLUE]  # blue means 临期 only
     assert STATUS_HEX["逾期"] == COLOUR_HEX[Colour.RED]
 
