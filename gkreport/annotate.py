@@ -112,7 +112,7 @@ def _copy_values(source: Path) -> Any:
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
-    from .ingest import read_values
+    from .sheets import read_values
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
