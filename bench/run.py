@@ -391,7 +391,7 @@ def fill(root: Path, period: str, seed: int) -> None:
     """The demo filler, as units fill their forms (child process; setup, not timed)."""
     from gkreport.demo import fill_demo
     from gkreport.model import Period
-    from gkreport.plan import read_plan
+    from gkreport.planbook import read_plan
 
     p = Period.parse(period)
     plan = read_plan(root / "input" / "任务分解表.xlsx")

@@ -14,8 +14,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from gkreport.model import UnitKind
-from gkreport.plan import RawTask, Unit, plan_path, read_plan, write_plan_workbook
+from gkreport.model import Unit, UnitKind
+from gkreport.plan import RawTask
+from gkreport.planbook import plan_path, read_plan, write_plan_workbook
 
 MIN_TASKS = 5
 MAX_TASKS = 30

@@ -166,7 +166,7 @@ def plan_show(
     Example: gkreport plan show --json
     """
     with _guard(debug):
-        from .plan import plan_json, read_plan
+        from .planbook import plan_json, read_plan
 
         plan = read_plan(_paths(workspace).plan)
         if as_json:

@@ -421,7 +421,7 @@ def regenerate_examples(root: Path, periods: Sequence[str] = ("2025-05", "2025-0
                         seed: int = 2025) -> list[DemoResult]:
     """Rewrite the bundled example months input/PERIOD from the workspace plan."""
     from .forms import write_forms
-    from .plan import load_plan
+    from .planbook import load_plan
 
     plan = load_plan(root)
     results = []

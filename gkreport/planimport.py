@@ -23,16 +23,13 @@ from .plan import (
     build_plan,
     category_name,
     clean_text,
-    default_registry,
     join_units,
     parse_task_table,
     plan_name,
-    read_registry,
-    sheet_rows,
     table_title,
-    write_plan_workbook,
     year_from_title,
 )
+from .planbook import default_registry, read_registry, sheet_rows, write_plan_workbook
 from .problems import GkreportError, Problem, problem
 from .text import clean, nfkc, squash
 

@@ -41,7 +41,7 @@ class Paths:
 
     @property
     def plan(self) -> Path:
-        from .plan import PLAN_FILE
+        from .planbook import PLAN_FILE
 
         return self.input / PLAN_FILE
 
@@ -81,7 +81,7 @@ def latest_period(paths: Paths) -> Period:
 
 def load_plan_checked(paths: Paths) -> Plan:
     """The workspace plan; refuse to go on when it has errors (forms would be wrong)."""
-    from .plan import read_plan
+    from .planbook import read_plan
 
     if not paths.plan.exists():
         raise GkreportError(problem("no-plan", path=str(paths.plan)))

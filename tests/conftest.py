@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gkreport.model import Plan
-from gkreport.plan import load_plan
+from gkreport.planbook import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

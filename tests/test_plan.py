@@ -15,14 +15,16 @@ from gkreport.plan import (
     RawTask,
     build_collectives,
     build_plan,
-    default_registry,
     parse_deadline,
     parse_task_table,
-    plan_json,
     plan_name,
-    read_plan,
     resolve_units,
     split_units,
+)
+from gkreport.planbook import (
+    default_registry,
+    plan_json,
+    read_plan,
     units_from_records,
     write_plan_workbook,
 )

@@ -12,7 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from gkreport.model import Plan
-from gkreport.plan import default_registry, read_plan, write_plan_workbook
+from gkreport.planbook import default_registry, read_plan, write_plan_workbook
 from gkreport.planimport import ImportResult, import_plan, read_source, tasks_from_body
 from gkreport.problems import GkreportError
 from tests.lo import convert, needs_lo
