@@ -160,21 +160,27 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     return _xlsx_extent_scan(xml)
 
 
-def _xlsx_extent_scan(xml: bytes) -> tuple[int, int]:
+def _xlsx_walk(xml: bytes) -> Iterator[tuple[bytes, int, int, re.Match[bytes]]]:
+    """(tag, row, col, match) for each <row> and <c> of a sheet part, 1-based, placed as
+    Excel places them: by the element's own reference, else next to the one before."""
     row = col = 0
-    max_row = max_col = 0
     for m in _XLSX_TOKEN.finditer(xml):
         ref = _ATTR_R.search(m.group(2))
         if m.group(1) == b"row":
             row = int(ref.group(2)) if ref and ref.group(2) else row + 1
             col = 0
-            continue
-        if ref and ref.group(1):
+        elif ref and ref.group(1):
             col = _col_number(ref.group(1))
             row = int(ref.group(2)) if ref.group(2) else row
         else:
             col += 1
-        if m.group(3) or not _XLSX_VALUE.match(xml, m.end()):
+        yield m.group(1), row, col, m
+
+
+def _xlsx_extent_scan(xml: bytes) -> tuple[int, int]:
+    max_row = max_col = 0
+    for tag, row, col, m in _xlsx_walk(xml):
+        if tag == b"row" or m.group(3) or not _XLSX_VALUE.match(xml, m.end()):
             continue  # a styled but empty cell: calamine ignores it
         max_row, max_col = max(max_row, row), max(max_col, col)
         if max_row > layout.MAX_ROWS or max_col > layout.MAX_COLS:
@@ -493,22 +499,12 @@ def _xlsx_percent_cells(book: Book, sheet: str, cells: set[tuple[int, int]],
 def _xlsx_cell_attrs(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """The attributes of the <c> elements at the wanted zero-based positions."""
     out: dict[tuple[int, int], bytes] = {}
-    row = col = 0
     last = max(r for r, _c in wanted) + 1
-    for m in _XLSX_TOKEN.finditer(xml):
-        ref = _ATTR_R.search(m.group(2))
-        if m.group(1) == b"row":
-            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
-            col = 0
+    for tag, row, col, m in _xlsx_walk(xml):
+        if tag == b"row":
             if row > last:
                 break
-            continue
-        if ref and ref.group(1):
-            col = _col_number(ref.group(1))
-            row = int(ref.group(2)) if ref.group(2) else row
-        else:
-            col += 1
-        if (row - 1, col - 1) in wanted:
+        elif (row - 1, col - 1) in wanted:
             out[(row - 1, col - 1)] = m.group(2)
     return out
 
