@@ -31,6 +31,7 @@ from .model import (
 )
 from .problems import GkreportError, Problem, problem
 from .text import clean
+from .workbook import SHEET_ISSUES, SHEET_OVERDUE
 from .xlsxutil import atomic_path, write_text_atomic
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,13 +39,21 @@ MEMO_TEMPLATES = ("memo.md.j2", "memo.html.j2")
 NOTICE_TEMPLATE = "notice.md.j2"
 # Chart rows beyond the statuses: 临期 (blue) and 待核实 (yellow), as in the workbook.
 NEAR_LABEL = f"{NEAR_DEADLINE_DAYS}日内到期"
-MAX_QUOTES = 3  # highlight quotes: a memo is one or two pages
-MAX_ISSUES = 4
+# The memo's body is at most two A4 pages (DESIGN: "a one-to-two page memo"): each list is
+# capped and the rest counted, with the workbook sheet that holds them all.
+MAX_QUOTES = 2  # highlight quotes
+MAX_NEWLY_LISTED = 3  # newly completed tasks named with their text; all are numbered
+MAX_ISSUES = 2  # problems quoted besides the late tasks' reasons
 MAX_REASONS = 2
-MAX_DETAILED = 2  # above this many late tasks, only overdue ones get a paragraph
-MAX_TABLE_REASON = 30
-MAX_QUOTE_CHARS = 70
+MAX_DELAY_ROWS = 3  # late tasks in the memo's table, overdue first
+MAX_DETAILED = 2  # overdue tasks that get a paragraph with their units' counts
+# Late-task table cells: two lines of memodocx.DELAY_COLS' columns (12 and 18 characters; the
+# reason one short: Chinese line breaking may push a closing mark to the next line)
+TABLE_TASK_CHARS, TABLE_UNITS_CHARS, TABLE_REASON_CHARS = 24, 10, 35
+MAX_QUOTE_CHARS = 44
+MAX_ISSUE_CHARS = 40
 MAX_UNITS_LISTED = 8
+MAX_UNITS_INLINE = 10  # more missing and to-correct units than this go to an 附件 page
 MAX_NOTICE_PROBLEMS = 5  # per unit; the annotated file carries every one
 SUBSTANTIVE_CHARS = 12  # shorter progress notes ("已完成。") say nothing worth quoting
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # invalid in XML, so python-docx refuses them
@@ -76,6 +85,31 @@ def _text(value: object, limit: int | None = None) -> str:
     return text
 
 
+def _excerpt(value: object, limit: int) -> str:
+    """Unit text capped at `limit`, cut after a clause (not inside a “quote”) where one is near."""
+    text = _text(value)
+    if len(text) <= limit:
+        return text
+    cuts = [i for i, ch in enumerate(text[:limit]) if ch in "，；。,;"
+            and text[:i].count("“") == text[:i].count("”")]
+    head = text[:cuts[-1]] if cuts and cuts[-1] >= limit // 3 else text[:limit]
+    head = head.rstrip("，,；;、。 ") + "……"
+    return head + "”" if head.count("“") > head.count("”") else head  # cut inside a quote
+
+
+def _fit(value: object, width: int) -> str:
+    """Unit or plan text in `width` characters: whole if it fits, else an excerpt."""
+    text = _text(value)
+    return text if len(text) <= width else _excerpt(text, width - 2)
+
+
+def _quoted(text: str) -> str:
+    """Text to put inside “”: its own quotes become ‘’, and a sentence inside a sentence
+    ends without its full stop (“…滞后”；not “…滞后。”；)."""
+    text = text.replace("“", "‘").replace("”", "’")
+    return text if text.endswith("……") else text.rstrip("。；;.，,、 ")
+
+
 def _short_task(tr: TaskResult, limit: int = 40) -> str:
     """The task text for a sentence: capped, without its own closing full stop."""
     text = _text(tr.task.text.rstrip("。；;，, \n"), limit)
@@ -100,6 +134,18 @@ def _units_list(names: list[str] | tuple[str, ...]) -> str:
     return "、".join(names[:MAX_UNITS_LISTED]) + f"等{len(names)}家"
 
 
+def _units_short(units: str, limit: int) -> str:
+    """The first names of a 责任单位 list that fit in `limit` characters, then 等."""
+    names, kept = units.split("、"), []
+    for name in names:
+        if len("、".join([*kept, name])) > limit:
+            break
+        kept.append(name)
+    if not kept:
+        return _fit(units, limit)
+    return "、".join(kept) + ("等" if len(kept) < len(names) else "")
+
+
 def _nos(rows: list[TaskResult]) -> str:
     return "、".join(str(t.task.no) for t in rows)
 
@@ -109,23 +155,31 @@ def _overview(report: Report, s: dict[str, Any]) -> dict[str, Any]:
     total = tasks["total"]
     statuses = [{"label": st.value, "count": tasks[st.value], "pct": pct(tasks[st.value], total),
                  "fill": STATUS_HEX[st]} for st in REPORTABLE]
-    parts = "，".join(f"{x['label']}{x['count']}项（占{x['pct']}）" for x in statuses)
+    overdue = tasks[OVERDUE]
+
+    def part(x: dict[str, Any]) -> str:
+        # 逾期 is part of 滞后 (consolidate's task rule), so it is said inside it
+        inner = f"（其中逾期{overdue}项）" if x["label"] == Status.BEHIND.value and overdue else ""
+        return f"{x['label']}{x['count']}项{inner}"
+
     near = len(s["near_deadline"])
     unverified, unverified_reports = s["unverified"]["tasks"], s["unverified"]["reports"]
-    sentence = (f"{report.plan.title}共{total}项任务。截至{report.period.label}底，{parts}；"
-                f"其中逾期{tasks[OVERDUE]}项（占{pct(tasks[OVERDUE], total)}）。")
+    sentence = (f"全年共{total}项任务，截至{report.period.month}月底，"
+                + "，".join(part(x) for x in statuses)
+                + f"，完成率{pct(tasks[Status.DONE.value], total)}。")
     if near:
         sentence += f"另有{near}项任务将于{NEAR_DEADLINE_DAYS}日内到期。"
     if unverified:
-        sentence += (f"{unverified}项任务有{unverified_reports}条填报待核实"
-                     "（完成状态无法识别或该行未采用），需向单位核实。")
+        sentence += f"{unverified}项任务有{unverified_reports}条填报待核实。"
     expected, submitted = units["expected"], units["submitted"]
     u = {"expected": expected, "submitted": submitted, "submitted_pct": pct(submitted, expected),
          "missing": len(units["missing"]), "needs_fix": len(units["needs_fix"])}
-    units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家（报送率{u['submitted_pct']}），"
-                      f"未报送{u['missing']}家；已报送单位中需退回修改{u['needs_fix']}家。")
-    return {"total": total, "statuses": statuses, "overdue": tasks[OVERDUE],
-            "overdue_pct": pct(tasks[OVERDUE], total), "near": near,
+    p = s["problems"]
+    units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家、未报送{u['missing']}家，"
+                      f"报送率{u['submitted_pct']}；校验发现错误{p['错误']}处、警告{p['警告']}处，"
+                      f"需退回修改{u['needs_fix']}家。")
+    return {"total": total, "statuses": statuses, "overdue": overdue,
+            "overdue_pct": pct(overdue, total), "near": near,
             "near_pct": pct(near, total), "unverified": unverified,
             "unverified_pct": pct(unverified, total), "unverified_reports": unverified_reports,
             "sentence": sentence, "units": u, "units_sentence": units_sentence}
@@ -180,7 +234,7 @@ def _categories_sentence(cats: list[dict[str, Any]]) -> str:
     if worst["behind"]:
         who = "该类" if parts and worst is best else f"“{worst['name']}”"
         parts.append(f"{who}滞后任务最多（{worst['behind']}项，其中逾期{worst['overdue']}项）")
-    return "从各类任务看，" + "；".join(parts) + "。" if parts else ""
+    return "；".join(parts) + "。" if parts else ""
 
 
 def _entries_by_task(report: Report) -> dict[int, list[Entry]]:
@@ -193,20 +247,28 @@ def _entries_by_task(report: Report) -> dict[int, list[Entry]]:
 def _highlights(report: Report) -> dict[str, Any]:
     newly = [t for t in report.tasks if t.status is Status.DONE and t.previous_status is not None
              and t.previous_status is not Status.DONE]
-    newly_done = [{"no": t.task.no, "text": _short_task(t), "units": _units_text(t.task.units_text)}
-                  for t in newly]
-    # Longest substantive notes, done before on-track, one quote per unit.
+    newly_done = [{"no": t.task.no, "text": _fit(_short_task(t), 24),
+                   "units": _units_short(_units_text(t.task.units_text), 16)}
+                  for t in newly[:MAX_NEWLY_LISTED]]
+    # Notes that report done work first, then those with figures (场, 条, 人次); among them
+    # the longest that fits whole, else the shortest cut: one quote per unit and per task.
+    def rank(e: Entry) -> tuple[Any, ...]:
+        n = len(_text(e.note))
+        return (e.status is not Status.DONE, not re.search(r"\d", e.note), n > MAX_QUOTE_CHARS,
+                -n if n <= MAX_QUOTE_CHARS else n, e.task_no, e.unit)
+
     ranked = sorted((e for e in report.entries if e.status in (Status.DONE, Status.ON_TRACK)
-                     and len(_text(e.note)) >= SUBSTANTIVE_CHARS),
-                    key=lambda e: (e.status is not Status.DONE, -len(_text(e.note)), e.task_no,
-                                   e.unit))
-    quotes, seen = [], set()
+                     and len(_text(e.note)) >= SUBSTANTIVE_CHARS), key=rank)
+    quotes: list[dict[str, Any]] = []
+    units, tasks = set(), set()
     for e in ranked:
-        if e.unit in seen:
+        if e.unit in units or e.task_no in tasks:
             continue
-        seen.add(e.unit)
+        units.add(e.unit)
+        tasks.add(e.task_no)
+        text = _excerpt(e.note, MAX_QUOTE_CHARS)
         quotes.append({"unit": e.unit, "task_no": e.task_no, "status": e.status.value,
-                       "text": _text(e.note, MAX_QUOTE_CHARS)})
+                       "text": text, "line": f"{e.unit}“{_quoted(text)}”（序号{e.task_no}）"})
         if len(quotes) == MAX_QUOTES:
             break
     if newly:
@@ -215,75 +277,105 @@ def _highlights(report: Report) -> dict[str, Any]:
         sentence = "本月无新增完成的任务。"
     else:
         sentence = ""
-    quotes_intro = "各单位报送的进展中，较有代表性的有：" if quotes else ""
+    quotes_intro = "较有代表性的进展有：" if quotes else ""
+    quotes_text = "；".join(q["line"] for q in quotes) + "。" if quotes else ""
     if not (sentence or quotes):
         sentence = "本期暂无已完成或有实质进展的事项可供总结。"
-    return {"newly_done": newly_done, "quotes": quotes, "sentence": sentence,
-            "quotes_intro": quotes_intro}
+    return {"newly_done": newly_done, "newly_total": len(newly), "quotes": quotes,
+            "sentence": sentence, "quotes_intro": quotes_intro, "quotes_text": quotes_text}
+
+
+def _reasons(entries: list[Entry]) -> list[tuple[str, str]]:
+    """(unit, 存在问题) of a late task's units not done: the workbook 逾期滞后 sheet's 原因."""
+    return [(e.unit, e.issues) for e in entries
+            if substantive_issue(e.issues) and e.status is not Status.DONE]
 
 
 def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, Any]]:
-    """Overdue and behind tasks; `detail` marks those that get a paragraph under the table."""
+    """Every overdue or behind task; `in_table` marks the few the memo's table shows
+    (overdue first, then those with most units behind), `detail` the overdue ones among
+    them that also get a paragraph."""
     out: list[dict[str, Any]] = []
     late = [t for t in report.tasks if t.overdue or t.status is Status.BEHIND]
-    # Many late tasks: the table carries them all, paragraphs only the overdue ones,
-    # which keeps the memo near two pages.
-    few = len(late) <= MAX_DETAILED
+    ranked = sorted(late, key=lambda t: (not t.overdue, -t.behind, -t.missing, t.task.no))
+    shown = {t.task.no for t in ranked[:MAX_DELAY_ROWS]}
+    detailed = {t.task.no for t in [t for t in ranked[:MAX_DELAY_ROWS] if t.overdue][:MAX_DETAILED]}
     for t in late:
-        given = [(e.unit, _text(e.issues, MAX_QUOTE_CHARS)) for e in by_task.get(t.task.no, [])]
-        given = [(u, x) for u, x in given if substantive_issue(x)]
-        reasons = [{"unit": u, "text": x} for u, x in given[:MAX_REASONS]]
+        given = _reasons(by_task.get(t.task.no, []))
+        reasons = [{"unit": u, "text": _excerpt(x, MAX_ISSUE_CHARS)} for u, x in given[:MAX_REASONS]]
         if given:
-            short = f"{given[0][0]}：{_text(given[0][1], MAX_TABLE_REASON)}"
-            short += f"（共{len(given)}家说明原因）" if len(given) > 1 else ""
-        else:
-            short = "未说明原因"
+            who = given[0][0] + (f"等{len(given)}家" if len(given) > 1 else "")
+            short = f"{who}：{_fit(given[0][1], max(TABLE_REASON_CHARS - len(who) - 1, 10))}"
+        else:  # then at least who is responsible
+            short = f"{_units_short(_units_text(t.task.units_text), TABLE_UNITS_CHARS)}：未说明原因"
         counts = (f"应报{t.expected}家，已报{t.reported}家，已完成{t.done}家，"
                   f"滞后{t.behind}家，未报送{t.missing}家")
-        out.append({"no": t.task.no, "text": _short_task(t, 32),
+        out.append({"no": t.task.no, "text": _fit(_short_task(t), TABLE_TASK_CHARS),
                     "units": _units_text(t.task.units_text),
-                    "units_short": _text(_units_text(t.task.units_text), 24),
+                    "units_short": _units_short(_units_text(t.task.units_text),
+                                                TABLE_UNITS_CHARS),
                     "deadline": _deadline(t), "deadline_text": _text(t.task.deadline.text),
                     "overdue": t.overdue, "label": OVERDUE if t.overdue else Status.BEHIND.value,
                     "status": t.status.value,
                     "fill": STATUS_HEX[OVERDUE] if t.overdue else STATUS_HEX[Status.BEHIND],
                     "counts": counts, "missing_units": _units_list(t.missing_units),
-                    "reasons": reasons, "reason_short": short, "detail": few or t.overdue,
+                    "reasons": reasons, "reasons_count": len(given), "reason_short": short,
+                    "reason_source": _text(given[0][1]) if given else "",
+                    "in_table": t.task.no in shown, "detail": t.task.no in detailed,
                     "reasons_text": "；".join(f"{r['unit']}：“{r['text']}”" for r in reasons)
                     or "责任单位未说明原因"})
+    # the table: overdue first, each group in plan order
+    out.sort(key=lambda d: (not d["overdue"], d["no"]))
     for i, d in enumerate((d for d in out if d["detail"]), start=1):
         d["no_cn"] = cn_number(i)
     return out
+
+
+def _delays_more(delays: list[dict[str, Any]]) -> str:
+    """The late tasks the memo's table leaves out, counted and numbered."""
+    rest = [d for d in delays if not d["in_table"]]
+    if not rest:
+        return ""
+    overdue = sum(d["overdue"] for d in rest)
+    parts = [f"逾期{overdue}项" if overdue else "", f"滞后{len(rest) - overdue}项"
+             if len(rest) > overdue else ""]
+    return (f"另有{'、'.join(x for x in parts if x)}（序号{'、'.join(str(d['no']) for d in rest)}），"
+            f"见汇总表“{SHEET_OVERDUE}”。")
 
 
 def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> dict[str, Any]:
     # the same rule as the workbook's 问题与建议 sheet: one row there per entry here
     raised = [e for e in report.entries if substantive_issue(e.issues)]
     items: list[dict[str, Any]] = []
-    # Quote a reason once: the late-task table shows each task's first reason, the
-    # paragraphs all of theirs.
-    seen = {r["text"] for d in delays for r in (d["reasons"] if d["detail"] else d["reasons"][:1])}
+    # Quote a problem once: the late-task table already shows each of its tasks' first reason.
+    seen = {d["reason_source"] for d in delays if d["in_table"]}
+    units: set[str] = set()
     for e in sorted(raised, key=lambda e: (-len(_text(e.issues)), e.task_no, e.unit)):
-        text = _text(e.issues, MAX_QUOTE_CHARS)
-        if text in seen:
+        text = _text(e.issues)
+        if text in seen or e.unit in units:  # one quote per unit
             continue
         seen.add(text)
-        items.append({"unit": e.unit, "task_no": e.task_no, "text": text})
+        units.add(e.unit)
+        text = _excerpt(e.issues, MAX_ISSUE_CHARS)
+        items.append({"unit": e.unit, "task_no": e.task_no, "text": text,
+                      "line": f"{e.unit}（序号{e.task_no}）“{_quoted(text)}”"})
         if len(items) == MAX_ISSUES:
             break
     items.sort(key=lambda i: (i["task_no"], i["unit"]))
-    units = len({e.unit for e in raised})
     sentence = ("本期各单位未反映需要协调的问题。" if not raised
-                else f"共有{units}家单位反映问题{len(raised)}条，" + (
+                else f"共有{len({e.unit for e in raised})}家单位反映问题{len(raised)}条，" + (
                     "除上述滞后原因外，主要有：" if items else "主要为上述滞后原因。"))
     p = s["problems"]
     quality = (f"填报质量方面，本期校验发现错误{p['错误']}处、警告{p['警告']}处，"
                f"{len(s['units']['needs_fix'])}家单位的填报表需退回修改；"
                f"{len(s['units']['missing'])}家单位未按时报送。")
-    return {"sentence": sentence, "points": items, "quality": quality}
+    more = f"全部问题见汇总表“{SHEET_ISSUES}”。" if raised else ""
+    points_text = "；".join(i["line"] for i in items) + "。" if items else ""
+    return {"sentence": sentence, "points": items, "points_text": points_text,
+            "quality": quality, "more": more}
 
 
-def _suggestions(report: Report, s: dict[str, Any]) -> list[dict[str, str]]:
+def _suggestions(report: Report, s: dict[str, Any], annex: bool) -> list[dict[str, str]]:
     overdue = [t for t in report.tasks if t.overdue]
     behind = [t for t in report.tasks if t.status is Status.BEHIND and not t.overdue]
     # 临期 is the workbook's blue: consolidate's one near-deadline rule
@@ -291,22 +383,27 @@ def _suggestions(report: Report, s: dict[str, Any]) -> list[dict[str, str]]:
     missing, needs_fix = s["units"]["missing"], s["units"]["needs_fix"]
     out = []
     if overdue:
-        out.append(f"对逾期的{len(overdue)}项任务（序号{_nos(overdue)}）发函督办，请责任单位说明原因、"
-                   "明确完成时限，逾期事项逐项销号。")
+        out.append(f"对逾期任务（序号{_nos(overdue)}）发函督办，明确完成时限。")
     if behind:
-        out.append(f"对进度滞后的{len(behind)}项任务（序号{_nos(behind)}）加强跟踪，督促责任单位"
-                   "制定整改措施、加快推进。")
+        out.append(f"对滞后任务（序号{_nos(behind)}）跟踪督促，加快推进。")
     if upcoming:
         when = "、".join(f"序号{t.task.no}（{cn_date(t.task.deadline.date)}）" for t in upcoming
                         if t.task.deadline.date)
         out.append(f"{len(upcoming)}项任务将于{NEAR_DEADLINE_DAYS}日内到期（{when}），请责任单位"
                    "抓紧推进，确保按期完成。")
+
+    def named(names: list[str]) -> str:
+        return "" if annex else f"（{'、'.join(names)}）"
+
+    units = []
     if missing:
-        out.append(f"提醒未报送的{len(missing)}家单位尽快补报（名单见附）。")
+        units.append(f"提醒未报送的{len(missing)}家单位{named(missing)}尽快补报")
     if needs_fix:
-        out.append(f"将{len(needs_fix)}家单位的填报表退回修改（标注文件见“退回修改”文件夹），"
-                   "请其按标注修改后重新报送。")
-    out.append("持续做好月度调度，按月汇总通报各项任务推进情况，确保全年任务按期完成。")
+        units.append(f"退回{len(needs_fix)}家单位{named(needs_fix)}的填报表，请其修改后重新报送")
+    if units:
+        out.append("；".join(units) + ("（名单见附件）。" if annex else "。"))
+    if len(out) < 2:  # nothing to chase: the standing instruction
+        out.append("持续做好月度调度，按月汇总通报各项任务推进情况，确保全年任务按期完成。")
     return [{"no_cn": cn_number(i), "text": text} for i, text in enumerate(out, start=1)]
 
 
@@ -324,10 +421,12 @@ def _mom(report: Report) -> dict[str, Any] | None:
     label = Period.parse(report.previous_period).label
     # an older period (a month skipped, or of another plan version) is 上期, not 上月
     month = "上月" if report.previous_period == str(report.period.previous) else "上期"
-    sentences = [f"与{month}（{label}）相比，本月新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
-                 f"由滞后转为正常推进或完成{len(recovered)}项；"
-                 + (f"已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
-                    else f"已完成任务仍为{done_now}项。")]
+    since = "与上月相比" if month == "上月" else f"与上期（{label}）相比"
+    sentences = [f"{since}，新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
+                 f"滞后转为正常或完成{len(recovered)}项"
+                 # unchanged, the overview's 已完成 figure says it already
+                 + (f"；已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
+                    else "。")]
     return {"previous_period": report.previous_period, "previous_label": label,
             "newly_done": len(newly_done), "newly_behind": len(newly_behind),
             "recovered": len(recovered), "done_before": done_before, "done_now": done_now,
@@ -370,16 +469,24 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
 
     Keys: title, plan_title, period, period_label, period_end, intro, overview (statuses,
     units, sentences), chart (SVG geometry), mom (None without a previous period),
-    categories, categories_sentence, highlights, delays, delay_details, delays_sentence,
-    issues, suggestions, missing_units, fix_units, missing_line, fix_line, summary.
+    categories, categories_sentence, highlights, delays (every late task), delay_rows (the
+    few the memo's table shows), delays_more, delay_details, delays_sentence, issues,
+    suggestions, missing_units, fix_units, missing_line, fix_line, annex (too many units to
+    name in the body: their lists go to an 附件 page), annex_title, annex_lines, summary.
     `annotated` maps a unit to its 退回修改/ copy, named in the notice.
     """
     s = summarise(report)
     overview = _overview(report, s)
     missing, fix = _units(report, annotated or {})
+    annex = len(missing) + len(fix) > MAX_UNITS_INLINE
     plan_title = report.plan.title
     delays = _delays(report, _entries_by_task(report))
+    delays_more = _delays_more(delays)
     cats = _categories(report, s)
+    missing_line = (f"未报送单位（{len(missing)}家）："
+                    + ("、".join(u["name"] for u in missing) or "无") + "。")
+    fix_line = (f"需修改单位（{len(fix)}家）："
+                + ("、".join(f"{u['name']}（错误{u['errors']}处）" for u in fix) or "无") + "。")
     return {
         "title": f"{plan_title}推进情况（截至{report.period.label}）",
         "plan_title": plan_title,
@@ -395,18 +502,24 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
         "categories_sentence": _categories_sentence(cats),
         "highlights": _highlights(report),
         "delays": delays,
+        "delay_rows": [d for d in delays if d["in_table"]],
+        "delays_more": delays_more,
         "delay_details": [d for d in delays if d["detail"]],
         "delays_sentence": (f"本期逾期{overview['overdue']}项、滞后（未逾期）"
-                            f"{len(delays) - overview['overdue']}项，具体如下：" if delays
+                            f"{len(delays) - overview['overdue']}项，"
+                            + ("主要情况如下：" if delays_more else "具体如下：") if delays
                             else "本期无逾期或滞后事项。"),
         "issues": _issues(report, s, delays),
-        "suggestions": _suggestions(report, s),
+        "suggestions": _suggestions(report, s, annex),
         "missing_units": missing,
         "fix_units": fix,
-        "missing_line": (f"未报送单位（{len(missing)}家）："
-                         + ("、".join(u["name"] for u in missing) or "无") + "。"),
-        "fix_line": (f"需修改单位（{len(fix)}家）："
-                     + ("、".join(f"{u['name']}（错误{u['errors']}处）" for u in fix) or "无") + "。"),
+        "missing_line": missing_line,
+        "fix_line": fix_line,
+        # the 附件's lists (a list of none is left out); a few units are named in the body
+        "annex_lines": [line for line, n in ((missing_line, missing), (fix_line, fix))
+                       if n and annex],
+        "annex": annex,
+        "annex_title": "未报送单位和需修改单位名单",
         "summary": s,
     }
 

@@ -27,11 +27,13 @@ LINE_PT = 28.95  # 22 lines in the 225 mm type area
 TITLE_LINE_PT = 36
 TABLE_LINE_PT = 16
 TEXT_WIDTH_MM = 156  # 210 - 28 - 26
-# 10.5 pt characters are 3.7 mm wide, plus 3.8 mm of cell margins: 3 characters need 15 mm.
-CATEGORY_COLS = (("一级指标", 49), ("任务数", 15), ("已完成", 15), ("按计划推进", 23),
-                 ("滞后", 12), ("未启动", 15), ("逾期", 12), ("完成率", 15))
-DELAY_COLS = (("序号", 12), ("任务", 42), ("责任单位", 30), ("时间节点", 15), ("情况", 12),
-              ("主要原因", 45))
+CELL_MARGIN_MM = 1  # left and right; Word's default 1.9 mm would cost a character a column
+# 10.5 pt characters are 3.7 mm wide, plus 2 mm of cell margins: 3 characters need 13.5 mm.
+# The memo context caps its table texts to two lines of these widths.
+CATEGORY_COLS = (("一级指标", 58.5), ("任务数", 13.5), ("已完成", 13.5), ("按计划推进", 21),
+                 ("滞后", 10), ("未启动", 13.5), ("逾期", 10), ("完成率", 16))  # 100.0%
+# No 责任单位 column: mostly collective terms (各街镇); the reason names the units behind.
+DELAY_COLS = (("序号", 10), ("任务", 48), ("时间节点", 17.5), ("情况", 10), ("主要原因", 70.5))
 
 
 def _qn(tag: str) -> str:
@@ -116,7 +118,7 @@ def _shade(cell: Any, fill: str) -> None:
     cell._tc.get_or_add_tcPr().append(shd)
 
 
-def _table(doc: Any, cols: tuple[tuple[str, int], ...], rows: list[list[str]],
+def _table(doc: Any, cols: tuple[tuple[str, float], ...], rows: list[list[str]],
            fills: list[dict[int, str]] | None = None, left: tuple[int, ...] = ()) -> None:
     """A bordered table with fixed layout and widths on the grid and on every cell (for WPS)."""
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
@@ -131,6 +133,17 @@ def _table(doc: Any, cols: tuple[tuple[str, int], ...], rows: list[list[str]],
     tblw = table._tbl.tblPr.find(_qn("w:tblW"))
     tblw.set(_qn("w:type"), "dxa")
     tblw.set(_qn("w:w"), str(sum(Mm(w).twips for _, w in cols)))
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        mar = OxmlElement(f"w:{side}")
+        mar.set(_qn("w:w"), str(Mm(CELL_MARGIN_MM).twips))
+        mar.set(_qn("w:type"), "dxa")
+        margins.append(mar)
+    look = table._tbl.tblPr.find(_qn("w:tblLook"))  # tblCellMar comes before it in the schema
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        table._tbl.tblPr.append(margins)
     for i, (_, w) in enumerate(cols):
         table.columns[i].width = Mm(w)
     for r, row in enumerate(table.rows):
@@ -250,14 +263,11 @@ def docx_bytes(ctx: dict[str, Any], *, created: datetime) -> bytes:
                  first=False)
     _run(title, ctx["title"], FONT_TITLE, SIZE_TITLE)
     _par(doc, indent=False)
-    _body(doc, ctx["intro"])
 
     ov = ctx["overview"]
     _heading(doc, "一、总体情况")
-    _body(doc, ov["sentence"])
+    _body(doc, ov["sentence"] + "".join((ctx["mom"] or {}).get("sentences", [])))
     _body(doc, ov["units_sentence"])
-    for sentence in (ctx["mom"] or {}).get("sentences", []):
-        _body(doc, sentence)
 
     _heading(doc, "二、分类推进情况")
     cats = ctx["categories"]
@@ -270,40 +280,47 @@ def docx_bytes(ctx: dict[str, Any], *, created: datetime) -> bytes:
 
     hl = ctx["highlights"]
     _heading(doc, "三、工作亮点")
-    if hl["sentence"]:
+    if hl["newly_done"]:
         _body(doc, hl["sentence"])
-    for t in hl["newly_done"]:
-        _body(doc, f"序号{t['no']}：{t['text']}（{t['units']}）。")
-    if hl["quotes_intro"]:
-        _body(doc, hl["quotes_intro"])
-    for q in hl["quotes"]:
-        _body(doc, f"{q['unit']}：“{q['text']}”（序号{q['task_no']}）")
+        for t in hl["newly_done"]:
+            _body(doc, f"序号{t['no']}：{t['text']}（{t['units']}）。")
+        if hl["quotes"]:
+            _body(doc, hl["quotes_intro"] + hl["quotes_text"])
+    else:
+        _body(doc, hl["sentence"] + hl["quotes_intro"] + hl["quotes_text"])
 
     _heading(doc, "四、逾期及滞后事项")
     _body(doc, ctx["delays_sentence"])
-    if ctx["delays"]:
+    if ctx["delay_rows"]:
         _table(doc, DELAY_COLS,
-               [[d["no"], d["text"], d["units_short"], d["deadline_text"], d["label"],
-                 d["reason_short"]] for d in ctx["delays"]],
-               fills=[{4: d["fill"]} for d in ctx["delays"]], left=(1, 2, 5))
-    for d in ctx["delay_details"]:
-        _lead(doc, f"（{d['no_cn']}）序号{d['no']}（{d['label']}）。",
-              f"时间节点：{d['deadline']}；{d['counts']}。原因：{d['reasons_text']}。")
+               [[d["no"], d["text"], d["deadline_text"], d["label"], d["reason_short"]]
+                for d in ctx["delay_rows"]],
+               fills=[{3: d["fill"]} for d in ctx["delay_rows"]], left=(1, 4))
+    if ctx["delays_more"]:
+        _body(doc, ctx["delays_more"])
 
     iss = ctx["issues"]
     _heading(doc, "五、存在问题")
-    _body(doc, iss["sentence"])
-    for item in iss["points"]:
-        _body(doc, f"{item['unit']}（序号{item['task_no']}）：“{item['text']}”")
-    _body(doc, iss["quality"])
+    _body(doc, iss["sentence"] + iss["points_text"] + iss["more"])
 
     _heading(doc, "六、下步工作建议")
     for s in ctx["suggestions"]:
         _lead(doc, f"（{s['no_cn']}）", s["text"])
-
-    _heading(doc, "附：未报送单位和需修改单位")
-    _body(doc, ctx["missing_line"])
-    _body(doc, ctx["fix_line"])
+    if ctx["annex"]:
+        # GB/T 9704 7.3.4: the body names its 附件 one blank line below the text; 7.3.7: the
+        # 附件 starts a new page, 附件 in 黑体 at the top left, its title centred on the third
+        # line. It does not count toward the memo's two pages.
+        _par(doc, indent=False)
+        _body(doc, f"附件：{ctx['annex_title']}")
+        annex = _par(doc, indent=False, outline=0)
+        annex.paragraph_format.page_break_before = True
+        _run(annex, "附件", FONT_H1)
+        _par(doc, indent=False)
+        _run(_par(doc, indent=False, line=TITLE_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER),
+             ctx["annex_title"], FONT_TITLE, SIZE_TITLE)
+        _par(doc, indent=False)
+        for line in ctx["annex_lines"]:
+            _body(doc, line)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

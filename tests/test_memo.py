@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gkreport.consolidate import consolidate, summarise
+from gkreport.consolidate import consolidate, substantive_issue, summarise
 from gkreport.memo import (
+    MAX_DELAY_ROWS,
+    MAX_UNITS_INLINE,
     memo_context,
     render_all,
     render_memo,
@@ -44,7 +46,7 @@ from tests.lo import convert, needs_lo
 
 ROOT = Path(__file__).resolve().parents[1]
 JULY = Period(2025, 7)
-EVIL = "<script>alert(1)</script> {{ 7*7 }} {% if %}"
+EVIL = "<script>x()</script>{{ 7*7 }}{% if %}"  # short enough to be quoted whole
 DONE, ON, BEHIND, NOT = Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -88,6 +90,8 @@ def make_report(plan: Plan, *, previous: bool = True, period: Period = JULY) -> 
                 note = f"{EVIL} 已在门户网站集中发布政策文件并同步开展解读工作" + "。" * 80
             if t.no == 2 and k == 0:
                 issues = f"{EVIL} 经费尚未落实"
+            if t.no == 1 and k == 0:  # an on-track task's problem: quoted in 存在问题
+                issues = EVIL
             rows.append(Entry(task_no=t.no, unit=u, status=status, raw_status=status.value,
                               progress=100.0 if status is DONE else 50.0, note=note,
                               issues=issues, next_steps="继续推进", file=f"{u}.xlsx",
@@ -166,17 +170,25 @@ def check_figures(text: str, report: Report) -> int:
     def pct(n: int, d: int) -> str:
         return f"{n * 100 / d:.1f}"
 
-    assert int(re.search(r"共(\d+)项任务。", text).group(1)) == total
+    m = re.search(r"全年共(\d+)项任务，截至(\d+)月底，(.+?)，完成率([\d.]+)%。", text)
+    assert (int(m.group(1)), int(m.group(2))) == (total, report.period.month)
+    assert m.group(4) == pct(tasks["已完成"], total)
     for st in REPORTABLE:
-        m = re.search(rf"，{st.value}(\d+)项（占([\d.]+)%）", text)
-        assert (int(m.group(1)), m.group(2)) == (tasks[st.value], pct(tasks[st.value], total))
+        n = re.search(rf"(?:^|，){st.value}(\d+)项", m.group(3))
+        assert int(n.group(1)) == tasks[st.value]
         checked += 1
-    m = re.search(r"其中逾期(\d+)项（占([\d.]+)%）", text)
-    assert (int(m.group(1)), m.group(2)) == (tasks["逾期"], pct(tasks["逾期"], total))
-    m = re.search(r"本期应报送单位(\d+)家，已报送(\d+)家（报送率([\d.]+)%），未报送(\d+)家；"
-                  r"已报送单位中需退回修改(\d+)家", text)
+    late = re.search(r"，滞后\d+项（其中逾期(\d+)项）", m.group(3))
+    assert (int(late.group(1)) if late else 0) == tasks["逾期"]
+    near = re.search(r"另有(\d+)项任务将于30日内到期。", text)
+    assert (int(near.group(1)) if near else 0) == len(s["near_deadline"])
+    unverified = re.search(r"(\d+)项任务有(\d+)条填报待核实", text)
+    assert ((int(unverified.group(1)), int(unverified.group(2))) if unverified else (0, 0)) == (
+        s["unverified"]["tasks"], s["unverified"]["reports"])
+    m = re.search(r"本期应报送单位(\d+)家，已报送(\d+)家、未报送(\d+)家，报送率([\d.]+)%；"
+                  r"校验发现错误(\d+)处、警告(\d+)处，需退回修改(\d+)家。", text)
     assert m.groups() == (str(units["expected"]), str(units["submitted"]),
-                          pct(units["submitted"], units["expected"]), str(len(units["missing"])),
+                          str(len(units["missing"])), pct(units["submitted"], units["expected"]),
+                          str(s["problems"]["错误"]), str(s["problems"]["警告"]),
                           str(len(units["needs_fix"])))
     for name, c in tasks["by_category"].items():
         row = re.search(rf"^\| {re.escape(name)} \| (.*)$", text, re.M).group(1)
@@ -194,35 +206,72 @@ def check_figures(text: str, report: Report) -> int:
         worst = tasks["by_category"][m.group(1) or best_name(text)]
         assert (int(m.group(2)), int(m.group(3))) == (worst["滞后"], worst["逾期"])
         assert worst["滞后"] == max(c["滞后"] for c in tasks["by_category"].values())
-    m = re.search(r"本期逾期(\d+)项、滞后（未逾期）(\d+)项", text)
-    behind_only = sum(t.status is BEHIND and not t.overdue for t in report.tasks)
-    assert (int(m.group(1)), int(m.group(2))) == (tasks["逾期"], behind_only)
-    m = re.search(r"未报送单位（(\d+)家）：(.*)。", text)
-    assert int(m.group(1)) == len(units["missing"])
-    assert m.group(2).split("、") == units["missing"]
-    m = re.search(r"需修改单位（(\d+)家）：(.*)。", text)
-    assert int(m.group(1)) == len(units["needs_fix"])
-    by_unit = {u.unit.name: u.errors for u in report.units}
-    listed = re.findall(r"([^、：]+)（错误(\d+)处）", m.group(2))
-    assert [(n, int(e)) for n, e in listed] == [(n, by_unit[n]) for n in units["needs_fix"]]
-    m = re.search(r"校验发现错误(\d+)处、警告(\d+)处", text)
-    assert (int(m.group(1)), int(m.group(2))) == (s["problems"]["错误"], s["problems"]["警告"])
+    checked += check_late_tasks(text, report)
+    checked += check_unit_lists(text, report)
     if report.previous_period:
         prev = [t for t in report.tasks if t.previous_status is not None]
-        m = re.search(r"本月新增完成(\d+)项，新增滞后(\d+)项，由滞后转为正常推进或完成(\d+)项；"
-                      r"已完成任务(?:由(\d+)项变为|仍为(\d+)项)(\d+)?", text)
-        got = [int(x) for x in m.groups() if x is not None]
-        if len(got) == 4:  # 仍为 N 项: unchanged
-            got.insert(3, got[3])
-        assert tuple(got) == (
+        m = re.search(r"相比，新增完成(\d+)项，新增滞后(\d+)项，滞后转为正常或完成(\d+)项"
+                      r"(?:；已完成任务由(\d+)项变为(\d+)项)?。", text)
+        before, now = (m.group(4), m.group(5)) if m.group(4) else (tasks["已完成"],) * 2
+        assert (int(m.group(1)), int(m.group(2)), int(m.group(3)), int(before), int(now)) == (
             sum(t.status is DONE and t.previous_status is not DONE for t in prev),
             sum(t.status is BEHIND and t.previous_status is not BEHIND for t in prev),
             sum(t.previous_status is BEHIND and t.status in (DONE, ON) for t in prev),
             sum(t.previous_status is DONE for t in prev), tasks["已完成"])
+        assert m.group(4) != m.group(5) or m.group(4) is None  # said only when it changed
         checked += 1
     else:
-        assert "与上月" not in text
+        assert "与上月" not in text and "与上期" not in text
     return checked
+
+
+def check_late_tasks(text: str, report: Report) -> int:
+    """The late-task table shows the most important few, overdue first; the rest are counted
+    and numbered; together they are every overdue or behind task, once."""
+    late = {t.task.no: t for t in report.tasks if t.overdue or t.status is BEHIND}
+    overdue = sum(t.overdue for t in late.values())
+    m = re.search(r"本期逾期(\d+)项、滞后（未逾期）(\d+)项", text)
+    if not late:
+        assert "本期无逾期或滞后事项。" in text and not m
+        return 0
+    assert (int(m.group(1)), int(m.group(2))) == (overdue, len(late) - overdue)
+    rows = re.findall(r"^\|\s*(\d+)\s*\|.*\|\s*(逾期|滞后)\s*\|[^|]*\|?\s*$", text, re.M)
+    shown = [int(no) for no, _ in rows]
+    assert [label for _, label in rows] == ["逾期" if late[n].overdue else "滞后" for n in shown]
+    assert len(shown) == min(len(late), MAX_DELAY_ROWS)
+    assert shown == sorted(shown, key=lambda n: (not late[n].overdue, n))  # overdue first
+    # the most important: every overdue task the table has room for
+    assert sum(late[n].overdue for n in shown) == min(overdue, MAX_DELAY_ROWS)
+    m = re.search(r"另有(?:逾期(\d+)项)?、?(?:滞后(\d+)项)?（序号([\d、]+)），见汇总表“逾期滞后”。",
+                  text)
+    rest = [int(n) for n in m.group(3).split("、")] if m else []
+    assert sorted(shown + rest) == sorted(late)
+    if m:
+        assert (int(m.group(1) or 0), int(m.group(2) or 0)) == (
+            sum(late[n].overdue for n in rest), sum(not late[n].overdue for n in rest))
+    return 1
+
+
+def check_unit_lists(text: str, report: Report) -> int:
+    """Missing and to-correct units: named in the next steps when few, else in the 附件."""
+    units = summarise(report)["units"]
+    missing, fix = units["missing"], units["needs_fix"]
+    errors = {u.unit.name: u.errors for u in report.units}
+    if len(missing) + len(fix) > MAX_UNITS_INLINE:
+        assert "（名单见附件）" in text
+        m = re.search(r"未报送单位（(\d+)家）：(.*)。", text)
+        assert int(m.group(1)) == len(missing) and m.group(2).split("、") == missing
+        m = re.search(r"需修改单位（(\d+)家）：(.*)。", text)
+        assert int(m.group(1)) == len(fix)
+        listed = re.findall(r"([^、：]+)（错误(\d+)处）", m.group(2))
+        assert [(n, int(e)) for n, e in listed] == [(n, errors[n]) for n in fix]
+        return 2
+    assert "附件" not in text
+    m = re.search(r"提醒未报送的(\d+)家单位（(.*?)）尽快补报", text)
+    assert (int(m.group(1)), m.group(2).split("、")) == (len(missing), missing) if missing else not m
+    m = re.search(r"退回(\d+)家单位（(.*?)）的填报表", text)
+    assert (int(m.group(1)), m.group(2).split("、")) == (len(fix), fix) if fix else not m
+    return 2
 
 
 def test_md_figures_equal_summary(rendered, report):
@@ -252,19 +301,24 @@ def test_html_figures_equal_summary(rendered, report):
 def test_memo_sections_name_units_deadlines_and_reasons(rendered, report):
     text = rendered["md"].read_text(encoding="utf-8")
     heads = re.findall(r"^## (.+)$", text, re.M)
+    # 8 missing and 4 to correct: too many to name in the body, so they go to an 附件
     assert heads == ["一、总体情况", "二、分类推进情况", "三、工作亮点", "四、逾期及滞后事项",
-                     "五、存在问题", "六、下步工作建议", "附：未报送单位和需修改单位"]
-    # Task 9 (4月) is overdue in July: listed with its deadline, units and a unit's reason.
-    assert "| 9 | " in text and "4月（2025年4月30日）" in text
-    assert re.search(r"序号9（逾期）。\*\*时间节点：4月（2025年4月30日）；应报18家，已报16家，已完成0家，滞后16家，未报送2家。"
-                     r"原因：区政府办公室：“区政府办公室反映：人员调整", text)
-    # Highlights: newly completed tasks 5 and 10 (on track last month), and quoted notes.
+                     "五、存在问题", "六、下步工作建议", "附件"]
+    assert "\n---\n\n## 附件\n\n### 未报送单位和需修改单位名单\n" in text
+    # Task 9 (4月) is overdue in July: first in the late-task table, with the units that gave
+    # a reason counted as the workbook's 逾期滞后 sheet lists them (not done, a real problem).
+    given = [e.unit for e in report.entries if e.task_no == 9 and e.status is not DONE
+             and substantive_issue(e.issues)]
+    assert re.search(rf"^\| 9 \| 提升全区各级行政机关政策解读的质量和水平…… \| 4月 \| 逾期 \| "
+                     rf"{given[0]}等{len(given)}家：{given[0]}反映：", text, re.M)
+    # Highlights: newly completed tasks 5 and 10 (on track last month), and two quoted notes.
     assert "本月新增完成任务2项（序号5、10）。" in text
-    assert re.search(r"^- \S+：“.{12,}”（序号\d+）$", text, re.M)
+    assert re.search(r"^- 序号5：依托全市统一的政策发布平台和查询门户……（区政府各部门、各街镇）。$", text, re.M)
+    assert re.search(r"^较有代表性的进展有：\S+?“[^”]{12,}”（序号\d+）；\S+?“[^”]{12,}”（序号\d+）。$",
+                     text, re.M)
     # Next steps: overdue urged, upcoming deadline (task 18, 2025-08-15), reminders, fixes.
-    assert "对逾期的" in text and "序号18（2025年8月15日）" in text
-    assert re.search(r"提醒未报送的\d+家单位尽快补报", text)
-    assert re.search(r"将\d+家单位的填报表退回修改", text)
+    assert "对逾期任务（序号9）发函督办" in text and "序号18（2025年8月15日）" in text
+    assert re.search(r"提醒未报送的\d+家单位尽快补报；退回\d+家单位的填报表", text)
 
 
 def test_notice_lists_missing_units_with_contacts_and_forms_to_fix(rendered, report):
@@ -310,10 +364,10 @@ def test_unit_text_with_markup_is_data_in_every_format(rendered):
     html = rendered["html"].read_text(encoding="utf-8")
     docx = docx_text(rendered["docx"])
     for text in (md, docx):
-        assert text.count(EVIL) >= 1, text  # quoted verbatim (highlight quote)
+        assert f"“{EVIL}”" in text, text  # quoted verbatim (存在问题), never run as a template
     assert "<script" not in html and "{{ 7*7 }}" in html and "{% if %}" in html
-    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} {% if %}") == md.count(EVIL)
-    assert "49" not in re.findall(r"“([^”]*)”", md)[0]
+    assert html.count("&lt;script&gt;x()&lt;/script&gt;{{ 7*7 }}{% if %}") == md.count(EVIL)
+    assert "<script>x()</script>{{ 7*7 }}" in md  # the late-task table's cut reason too
 
 
 def test_html_is_self_contained_with_a_status_chart(rendered):
@@ -407,7 +461,7 @@ def test_docx_page_fonts_and_tables_follow_gbt9704(rendered):
         f"{W}eastAsia") == "黑体"]
     assert [p.text for p in heads][:2] == ["一、总体情况", "二、分类推进情况"]
     assert all(p.runs[0].font.size == Pt(16) for p in heads)
-    body = doc.paragraphs[2]
+    body = doc.paragraphs[3]
     assert body.paragraph_format.line_spacing == Pt(28.95)
     assert body.paragraph_format.first_line_indent == Pt(32)
 
@@ -472,17 +526,43 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             "summary": json.loads((out / "summary.json").read_text(encoding="utf-8"))}
 
 
+@pytest.fixture(scope="module")
+def memo_pdfs(rendered, bundled, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The hand-built July memo and the bundled June memo as PDF, in one LibreOffice start."""
+    docs = [rendered["docx"], bundled["out"] / "简报_2025-06.docx"]
+    july, june = convert(docs, "pdf", tmp_path_factory.mktemp("pdf"))
+    return {"july": july, "june": june}
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """The text of each page (pdftotext separates pages with a form feed)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
 @pytest.mark.libreoffice
 @needs_lo
-def test_docx_converts_to_pdf_with_libreoffice(rendered, bundled, tmp_path):
-    docs = [rendered["docx"], bundled["out"] / "简报_2025-06.docx"]
-    for pdf in convert(docs, "pdf", tmp_path):  # one LibreOffice start for both
+def test_docx_converts_to_pdf_with_libreoffice(memo_pdfs):
+    for pdf in memo_pdfs.values():
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
         assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info
         assert 1 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 6
-        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                              text=True).stdout
+        text = "".join(pdf_pages(pdf))
         assert "政务公开工作要点推进情况" in text and re.search(r"—\s*1\s*—", text), text
+
+
+@pytest.mark.libreoffice
+@needs_lo
+def test_bundled_memo_body_is_at_most_two_pages(memo_pdfs):
+    # DESIGN: leaders read a one-to-two page memo. June names its 5 units in the body.
+    june = pdf_pages(memo_pdfs["june"])
+    assert len(june) <= 2, "\n\f".join(june)
+    assert "六、下步工作建议" in june[-1] and "附件" not in "".join(june)
+    # July's 12 units go to an 附件 that starts a page of its own, after the body
+    july = pdf_pages(memo_pdfs["july"])
+    assert july[-1].lstrip().startswith("附件") and "未报送单位和需修改单位名单" in july[-1]
+    assert not any("附件\n" in page for page in july[:-1])
 
 
 def test_bundled_example_memo_and_notice_equal_summary_json(bundled):
@@ -608,7 +688,7 @@ def test_month_over_month_names_an_older_period(plan, tmp_path):
     r = replace(make_report(plan), previous_period="2025-05")
     text = memo_context(r)["mom"]["sentences"][0]
     assert text.startswith("与上期（2025年5月）相比")
-    assert memo_context(make_report(plan))["mom"]["sentences"][0].startswith("与上月（2025年6月）")
+    assert memo_context(make_report(plan))["mom"]["sentences"][0].startswith("与上月相比，")
 
 
 def test_notice_lists_the_problems_it_counts(plan, tmp_path):
@@ -635,3 +715,74 @@ def test_render_outputs_writes_nothing_until_asked(report, tmp_path):
                                           "简报_2025-07.docx", "催报通知_2025-07.md"]
     assert isinstance(contents[out / "简报_2025-07.docx"], bytes)
     assert write_outputs(contents) == list(contents) and all(p.exists() for p in contents)
+
+
+def _late_reasons(path: Path) -> dict[int, list[str]]:
+    """Task -> the units whose reasons the workbook's 逾期滞后 sheet lists, in order."""
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)["逾期滞后"]
+    return {row[0]: [line.split("：")[0] for line in (row[-1] or "").splitlines()]
+            for row in ws.iter_rows(min_row=2, values_only=True)}
+
+
+def test_late_table_reasons_equal_the_workbook_overdue_sheet(report, rendered, bundled, tmp_path):
+    from gkreport.workbook import write_workbook
+
+    cases = [(rendered["md"], write_workbook(report, tmp_path / "汇总表.xlsx")),
+             (bundled["out"] / "简报_2025-06.md", bundled["out"] / "汇总表_2025-06.xlsx")]
+    for memo, workbook in cases:
+        reasons = _late_reasons(workbook)
+        rows = re.findall(r"^\| (\d+) \|.*\| (?:逾期|滞后) \| (.*) \|$",
+                          memo.read_text(encoding="utf-8"), re.M)
+        assert rows
+        for no, reason in rows:
+            units = reasons[int(no)]
+            if reason.endswith("：未说明原因"):  # then the cell names the 责任单位
+                assert units == []
+                continue
+            m = re.match(r"([^：等]+)(?:等(\d+)家)?：", reason)
+            assert m, reason
+            assert (m.group(1), int(m.group(2) or 1)) == (units[0], len(units)), (no, reason)
+
+
+def test_excerpts_end_at_a_clause_outside_quotes():
+    from gkreport.memo import _excerpt, _fit, _quoted, _units_short
+
+    note = "聚焦“加强政策解读，质量把关”，召开专题推进会1次，组织业务培训2场、参训86人次，任务已完成并形成工作台账。"
+    assert _excerpt(note, 45) == "聚焦“加强政策解读，质量把关”，召开专题推进会1次，组织业务培训2场、参训86人次……"
+    assert _excerpt(note, 40) == "聚焦“加强政策解读，质量把关”，召开专题推进会1次……"
+    assert _excerpt(note, 25) == "聚焦“加强政策解读，质量把关”……"
+    assert _excerpt(note, 14) == "聚焦“加强政策解读，质量把关……”"  # no clause ends outside the quote
+    assert _excerpt(note, 200) == note and _fit(note, len(note)) == note
+    assert len(_fit(note, 20)) <= 20
+    assert _quoted("围绕“政策解读”开展工作。") == "围绕‘政策解读’开展工作"  # 。 ends the sentence outside
+    assert _quoted("需协调……") == "需协调……"
+    assert _units_short("区政府办公室、各有关单位、各街镇", 10) == "区政府办公室等"
+    assert _units_short("区政府各部门、各街镇", 10) == "区政府各部门、各街镇"
+    assert _units_short("区人力资源社会保障局牵头", 10) == "区人力资源社会保……"
+
+
+def test_memo_lists_are_capped_and_the_rest_counted(plan):
+    from gkreport.memo import MAX_ISSUES, MAX_QUOTE_CHARS, MAX_QUOTES
+
+    ctx = memo_context(make_report(plan))
+    hl, iss = ctx["highlights"], ctx["issues"]
+    assert len(hl["quotes"]) == MAX_QUOTES
+    assert all(len(q["text"]) <= MAX_QUOTE_CHARS + 2 for q in hl["quotes"])  # + ……
+    assert len({q["unit"] for q in hl["quotes"]}) == len({q["task_no"] for q in hl["quotes"]}) == 2
+    assert len(iss["points"]) == MAX_ISSUES and len({p["unit"] for p in iss["points"]}) == 2
+    assert iss["more"] == "全部问题见汇总表“问题与建议”。"
+    # every late task is in the context, the table shows a few, the rest are numbered
+    late = [t.task.no for t in make_report(plan).tasks if t.overdue or t.status is BEHIND]
+    assert sorted(d["no"] for d in ctx["delays"]) == late
+    assert len(ctx["delay_rows"]) == MAX_DELAY_ROWS < len(late)
+    assert ctx["delays_more"].startswith(f"另有滞后{len(late) - MAX_DELAY_ROWS}项（序号")
+
+
+def test_a_late_task_without_reasons_names_its_units(plan):
+    r = make_report(plan)
+    r = replace(r, entries=tuple(replace(e, issues="无") if e.task_no == 9 else e
+                                 for e in r.entries))
+    row = next(d for d in memo_context(r)["delay_rows"] if d["no"] == 9)
+    assert (row["reason_short"], row["reasons_count"]) == ("区政府办公室等：未说明原因", 0)
