@@ -31,12 +31,47 @@ def _chinese_help(command_class: Any) -> None:
     command_class.get_help_option = get_help_option
 
 
+# Click's own words in help texts (typer marks them for gettext, which has no Chinese).
+_CLICK_WORDS = {"Options": "选项", "Commands": "命令", "Arguments": "参数", "required": "必填",
+                "default: {default}": "默认：{default}"}
+
+
+def _chinese_words(module: Any) -> None:
+    """Route a Click/Typer module's gettext lookups through _CLICK_WORDS."""
+    english = getattr(module, "_", None)
+    if callable(english):
+        module._ = lambda text: _CLICK_WORDS.get(text, english(text))
+
+
+def _chinese_headings(context_class: Any) -> None:
+    """Click's help headings (Usage, Options, Commands) and usage words in Chinese."""
+    formatter_class = context_class.formatter_class
+    words = (("[OPTIONS]", "[选项]"), ("COMMAND [ARGS]...", "命令 [参数]..."))
+
+    class ChineseHelpFormatter(formatter_class):  # type: ignore[misc, valid-type]
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            for english, chinese in words:
+                args = args.replace(english, chinese)
+            super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+        def section(self, name: str) -> Any:
+            return super().section(_CLICK_WORDS.get(name, name))
+
+        def write_heading(self, heading: str) -> None:
+            self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    context_class.formatter_class = ChineseHelpFormatter
+
+
 # Recent Typer releases vendor their own copy of Click; patch whichever one is in use.
 for _module in ("typer._click.core", "click.core"):
     try:
-        _chinese_help(importlib.import_module(_module).Command)
+        _core = importlib.import_module(_module)
     except ImportError:
-        pass
+        continue
+    _chinese_help(_core.Command)
+    _chinese_headings(_core.Context)
+_chinese_words(importlib.import_module("typer.core"))
 
 app = typer.Typer(
     name="gkreport",
@@ -65,9 +100,10 @@ Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="工作目录
                                          file_okay=False, show_default=False)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度条")]
 Debug = Annotated[bool, typer.Option("--debug", help="出错时显示详细的程序调用栈（排查问题用）")]
-PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期次，格式 YYYY-MM，例如 2025-06")]
+PeriodOpt = Annotated[str, typer.Option("--period", "-p", metavar="YYYY-MM",
+                                         help="期次，格式 YYYY-MM，例如 2025-06")]
 OptionalPeriod = Annotated[str | None, typer.Option(
-    "--period", "-p", help="期次，格式 YYYY-MM（默认：input/ 下最新的期次文件夹）")]
+    "--period", "-p", metavar="YYYY-MM", help="期次，格式 YYYY-MM（默认：input/ 下最新的期次文件夹）")]
 
 # The terminal's names for the warning colours; which status carries which colour is the
 # model's one table (STATUS_COLOUR), shared with the workbook and the memo.
@@ -204,9 +240,11 @@ def _print_plan(plan: Any) -> None:
 def plan_import(
     source: Annotated[Path, typer.Argument(help="正式文件：.docx、.xlsx 或纯文本导出（.txt）",
                                            dir_okay=False)],
-    year: Annotated[int | None, typer.Option("--year", help="计划年度（默认：从标题识别）")] = None,
+    year: Annotated[int | None, typer.Option("--year", metavar="YYYY",
+                                             help="计划年度（默认：从标题识别）")] = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="输出的计划工作簿（默认：工作目录 input/任务分解表.xlsx）")] = None,
+        "--out", "-o", metavar="<file>",
+        help="输出的计划工作簿（默认：工作目录 input/任务分解表.xlsx）")] = None,
     workspace: Workspace = Path("."),
     quiet: Quiet = False,
     debug: Debug = False,
@@ -240,11 +278,11 @@ def plan_import(
 def forms(
     period: PeriodOpt,
     units: Annotated[list[str] | None, typer.Option(
-        "--units", "-u", help="只为这些单位生成（可多次指定）")] = None,
+        "--units", "-u", metavar="<unit>", help="只为这些单位生成（可多次指定）")] = None,
     password: Annotated[str | None, typer.Option(
         "--password", help="工作表保护密码（默认不设密码）")] = None,
     due: Annotated[str | None, typer.Option(
-        "--due", help="报送截止日期 YYYY-MM-DD（默认：次月5日）")] = None,
+        "--due", metavar="YYYY-MM-DD", help="报送截止日期（默认：次月5日）")] = None,
     contact: Annotated[str, typer.Option(
         "--contact", help="填报说明中的联系人及电话，例如“区政府办公室 张三 57xxxxxx”")] = "",
     workspace: Workspace = Path("."),

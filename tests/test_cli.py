@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gkreport.cli import app
@@ -54,6 +55,22 @@ def test_consolidate_without_inputs_says_what_to_do(workspace: Path) -> None:
 def test_version() -> None:
     r = runner.invoke(app, ["--version"])
     assert r.exit_code == 0 and r.stdout.startswith("gkreport ")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["plan", "--help"], ["forms", "--help"],
+                                  ["plan", "import", "--help"]])
+def test_help_is_chinese_throughout(args: list[str]) -> None:
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("用法：gkreport") and "[选项]" in lines[0]
+    assert "选项：" in lines
+    assert not any(w in r.stdout for w in ("Usage", "Options", "Commands", "Arguments",
+                                            "required", "[OPTIONS]"))
+    if args[-1] == "--help" and len(args) <= 2 and args[0] in ("--help", "plan"):
+        assert "命令：" in lines and "命令 [参数]..." in lines[0]
+    if args[0] == "forms":
+        assert "[必填]" in r.stdout and "--period YYYY-MM" in r.stdout
 
 
 # ---------------------------------------------------------------- the monthly cycle
