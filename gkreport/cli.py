@@ -398,6 +398,16 @@ def consolidate(
     _print_summary(result)
 
 
+MAX_ALERTS = 20  # warning lines printed after a consolidate
+MAX_NAMES = 20  # unit names printed per list
+
+
+def _names(units: list[str]) -> str:
+    if len(units) <= MAX_NAMES:
+        return "、".join(units)
+    return f"{'、'.join(units[:MAX_NAMES])} 等 {len(units)} 家（名单见催报通知）"
+
+
 def _print_summary(result: Any) -> None:
     from rich.markup import escape
 
@@ -413,19 +423,28 @@ def _print_summary(result: Any) -> None:
     o.print(f"单位：应报 {u['expected']}，已报 {u['submitted']}，未报送 {len(u['missing'])}，"
             f"需修改 {len(u['needs_fix'])}", markup=False)
     if u["missing"]:
-        o.print(f"  未报送：{'、'.join(u['missing'])}", markup=False, style=MISSING_STYLE)
+        o.print(f"  未报送：{_names(u['missing'])}", markup=False, style=MISSING_STYLE)
     if u["needs_fix"]:
-        o.print(f"  需修改：{'、'.join(u['needs_fix'])}", markup=False, style="yellow")
+        o.print(f"  需修改：{_names(u['needs_fix'])}", markup=False, style="yellow")
     pr = s["problems"]
     o.print(f"问题：错误 {pr['错误']}，警告 {pr['警告']}", markup=False)
     _print_reconciliation(result.report)
-    alerts = [r for r in result.report.tasks if r.colour in (Colour.RED, Colour.YELLOW, Colour.BLUE)]
+    # Red first; a city's plan can flag a hundred tasks, so the terminal shows the first
+    # ones and counts the rest (the workbook's 任务汇总 lists them all).
+    order = (Colour.RED, Colour.YELLOW, Colour.BLUE)
+    alerts = sorted((r for r in result.report.tasks if r.colour in order),
+                    key=lambda r: order.index(r.colour))
     if alerts:
         o.print("预警：", style="bold")
-        for r in alerts:
+        for r in alerts[:MAX_ALERTS]:
             o.print(f"  [{COLOUR_STYLE[r.colour]}]●{r.colour.value}[/] {r.task.no}. "
                     f"{escape(r.task.text[:30])}… {r.status.value}"
                     f"{'（逾期）' if r.overdue else ''}", highlight=False)
+        rest = alerts[MAX_ALERTS:]
+        if rest:
+            counts = "、".join(f"{c.value} {n}" for c in order
+                              if (n := sum(r.colour is c for r in rest)))
+            o.print(f"  另有 {len(rest)} 项（{counts}），见汇总表“任务汇总”", markup=False)
     o.print("已写入：", style="bold")
     for path in result.written:
         o.print(f"  {path}", markup=False)

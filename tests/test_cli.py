@@ -298,3 +298,28 @@ def test_damaged_files_among_good_ones_are_reported_and_the_rest_merged(workspac
     assert summary["files"]["refused"] == clean["files"]["refused"] + 20
     assert summary["rows"] == clean["rows"] and summary["tasks"] == clean["tasks"]
     assert summary["problems"]["错误"] == clean["problems"]["错误"] + 20
+
+
+def test_long_lists_are_cut_in_the_terminal_and_counted(workspace: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from gkreport import cli
+
+    ws = _bundled_months(workspace)
+    monkeypatch.setattr(cli, "MAX_ALERTS", 2)
+    monkeypatch.setattr(cli, "MAX_NAMES", 1)
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((ws / "output" / "2025-06" / "summary.json").read_text(encoding="utf-8"))
+    missing = summary["units"]["missing"]
+    assert f"  未报送：{missing[0]} 等 {len(missing)} 家（名单见催报通知）" in r.stdout
+    lines = r.stdout.splitlines()
+    start = lines.index("预警：")
+    assert lines[start + 1].lstrip().startswith("●红")  # overdue first
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(ws / "output" / "2025-06" / "汇总表_2025-06.xlsx")["任务汇总"]
+    rows = list(sheet.iter_rows(values_only=True))
+    colour = rows[0].index("预警")
+    flagged = sum(row[colour] in ("红", "黄", "蓝") for row in rows[1:])
+    assert lines[start + 3].startswith(f"  另有 {flagged - 2} 项（")
+    assert lines[start + 3].endswith("见汇总表“任务汇总”")
