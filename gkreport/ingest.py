@@ -2,35 +2,25 @@
 
 Every file becomes either rows (entries, or rows rejected with a problem) or exactly one
 problem for the file; a hostile file is refused before any parser sees it in full (the
-file-level reading and its guards are in `sheets`; this module reads the form in it).
+file-level reading and its guards are in `sheets`; this module finds the form in it and
+identifies its unit and period, and `rows` checks the form's table row by row).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 from . import layout
-from .model import (
-    STATUS_ALIASES,
-    Entry,
-    FileCounts,
-    Period,
-    Plan,
-    Returns,
-    RowCounts,
-    Status,
-    Submission,
-    normalise_status,
-)
+from .model import Entry, FileCounts, Period, Plan, Returns, RowCounts, Submission
 from .plan import match_header, unit_key
 from .problems import Problem, a1, problem
+from .rows import FileResult, Form, data_rows, validate
 from .sheets import Book, Refused, check_zip, read_grid, sniff
 from .text import clean, nfkc, squash
 
@@ -46,33 +36,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     c.key: tuple(dict.fromkeys(squash(nfkc(n)) for n in (c.header, *c.synonyms)))
     for c in layout.COLUMNS
 }
-_NOTE_LINE = re.compile(r"^(注|备注|说明|填表说明|填报说明)\s*[:：\d\s、.]")
 _LABELS = (layout.LABEL_UNIT, layout.LABEL_REPORTER, layout.LABEL_PHONE, layout.LABEL_DATE)
 _LABEL_FIRST = {label[0] for label in _LABELS}
-
-
-# ---------------------------------------------------------------- per-file result
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    """What one file yielded; picklable so a worker process can return it."""
-
-    file: str
-    size: int
-    sha256: str
-    mtime: float
-    read_at: str
-    unit: str = ""
-    identified_by: str = ""
-    refused: bool = False
-    entries: tuple[Entry, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    rows_read: int = 0
-    rows_rejected: int = 0
-    filled_by: str = ""
-    phone: str = ""
-    fill_date: str = ""
 
 
 # ---------------------------------------------------------------- form parsing
@@ -97,14 +62,6 @@ def _text(value: object) -> str:
     return clean(value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Form:
-    sheet: str
-    grid: list[list[object]]
-    header: int  # zero-based row
-    cols: dict[str, int]
-
-
 def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     best: tuple[int, dict[str, int]] | None = None
     for r, cells in enumerate(grid[:HEADER_SCAN]):
@@ -117,7 +74,7 @@ def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     return best
 
 
-def _find_form(book: Book) -> _Form:
+def _find_form(book: Book) -> Form:
     import python_calamine as pc
 
     meta = book.cal.sheets_metadata
@@ -129,11 +86,11 @@ def _find_form(book: Book) -> _Form:
         grid = read_grid(book, name)
         hit = _find_header(grid)
         if hit:
-            return _Form(name, grid, hit[0], hit[1])
+            return Form(name, grid, hit[0], hit[1])
     raise Refused("form-no-sheet")
 
 
-def _with_percentages(book: Book, form: _Form) -> _Form:
+def _with_percentages(book: Book, form: Form) -> Form:
     """Progress cells formatted as a percentage hold 1 for "100%": scale them to 0..100.
 
     Only small numbers can be affected, so the formats are looked up only when such a
@@ -182,102 +139,6 @@ def _labels(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
                     break
             found[label] = (_text(_cell(grid, r, vc)).lstrip(":：").strip(), r, vc)
     return found
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value) if float(value).is_integer() else None
-    m = _NO_TEXT.fullmatch(squash(nfkc(clean(value))))
-    return int(m.group(1)) if m else None
-
-
-# 序号 as units retype it: 4, 4., 4、, (4), （4）, 【4】, 第4项, ４ (NFKC makes it 4).
-_NO_TEXT = re.compile(r"第?[(\[【〔]?(\d{1,4})(?:\.0+)?[)\]】〕]?[项条号]?[.、,，)]?")
-
-
-def parse_progress(value: object) -> tuple[float | None, bool]:
-    """(progress 0..100, ok): 80, "80%", 0.8, "８０", "80％" all mean 80; empty is (None, True).
-
-    >>> parse_progress("８０％")
-    (80.0, True)
-    """
-    if value is None or isinstance(value, bool):
-        return None, value is None
-    if isinstance(value, int | float):
-        number = float(value)
-        percent = False
-    else:
-        text = squash(nfkc(clean(value)))
-        if not text:
-            return None, True
-        percent = text.endswith("%")
-        try:
-            number = float(text.rstrip("%"))
-        except ValueError:
-            return None, False
-    if not percent and 0 < number < 1:
-        number *= 100  # a percent-formatted cell, or 0.8 typed for 80%
-    number = round(number, 2)
-    if not 0 <= number <= 100:
-        return None, False
-    return number, True
-
-
-_PUNCT = re.compile(r"[\W_]+")
-_TEXT_KEY_CACHE: dict[str, str] = {}
-
-
-def _text_key(text: str) -> str:
-    """Task text without punctuation or spaces; the plan's texts are remembered (every row)."""
-    key = _TEXT_KEY_CACHE.get(text)
-    if key is None:
-        key = _PUNCT.sub("", nfkc(text))
-        if len(_TEXT_KEY_CACHE) < 10_000:
-            _TEXT_KEY_CACHE[text] = key
-    return key
-
-
-def _same_text(a: str, b: str) -> bool:
-    x, y = _text_key(a), _text_key(b)
-    return x == y or SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.9
-
-
-def _is_data_row(cells: list[object], cols: dict[str, int]) -> bool:
-    """A row without an integer 序号 still counts when it has a task text and an answer."""
-    has_text = bool(clean(_cell_in(cells, cols.get("text"))))
-    answered = any(clean(_cell_in(cells, cols.get(k))) for k in ("status", "progress", "note"))
-    return has_text and answered
-
-
-def _cell_in(cells: list[object], c: int | None) -> object:
-    return cells[c] if c is not None and c < len(cells) else None
-
-
-def _data_rows(form: _Form, label_rows: set[int],
-               ) -> Iterable[tuple[int, list[object], int | None]]:
-    """(row index, cells, 序号) of every task row; other non-blank rows give (r, cells, -1).
-
-    `label_rows`: rows below the header holding the reporter block (填报人 …), skipped.
-    """
-    header_cells = [squash(c) for c in form.grid[form.header]]
-    no_col = form.cols["no"]
-    for r in range(form.header + 1, len(form.grid)):
-        cells = form.grid[r]
-        if not any(clean(c) for c in cells) or r in label_rows:
-            continue
-        if (squash(_cell_in(cells, no_col)) == header_cells[no_col]
-                and [squash(c) for c in cells] == header_cells):
-            continue  # the header repeated on a new page
-        no = _as_int(_cell_in(cells, form.cols["no"]))
-        first = next(clean(c) for c in cells if clean(c))
-        if no is not None and not _NOTE_LINE.match(first):
-            yield r, cells, no
-        elif _is_data_row(cells, form.cols) and not _NOTE_LINE.match(first):
-            yield r, cells, None
-        else:
-            yield r, cells, -1
 
 
 # ---------------------------------------------------------------- identification
@@ -333,7 +194,7 @@ _TITLE_PERIOD = (re.compile(r"\(\s*(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?\s*\)"
                  re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?!\s*(?:\d|底|初|中|上|下|前|末))"))
 
 
-def _title_period(form: _Form) -> tuple[str, int, int] | None:
+def _title_period(form: Form) -> tuple[str, int, int] | None:
     """(YYYY-MM, row, col) of the period in the title rows above the header."""
     rows = [r for r in range(form.header)  # the reporter block (填报日期 …) is not a title
             if not any(nfkc(squash(v)).startswith(_LABELS) for v in form.grid[r])]
@@ -457,7 +318,7 @@ def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, A
     return []
 
 
-def _read_form(base: FileResult, form: _Form, meta: dict[str, str], props: dict[str, str],
+def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[str, str],
                plan: Plan, period: Period, previous: Mapping[tuple[int, str], str]) -> FileResult:
     file, sheet, cols = base.file, form.sheet, form.cols
     # The reporter block may sit above the header or below the table: the first of each
@@ -465,7 +326,7 @@ def _read_form(base: FileResult, form: _Form, meta: dict[str, str], props: dict[
     below = {label: (v, r + form.header + 1, c)
              for label, (v, r, c) in _labels(form.grid[form.header + 1:]).items()}
     labels = {**below, **_labels(form.grid[: form.header + 1])}
-    rows = list(_data_rows(form, {r for _v, r, _c in below.values()}))
+    rows = list(data_rows(form, {r for _v, r, _c in below.values()}))
     task_rows = [(r, cells, no) for r, cells, no in rows if no != -1]
     names = _unit_names(plan)
     written = labels.get(layout.LABEL_UNIT, ("", 0, 0))
@@ -519,249 +380,7 @@ def _read_form(base: FileResult, form: _Form, meta: dict[str, str], props: dict[
     if not found:
         first.append(problem("form-period-unknown", file=file, sheet=sheet, unit=unit,
                              period=str(period)))
-    return _validate(base, form, rows, labels, plan, previous, first)
-
-
-# Fill-in text columns a continuation row may carry, and their names in messages.
-_TEXT_KEYS = ("note", "issues", "next_steps")
-_KEY_NAMES = {c.key: c.header for c in layout.COLUMNS}
-QUOTE_LIMIT = 500  # characters of a quoted cell; longer text says how long it is
-
-
-def _clip(text: str) -> str:
-    """The text, or its start with its full length said (never silently cut)."""
-    return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}……（共 {len(text)} 字）"
-
-
-def _quote(text: str) -> str:
-    if len(text) <= QUOTE_LIMIT:
-        return f"“{text}”"
-    return f"“{text[:QUOTE_LIMIT]}……”（共 {len(text)} 字）"
-
-
-def _quote_row(cells: list[object], header: list[object], keys: Iterable[int] | None = None) -> str:
-    """Every non-empty cell of a row, named by its column header: 进展情况“…”，存在问题“…”."""
-    parts = []
-    for c in (range(len(cells)) if keys is None else keys):
-        text = _para(_cell_in(cells, c))
-        if text:
-            name = clean(_cell_in(header, c)) or a1(0, c).rstrip("1")
-            parts.append(f"{name}{_quote(text)}")
-    return "，".join(parts)
-
-
-def _is_continuation(cells: list[object], cols: dict[str, int]) -> bool:
-    """No 序号, task text, status or progress, but text in 进展情况/存在问题/下步计划."""
-    if any(clean(_cell_in(cells, cols.get(k))) for k in ("no", "text", "status", "progress")):
-        return False
-    return any(clean(_cell_in(cells, cols.get(k))) for k in _TEXT_KEYS)
-
-
-def _validate(base: FileResult, form: _Form, rows: list[tuple[int, list[object], int | None]],
-              labels: dict[str, tuple[str, int, int]], plan: Plan,
-              previous: Mapping[tuple[int, str], str], first: list[Problem]) -> FileResult:
-    file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
-    header = form.grid[form.header]
-    problems: list[Problem] = list(first)
-    entries: list[Entry] = []
-    rejected = 0
-    claimed: set[int] = set()
-    contested: set[int] = set()
-
-    def at(r: int, key: str) -> dict[str, Any]:
-        c = cols.get(key, cols["no"])
-        return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
-
-    # Rows without 序号 between task rows: a continuation belongs to the task row above it,
-    # so it is gathered first (its 存在问题 may answer that row's 滞后).
-    task_at = [r for r, _cells, no in rows if no != -1]
-    inside = range(task_at[0] + 1, task_at[-1]) if task_at else range(0)
-    owner: dict[int, int] = {}  # continuation row -> task row
-    more: dict[int, dict[str, list[str]]] = {}
-    above = -1
-    for r, cells, no in rows:
-        if no != -1:
-            above = r
-        elif r in inside and _is_continuation(cells, cols):
-            owner[r] = above
-            for key in _TEXT_KEYS:
-                text = _para(_cell_in(cells, cols.get(key)))
-                if text:
-                    more.setdefault(above, {}).setdefault(key, []).append(text)
-
-    used: dict[int, str] = {}  # task row -> how it is named in messages, when it was merged
-    named: dict[int, str] = {}
-    for r, cells, no in rows:
-        def val(key: str, cells: list[object] = cells) -> object:
-            return _cell_in(cells, cols.get(key))
-
-        if no != -1:
-            named[r] = f"序号 {no} 所在行" if no is not None else f"第 {r + 1} 行"
-        if r in owner:
-            target = owner[r]
-            keys = [cols[k] for k in _TEXT_KEYS if k in cols]
-            c = next(c for c in keys if clean(_cell_in(cells, c)))
-            outcome = ("内容已并入该行" if target in used
-                       else "但该行未采用，本行内容也未采用")
-            problems.append(problem("continuation-row", file=file, sheet=sheet, cell=a1(r, c),
-                                    row=r + 1, unit=unit, target=named[target], outcome=outcome,
-                                    value=_quote_row(cells, header, keys)))
-            continue
-        if no == -1:
-            c = next(c for c, v in enumerate(cells) if clean(v))
-            value = _quote_row(cells, header)
-            where = {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
-            if task_at and r > task_at[-1]:
-                texts = (_para(v) for v in cells)
-                problems.append(problem("form-extra-rows", **where,
-                                        value=_clip(" ".join(t for t in texts if t))))
-            else:
-                problems.append(problem("form-stray-row", **where, value=value))
-            continue
-        if no is None:
-            rejected += 1
-            problems.append(problem("unnumbered-task", **at(r, "no"),
-                                    text=_quote(clean(val("text")))))
-            continue
-        task = plan.task(no)
-        if task is None or not plan.accepts(task, unit):
-            rejected += 1
-            problems.append(problem("unknown-task", **at(r, "no"), no=clean(val("no"))))
-            continue
-        text = clean(val("text"))
-        if text and not _same_text(text, task.text):
-            rejected += 1
-            contested.add(no)
-            problems.append(problem("task-text-mismatch", **at(r, "text"), no=no))
-            continue
-        if no in claimed:
-            rejected += 1
-            problems.append(problem("duplicate-task", **at(r, "no"), no=no))
-            continue
-        claimed.add(no)
-        entry, found = _entry(r, no, val, task.text, form, base, previous, more.get(r, {}))
-        entries.append(entry)
-        used[r] = named[r]
-        problems.extend(found)
-    for task in plan.tasks_for(unit):
-        if task.no not in claimed and task.no not in contested:
-            problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
-                                    no=task.no, text=task.text[:40]))
-    for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
-        value, r, c = labels.get(label, ("", 0, 0))
-        if not value:
-            cell = a1(r, c) if label in labels else ""
-            problems.append(problem("missing-reporter", file=file, sheet=sheet, cell=cell,
-                                    row=r + 1 if label in labels else None, unit=unit,
-                                    field=label))
-    return replace(base, entries=tuple(entries), problems=tuple(problems), rows_rejected=rejected)
-
-
-# ---------------------------------------------------------------- cell values
-
-
-_LINE_SPACE = re.compile(r"[^\S\n]+")
-
-
-def _para(value: object) -> str:
-    """Cell text with runs of spaces folded and line breaks kept (the workbook wraps text)."""
-    if value is None or value == "":
-        return ""
-    text = str(clean(value) if isinstance(value, float) else value)
-    if "\n" not in text and "\r" not in text and "\u2028" not in text:  # the usual one line
-        return _LINE_SPACE.sub(" ", text).strip()
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
-    lines = (_LINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-# A status with a remark: 滞后（原因见问题栏）, 已完成（6月10日）, 已完成100%, 已完成 6.10.
-_REMARK = re.compile(r"[(（\[【〔][^()（）\[\]【】〔〕]*[)）\]】〕]")
-_TRAILER = re.compile(
-    r"(?:[\s,，;；:：、。.!！-]*(?:\d{4}\s*年)?\s*\d{1,2}\s*月\s*(?:\d{1,2}\s*[日号]?|底|初|中旬|上旬|下旬)?"
-    r"|[\s,，;；:：、。.!！-]*\d{4}[-./]\d{1,2}[-./]\d{1,2}"
-    r"|[\s,，;；:：、。.!！-]*\d{1,2}[./]\d{1,2}"
-    r"|[\s,，;；:：、。.!！-]*\d+(?:\.\d+)?\s*%"
-    r"|[\s,，;；:：、。.!！-]+)$")
-_NEGATION = ("未", "没", "不", "尚", "无")
-
-
-def _statuses_in(text: str) -> set[Status]:
-    """Statuses named anywhere in `text`, longest names first, negated ones (未完成) skipped."""
-    found: set[Status] = set()
-    for alias in sorted(STATUS_ALIASES, key=len, reverse=True):
-        start = text.find(alias)
-        while start != -1:
-            if not (start and text[start - 1] in _NEGATION and not alias.startswith(_NEGATION)):
-                found.add(STATUS_ALIASES[alias])
-            text = text[:start] + "\0" * len(alias) + text[start + len(alias):]
-            start = text.find(alias)
-    return found
-
-
-def _normalise_status(raw: str) -> Status | None:
-    """normalise_status, then again without bracketed remarks and trailing dates or percentages.
-
-    Stays None when what was stripped names a different status (按计划推进（已完成）).
-    """
-    text = nfkc(raw)
-    status = normalise_status(text)
-    if status is not None:
-        return status
-    core = text
-    for _ in range(5):  # nested or repeated remarks, one layer each time
-        stripped = _TRAILER.sub("", _REMARK.sub("", core)).strip()
-        if stripped == core:
-            break
-        core = stripped
-    status = normalise_status(core) if core else None
-    if status is None:
-        return None
-    removed = text.replace(core, "", 1)
-    return status if _statuses_in(removed) <= {status} else None
-
-
-def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: _Form,
-           base: FileResult, previous: Mapping[tuple[int, str], str],
-           more: Mapping[str, list[str]]) -> tuple[Entry, list[Problem]]:
-    file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
-    found: list[Problem] = []
-
-    def at(key: str) -> dict[str, Any]:
-        c = cols.get(key, cols["no"])
-        return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
-
-    def text(key: str) -> str:
-        # The row's own text, then what continuation rows under it added.
-        return "\n".join(t for t in (_para(val(key)), *more.get(key, ())) if t)
-
-    raw_status = clean(val("status"))
-    status = _normalise_status(raw_status) if raw_status else None
-    if not raw_status:
-        found.append(problem("missing-status", **at("status")))
-    elif status is None:
-        found.append(problem("unknown-status", **at("status"), value=raw_status))
-    progress, ok = parse_progress(val("progress"))
-    if not ok:
-        found.append(problem("bad-progress", **at("progress"), value=clean(val("progress"))))
-    note = text("note")
-    issues = text("issues")
-    if status in (Status.DONE, Status.ON_TRACK, Status.BEHIND) and not note:
-        found.append(problem("missing-progress-note", **at("note"), status=status.value))
-    if status is Status.DONE and progress is not None and progress < 100:
-        found.append(problem("done-below-100", **at("progress"), value=f"{progress:g}"))
-    if status is Status.NOT_STARTED and progress:
-        found.append(problem("not-started-with-progress", **at("progress"), value=f"{progress:g}"))
-    if status is Status.BEHIND and not issues and "issues" in cols:
-        found.append(problem("behind-without-issue", **at("issues")))
-    before = previous.get((no, unit), "")
-    if note and before and squash(nfkc(note)) == squash(nfkc(before)):
-        found.append(problem("stale-progress", **at("note")))
-    entry = Entry(task_no=no, unit=unit, status=status or Status.UNVERIFIED,
-                  raw_status=raw_status, progress=progress, note=note, issues=issues,
-                  next_steps=text("next_steps"), file=file, sheet=form.sheet, row=r + 1,
-                  cell=a1(r, cols["status"]), task_text=task_text)
-    return entry, found
+    return validate(base, form, rows, labels, plan, previous, first)
 
 
 # ---------------------------------------------------------------- the folder

@@ -17,8 +17,9 @@ import pytest
 
 from gkreport import layout
 from gkreport.forms import write_forms
-from gkreport.ingest import _date_key, _normalise_status, parse_progress, read_returns
+from gkreport.ingest import _date_key, read_returns
 from gkreport.model import Period, Plan, Returns, Status
+from gkreport.rows import _normalise_status, parse_progress
 
 from .lo import convert, needs_lo
 
