@@ -172,7 +172,6 @@ def data_rows(form: Form, label_rows: set[int],
 
 # Fill-in text columns a continuation row may carry, and their names in messages.
 _TEXT_KEYS = ("note", "issues", "next_steps")
-_KEY_NAMES = {c.key: c.header for c in layout.COLUMNS}
 QUOTE_LIMIT = 500  # characters of a quoted cell; longer text says how long it is
 
 
