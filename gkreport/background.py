@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 SECOND_PROCESS = True  # False: everything in this process (tests, profiling)
 COMMIT = "commit"
+# The child's first words, before it reads anything: a program that is not ours (a frozen
+# or embedding sys.executable) never says them, and is given up on after HELLO_SECONDS.
+HELLO = ("hello", "gkreport.background/1")
+HELLO_SECONDS = 60.0
 Outputs = tuple[Path, dict[str, Path], dict[Path, str | bytes]]
 
 
@@ -120,11 +124,18 @@ class SideJob:
             if not ok:
                 return
 
-    def _receive(self) -> tuple[str, Any] | None:
-        return None if self.failed else self.inbox.get()
+    def _receive(self, timeout: float | None = None) -> tuple[str, Any] | None:
+        if self.failed:
+            return None
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     def outputs(self) -> Outputs:
         """The side outputs, from the second process or, if it failed, made here."""
+        if self.proc is not None and not self.here and self._receive(HELLO_SECONDS) != HELLO:
+            self._stop(kill=True)  # not our program, or it died starting
         if self.proc is not None and not self.here:
             if self.sender is not None:
                 self.sender.join()
@@ -150,12 +161,15 @@ class SideJob:
         paths, _period, _returns, report, _templates = self.args
         History(paths.history).record(report)
 
-    def _stop(self) -> None:
+    def _stop(self, *, kill: bool = False) -> None:
         """End the second process: closing its input rolls back an uncommitted history
-        write; what it still says is drained by the listening thread."""
+        write; what it still says is drained by the listening thread. `kill`: at once
+        (a sending thread blocked on a child that does not read then fails and ends)."""
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
+        if kill:
+            proc.kill()
         if self.sender is not None:
             self.sender.join(timeout=60)
         try:
@@ -199,6 +213,7 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # Stray prints (a library's warning) must not corrupt the conversation: to stderr.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    _reply(out, *HELLO)
     try:
         args = pickle.load(inbox)
         outputs = side_outputs(*args)

@@ -105,8 +105,9 @@ def test_a_second_process_that_dies_before_committing_leaves_the_history_to_this
     procs = spawned(monkeypatch, """
         import os, pickle, sys
         from gkreport import background as b
-        args = pickle.load(sys.stdin.buffer)
         out = os.fdopen(os.dup(1), "wb")
+        b._reply(out, *b.HELLO)
+        args = pickle.load(sys.stdin.buffer)
         b._reply(out, "outputs", b.side_outputs(*args))
         os._exit(9)
     """)
@@ -168,5 +169,23 @@ def test_a_month_that_does_not_pickle_is_done_here(ws: Path,
     monkeypatch.setattr(background.pickle, "dumps", refuse)
     run_consolidate(Paths(ws), PERIOD)
     assert procs[0].wait(timeout=30) == 1  # told nothing, it ended
+    assert (ws / "output" / "2025-06" / "简报_2025-06.docx").exists()
+    assert stored(ws)[0]
+
+
+@pytest.mark.parametrize("code", [
+    "import time; time.sleep(600)",  # alive, silent, reads nothing (not our program)
+    "import sys; sys.stdout.write('Usage: app [options]\\n'); sys.stdout.flush()",  # talks
+])
+def test_a_second_process_that_is_not_ours_is_given_up_on(
+        ws: Path, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    import time
+
+    procs = spawned(monkeypatch, code)
+    monkeypatch.setattr(background, "HELLO_SECONDS", 1.0)
+    start = time.monotonic()
+    run_consolidate(Paths(ws), PERIOD)
+    assert time.monotonic() - start < 60
+    assert procs[0].poll() is not None  # ended, not left behind
     assert (ws / "output" / "2025-06" / "简报_2025-06.docx").exists()
     assert stored(ws)[0]
