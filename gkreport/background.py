@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from .problems import GkreportError
+
 if TYPE_CHECKING:
     from .model import Period, Report, Returns
     from .workspace import Paths
@@ -64,7 +66,10 @@ class SideJob:
         ...                        # the workbook and memo moved into place
         side.commit()              # the history, last
 
-    Leaving the block without commit() leaves the history untouched.
+    Leaving the block without commit() leaves the history untouched. Only a GkreportError
+    (a message for the user: a broken template, a busy history) crosses from the child to
+    the user; anything else it meets (an exception, running out of memory, dying) makes
+    this process do the work itself, so a bug shows here with its whole traceback.
     """
 
     def __init__(self, paths: Paths, period: Period, returns: Returns, report: Report,
@@ -78,11 +83,14 @@ class SideJob:
         self.here = False  # the second process failed: its work was done here
 
     def __enter__(self) -> SideJob:
-        if SECOND_PROCESS:
+        # A frozen application's executable is not a Python that takes -m.
+        if SECOND_PROCESS and sys.executable and not getattr(sys, "frozen", False):
             try:
-                self.proc = subprocess.Popen([sys.executable, "-m", __name__],
+                # -P: the child must import the installed gkreport, not a gkreport/ folder
+                # (or a queue.py) in the current directory, as `python -m` otherwise would.
+                self.proc = subprocess.Popen([sys.executable, "-P", "-m", __name__],
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            except OSError:
+            except (OSError, ValueError):
                 self.proc = None
         if self.proc is None:
             return self
@@ -96,7 +104,7 @@ class SideJob:
             # the interpreter lock the whole time.
             data = pickle.dumps(self.args, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - something that does not pickle: work here instead
-            self._stop()
+            self._stop(kill=True)
             return self
         # The bytes go out from a thread: the pipe takes them as fast as the child reads.
         self.sender = threading.Thread(target=self._send, args=(data,), daemon=True)
@@ -112,16 +120,14 @@ class SideJob:
             self.failed = True
 
     def _listen(self, stream: IO[bytes]) -> None:
-        """Queue each message of the child; None once it ended, died or sent nonsense."""
+        """Queue each message of the child; None once it ended, died or sent nonsense. What
+        follows nonsense is read and dropped, so the child never blocks on a full pipe."""
         while True:
-            try:
-                message = pickle.load(stream)
-            except Exception:  # noqa: BLE001 - EOF, or a truncated or foreign stream
-                self.inbox.put(None)
-                return
-            ok = isinstance(message, tuple) and len(message) == 2
-            self.inbox.put(message if ok else None)
-            if not ok:
+            message = _read_message(stream)
+            self.inbox.put(message)
+            if message is None:
+                while stream.read(1 << 16):
+                    pass
                 return
 
     def _receive(self, timeout: float | None = None) -> tuple[str, Any] | None:
@@ -132,19 +138,28 @@ class SideJob:
         except queue.Empty:
             return None
 
+    def _answer(self, expected: str) -> Any:
+        """The child's `expected` message; a GkreportError it sent is raised; anything else
+        stops it and returns None (the caller then does the work here)."""
+        message = self._receive()
+        if message and message[0] == expected:
+            return message
+        if message and message[0] == "error" and isinstance(message[1], GkreportError):
+            self._stop()
+            raise message[1]
+        self._stop(kill=True)
+        return None
+
     def outputs(self) -> Outputs:
         """The side outputs, from the second process or, if it failed, made here."""
-        if self.proc is not None and not self.here and self._receive(HELLO_SECONDS) != HELLO:
+        if self.proc is not None and self._receive(HELLO_SECONDS) != HELLO:
             self._stop(kill=True)  # not our program, or it died starting
-        if self.proc is not None and not self.here:
+        if self.proc is not None:
             if self.sender is not None:
                 self.sender.join()
-            message = self._receive()
-            if message and message[0] == "outputs":
+            message = self._answer("outputs")
+            if message is not None:
                 return message[1]
-            if message and message[0] == "error" and isinstance(message[1], Exception):
-                raise message[1]
-            self._stop()
         self.here = True
         return side_outputs(*self.args)
 
@@ -152,46 +167,76 @@ class SideJob:
         """Commit the period to the history (written here if the second process failed)."""
         if self.proc is not None and not self.here:
             self._send(pickle.dumps(COMMIT))
-            message = self._receive()
-            if message and message[0] == "committed":
+            if self._answer("committed") is not None:
                 return
-            self._stop()
         from .history import History
 
         paths, _period, _returns, report, _templates = self.args
         History(paths.history).record(report)
 
-    def _stop(self, *, kill: bool = False) -> None:
-        """End the second process: closing its input rolls back an uncommitted history
-        write; what it still says is drained by the listening thread. `kill`: at once
-        (a sending thread blocked on a child that does not read then fails and ends)."""
+    def _stop(self, *, kill: bool = False, wait: float = 60) -> None:
+        """End the second process. Closing its input rolls back an uncommitted history write
+        (the child stops at its next read); after `wait` seconds, or at once with `kill`, it
+        is killed (its work is abandoned or will be done here)."""
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        if kill:
-            proc.kill()
-        if self.sender is not None:
-            self.sender.join(timeout=60)
         try:
-            proc.stdin.close()  # type: ignore[union-attr]
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            if kill:
+                proc.kill()
+            if self.sender is not None:
+                self.sender.join(timeout=10)
+                if self.sender.is_alive():  # blocked on a child that does not read
+                    proc.kill()
+                    self.sender.join()
+            try:
+                proc.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        finally:
+            # Even when interrupted again (a second Ctrl-C): never leave the child writing
+            # outputs or the history after this run has given up its lock.
+            if proc.poll() is None:
+                proc.kill()
             proc.wait()
-        if self.listener is not None:
-            self.listener.join(timeout=10)  # it reads to the end of what the child said
-        if proc.stdout is not None:
-            proc.stdout.close()
+            if self.listener is not None:
+                self.listener.join(timeout=10)  # it reads to the end of what the child said
+            if proc.stdout is not None:
+                proc.stdout.close()
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._stop()
+        # Leaving on an exception (the workbook failed, Ctrl-C): the child's remaining work
+        # is abandoned rather than waited for. Waiting for commit, it rolls back at once;
+        # still busy after a moment, it is killed (sqlite rolls its journal back later).
+        self._stop(wait=60 if exc is None else 2)
 
 
 # ---------------------------------------------------------------- the second process
+
+# Each message: MAGIC, its length (8 bytes, big-endian), the pickle. Bytes that are not
+# ours on the child's stdout (a site hook's print) then read as nonsense, not as a pickle
+# asking for gigabytes.
+MAGIC = b"GKRB"
+
+
+def _read_message(stream: IO[bytes]) -> tuple[str, Any] | None:
+    head = stream.read(len(MAGIC) + 8)
+    if len(head) < len(MAGIC) + 8 or not head.startswith(MAGIC):
+        return None
+    size = int.from_bytes(head[len(MAGIC):], "big")
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    try:
+        message = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - a message we cannot read is nonsense
+        return None
+    return message if isinstance(message, tuple) and len(message) == 2 else None
 
 
 def _reply(out: IO[bytes], kind: str, value: Any) -> None:
@@ -199,7 +244,7 @@ def _reply(out: IO[bytes], kind: str, value: Any) -> None:
         data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - an exception that does not pickle: say what it was
         data = pickle.dumps(("error", RuntimeError(repr(value))))
-    out.write(data)
+    out.write(MAGIC + len(data).to_bytes(8, "big") + data)
     out.flush()
 
 
@@ -207,7 +252,7 @@ def main() -> None:
     """The child's side of the conversation (see the module docstring)."""
     import signal
 
-    # Ctrl-C is the main process's to handle: it closes our input, and we stop there.
+    # Ctrl-C is the main process's to handle: it stops us (or closes our input).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox = sys.stdin.buffer
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -217,9 +262,11 @@ def main() -> None:
     try:
         args = pickle.load(inbox)
         outputs = side_outputs(*args)
-    except Exception as exc:  # noqa: BLE001 - handed to the main process
+    except GkreportError as exc:  # for the user: a broken template, say
         _reply(out, "error", exc)
         os._exit(1)
+    except BaseException:  # noqa: BLE001 - anything else: the main process does the work
+        os._exit(2)
     _reply(out, "outputs", outputs)
 
     from .history import History
@@ -231,9 +278,11 @@ def main() -> None:
                 raise EOFError
     except EOFError:  # the main process gave up: rolled back
         os._exit(0)
-    except Exception as exc:  # noqa: BLE001 - handed to the main process
+    except GkreportError as exc:  # a busy or unreadable history: the user's to hear
         _reply(out, "error", exc)
         os._exit(1)
+    except BaseException:  # noqa: BLE001 - the main process records it
+        os._exit(2)
     _reply(out, "committed", None)
     # The interpreter's teardown of a month's objects is skipped: nothing is left to flush.
     os._exit(0)
