@@ -12,7 +12,8 @@ child never re-runs the caller's script. Where the second process cannot start o
 its work is done in this process instead; nothing depends on it succeeding.
 
 The two talk over the child's stdin and stdout in pickles: the month in, then "commit";
-("outputs", ...) or ("error", exception) out, then ("committed", None).
+out, each framed (MAGIC, length): a hello, ("outputs", ...) or ("error", GkreportError),
+then ("committed", None).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .problems import GkreportError
 
 if TYPE_CHECKING:
-    from .model import Period, Report, Returns
+    from .model import Report, Returns
     from .workspace import Paths
 
 SECOND_PROCESS = True  # False: everything in this process (tests, profiling)
@@ -42,18 +43,17 @@ HELLO_SECONDS = 60.0
 Outputs = tuple[Path, dict[str, Path], dict[Path, str | bytes]]
 
 
-def side_outputs(paths: Paths, period: Period, returns: Returns, report: Report,
-                 templates: Path | None) -> Outputs:
+def side_outputs(paths: Paths, returns: Returns, report: Report) -> Outputs:
     """The check outputs (written) and the memo (rendered in memory, not yet written)."""
     from .memo import render_outputs
-    from .workspace import write_check_outputs
+    from .workspace import templates_dir, write_check_outputs
 
     # The check outputs are what `gkreport check` writes for these inputs anyway.
-    check_path, annotated = write_check_outputs(paths, report.plan, period, returns)
+    check_path, annotated = write_check_outputs(paths, report.plan, report.period, returns)
     # Rendered in memory first: a broken workspace template stops the run before the last
     # good workbook, memo or summary is replaced.
-    memo = render_outputs(report, paths.period_out(period), templates=templates,
-                          annotated=annotated)
+    memo = render_outputs(report, paths.period_out(report.period),
+                          templates=templates_dir(paths), annotated=annotated)
     return check_path, annotated, memo
 
 
@@ -72,9 +72,8 @@ class SideJob:
     this process do the work itself, so a bug shows here with its whole traceback.
     """
 
-    def __init__(self, paths: Paths, period: Period, returns: Returns, report: Report,
-                 templates: Path | None) -> None:
-        self.args = (paths, period, returns, report, templates)
+    def __init__(self, paths: Paths, returns: Returns, report: Report) -> None:
+        self.args = (paths, returns, report)
         self.proc: subprocess.Popen[bytes] | None = None
         self.sender: threading.Thread | None = None
         self.listener: threading.Thread | None = None
@@ -171,7 +170,7 @@ class SideJob:
                 return
         from .history import History
 
-        paths, _period, _returns, report, _templates = self.args
+        paths, _returns, report = self.args
         History(paths.history).record(report)
 
     def _stop(self, *, kill: bool = False, wait: float = 60) -> None:
@@ -271,7 +270,7 @@ def main() -> None:
 
     from .history import History
 
-    paths, _period, _returns, report, _templates = args
+    paths, _returns, report = args
     try:
         with History(paths.history).prepared(report):
             if pickle.load(inbox) != COMMIT:

@@ -54,24 +54,27 @@ def _chinese_headings(context_class: Any) -> None:
                 args = args.replace(english, chinese)
             super().write_usage(prog, args, "用法：" if prefix is None else prefix)
 
-        def section(self, name: str) -> Any:
-            return super().section(_CLICK_WORDS.get(name, name))
-
         def write_heading(self, heading: str) -> None:
             self.write(f"{'':>{self.current_indent}}{heading}：\n")
 
     context_class.formatter_class = ChineseHelpFormatter
 
 
-# Recent Typer releases vendor their own copy of Click; patch whichever one is in use.
-for _module in ("typer._click.core", "click.core"):
-    try:
-        _core = importlib.import_module(_module)
-    except ImportError:
-        continue
-    _chinese_help(_core.Command)
-    _chinese_headings(_core.Context)
-_chinese_words(importlib.import_module("typer.core"))
+def _click(name: str) -> Any:
+    """A Click module: recent Typer releases vendor their own copy of Click; older ones
+    use Click itself."""
+    for package in ("typer._click", "click"):
+        try:
+            return importlib.import_module(f"{package}.{name}")
+        except ImportError:
+            continue
+    raise ImportError(name)
+
+
+_chinese_help(_click("core").Command)
+_chinese_headings(_click("core").Context)
+_chinese_words(importlib.import_module("typer.core"))  # where Typer formats the help
+_chinese_words(_click("core"))  # where Click itself does (older Typer releases)
 
 app = typer.Typer(
     name="gkreport",
@@ -532,14 +535,7 @@ def main() -> None:
     """Console-script entry point: Click's usage errors become Chinese lines with exit 2."""
     import re
 
-    exceptions = None
-    for name in ("typer._click.exceptions", "click.exceptions"):
-        try:
-            exceptions = importlib.import_module(name)
-            break
-        except ImportError:
-            continue
-    assert exceptions is not None
+    exceptions = _click("exceptions")
     try:
         code = app(standalone_mode=False, prog_name="gkreport")
     except exceptions.UsageError as exc:

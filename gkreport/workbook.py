@@ -187,8 +187,7 @@ class _Book:
         for r, row in enumerate(rows, start=top + 1):
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                 if type(value) is str and value:  # most cells: text, written directly
-                    write_string(r, c, value if len(value) <= MAX_CELL_CHARS else _fit(value),
-                                 fmts[c])
+                    write_string(r, c, _fit(value), fmts[c])
                 else:
                     self.cell(ws, r, c, value, col.kind)
             set_row(r, heights[r - top - 1])
@@ -253,15 +252,11 @@ def _column_width(cells: Sequence[tuple[int, ...]], maximum: float) -> float:
 def _row_height(cells: Sequence[tuple[int, ...]], widths: Sequence[float]) -> float:
     """Points a row needs for its wrapped text: Excel, WPS and LibreOffice do not all autofit
     rows written by xlsxwriter, so long notes would otherwise print cut off."""
-    lines = 1
-    for line_widths, width in zip(cells, widths, strict=True):
-        usable = width - 1 if width > 2 else 1
-        if len(line_widths) == 1:  # the common cell: one line, usually fitting
-            if line_widths[0] > usable * lines:
-                lines = math.ceil(line_widths[0] / usable)
-        else:
-            lines = max(lines, sum(math.ceil(w / usable) or 1 for w in line_widths))
-    return min(LINE_HEIGHT * lines + 4, 409.0)
+    return _height(max([1, *(_lines(w, width) for w, width in zip(cells, widths, strict=True))]))
+
+
+def _height(lines: int) -> float:
+    return min(LINE_HEIGHT * lines + 4, 409.0)  # 409 points: Excel's tallest row
 
 
 def _lines(line_widths: tuple[int, ...], width: float) -> int:
@@ -284,7 +279,7 @@ def _row_heights(shown: Sequence[Sequence[str]], measured: Sequence[dict[str, tu
         for r, text in enumerate(texts):
             if need[text] > lines[r]:
                 lines[r] = need[text]
-    return [min(LINE_HEIGHT * k + 4, 409.0) for k in lines]
+    return [_height(k) for k in lines]
 
 
 def _shown(value: Cell) -> str:

@@ -226,7 +226,8 @@ class ConsolidateResult:
     annotated: dict[str, Path] = field(default_factory=dict)
 
 
-def _templates(paths: Paths) -> Path | None:
+def templates_dir(paths: Paths) -> Path | None:
+    """The workspace's templates/ folder, when the office made one."""
     return paths.templates if paths.templates.is_dir() else None
 
 
@@ -255,7 +256,7 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
         # while a second one writes the check outputs, renders the memo and prepares the
         # history write, committed last, once everything else is in place.
         try:
-            with SideJob(paths, period, returns, report, _templates(paths)) as side:
+            with SideJob(paths, returns, report) as side:
                 write_workbook(report, pending)
                 check_path, annotated, memo = side.outputs()
                 replace_file(pending, workbook)
@@ -291,7 +292,7 @@ def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     annotated = {u.unit.name: f for u in report.units for f in sorted(back.glob(
         f"{unit_stem(u.unit.name, str(period))}.xls*")) if u.state == NEEDS_FIX}
     with run_lock(paths):
-        written = render_all(report, out, templates=_templates(paths), annotated=annotated)
+        written = render_all(report, out, templates=templates_dir(paths), annotated=annotated)
     return ConsolidateResult(report, summarise(report), tuple(written), annotated)
 
 
