@@ -301,19 +301,18 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
     shown = {t.task.no for t in ranked[:MAX_DELAY_ROWS]}
     detailed = {t.task.no for t in [t for t in ranked[:MAX_DELAY_ROWS] if t.overdue][:MAX_DETAILED]}
     for t in late:
+        units = _units_text(t.task.units_text)
         given = _reasons(by_task.get(t.task.no, []))
         reasons = [{"unit": u, "text": _excerpt(x, MAX_ISSUE_CHARS)} for u, x in given[:MAX_REASONS]]
         if given:
             who = given[0][0] + (f"等{len(given)}家" if len(given) > 1 else "")
             short = f"{who}：{_fit(given[0][1], max(TABLE_REASON_CHARS - len(who) - 1, 10))}"
         else:  # then at least who is responsible
-            short = f"{_units_short(_units_text(t.task.units_text), TABLE_UNITS_CHARS)}：未说明原因"
+            short = f"{_units_short(units, TABLE_UNITS_CHARS)}：未说明原因"
         counts = (f"应报{t.expected}家，已报{t.reported}家，已完成{t.done}家，"
                   f"滞后{t.behind}家，未报送{t.missing}家")
         out.append({"no": t.task.no, "text": _fit(_short_task(t), TABLE_TASK_CHARS),
-                    "units": _units_text(t.task.units_text),
-                    "units_short": _units_short(_units_text(t.task.units_text),
-                                                TABLE_UNITS_CHARS),
+                    "units": units, "units_short": _units_short(units, TABLE_UNITS_CHARS),
                     "deadline": _deadline(t), "deadline_text": _text(t.task.deadline.text),
                     "overdue": t.overdue, "label": OVERDUE if t.overdue else Status.BEHIND.value,
                     "status": t.status.value,
