@@ -181,7 +181,7 @@ def run_baseline(ws: Path, period: str) -> None:
 
     import pandas as pd
 
-    from gkreport import layout
+    from gkreport.forms import layout
 
     warnings.simplefilter("ignore", FutureWarning)  # pandas' notice about the default engine
     frames = []
@@ -202,7 +202,7 @@ def run_floor(ws: Path, period: str) -> None:
     import xlsxwriter
     from python_calamine import CalamineWorkbook
 
-    from gkreport import layout
+    from gkreport.forms import layout
 
     ncols = len(layout.COLUMNS)
     out = ws / "bench-out"
@@ -223,15 +223,15 @@ def run_floor(ws: Path, period: str) -> None:
 
 PHASES = (  # (module, attribute) wrapped with a wall-clock timer, in pipeline order
     ("gkreport.workspace", "load_plan_checked"),
-    ("gkreport.ingest", "read_returns"),
+    ("gkreport.intake.ingest", "read_returns"),
     ("gkreport.consolidate", "consolidate"),
-    ("gkreport.checkreport", "write_check_report"),
-    ("gkreport.annotate", "annotate_returns"),
-    ("gkreport.workbook", "write_workbook"),
-    ("gkreport.memo", "render_memo"),
-    ("gkreport.memo", "render_notice"),
-    ("gkreport.memo", "render_outputs"),
-    ("gkreport.memo", "write_outputs"),
+    ("gkreport.render.checkreport", "write_check_report"),
+    ("gkreport.render.annotate", "annotate_returns"),
+    ("gkreport.render.workbook", "write_workbook"),
+    ("gkreport.render.memo", "render_memo"),
+    ("gkreport.render.memo", "render_notice"),
+    ("gkreport.render.memo", "render_outputs"),
+    ("gkreport.render.memo", "write_outputs"),
     ("gkreport.consolidate", "summarise"),
     ("gkreport.history", "History.previous_notes"),
     ("gkreport.history", "History.record"),
@@ -284,7 +284,8 @@ def run_phases(ws: Path, period: str, out: Path) -> None:
 
 def run_profile(ws: Path, period: str, out: Path, serial: bool) -> None:
     """`gkreport consolidate` in this process under a profiler; serial: no process pool."""
-    from gkreport import cli, ingest
+    from gkreport import cli
+    from gkreport.intake import ingest
 
     if serial:
         ingest.PARALLEL_FROM = 10**9  # profile the reading too, not a pool's waiting
@@ -389,9 +390,9 @@ def make_plan(root: Path, units: int, tasks: int, seed: int) -> None:
 
 def fill(root: Path, period: str, seed: int) -> None:
     """The demo filler, as units fill their forms (child process; setup, not timed)."""
-    from gkreport.demo import fill_demo
-    from gkreport.model import Period
-    from gkreport.planbook import read_plan
+    from gkreport.core.model import Period
+    from gkreport.forms.demo import fill_demo
+    from gkreport.plan.book import read_plan
 
     p = Period.parse(period)
     plan = read_plan(root / "input" / "任务分解表.xlsx")

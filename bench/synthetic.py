@@ -14,9 +14,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from gkreport.model import Unit, UnitKind
-from gkreport.plan import RawTask
-from gkreport.planbook import plan_path, read_plan, write_plan_workbook
+from gkreport.core.model import Unit, UnitKind
+from gkreport.plan.book import plan_path, read_plan, write_plan_workbook
+from gkreport.plan.rules import RawTask
 
 MIN_TASKS = 5
 MAX_TASKS = 30

@@ -1,6 +1,6 @@
 """`python -m gkreport`."""
 
-from .cli import main
+from gkreport.cli import main
 
 # The guard matters: reading files in a process pool re-imports __main__ on Windows and macOS.
 if __name__ == "__main__":

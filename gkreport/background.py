@@ -28,11 +28,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from .problems import GkreportError
+from gkreport.core.problems import GkreportError
 
 if TYPE_CHECKING:
-    from .model import Report, Returns
-    from .workspace import Paths
+    from gkreport.core.model import Report, Returns
+    from gkreport.workspace import Paths
 
 SECOND_PROCESS = True  # False: everything in this process (tests, profiling)
 COMMIT = "commit"
@@ -45,8 +45,8 @@ Outputs = tuple[Path, dict[str, Path], dict[Path, str | bytes]]
 
 def side_outputs(paths: Paths, returns: Returns, report: Report) -> Outputs:
     """The check outputs (written) and the memo (rendered in memory, not yet written)."""
-    from .memo import render_outputs
-    from .workspace import templates_dir, write_check_outputs
+    from gkreport.render.memo import render_outputs
+    from gkreport.workspace import templates_dir, write_check_outputs
 
     # The check outputs are what `gkreport check` writes for these inputs anyway.
     check_path, annotated = write_check_outputs(paths, report.plan, report.period, returns)
@@ -168,7 +168,7 @@ class SideJob:
             self._send(pickle.dumps(COMMIT))
             if self._answer("committed") is not None:
                 return
-        from .history import History
+        from gkreport.history import History
 
         paths, _returns, report = self.args
         History(paths.history).record(report)
@@ -268,7 +268,7 @@ def main() -> None:
         os._exit(2)
     _reply(out, "outputs", outputs)
 
-    from .history import History
+    from gkreport.history import History
 
     paths, _returns, report = args
     try:

@@ -14,8 +14,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from .model import STATUS_COLOUR, Colour, Period, Status
-from .problems import GkreportError, Problem
+from gkreport.core.model import STATUS_COLOUR, Colour, Period, Status
+from gkreport.core.problems import GkreportError, Problem
 
 
 def _chinese_help(command_class: Any) -> None:
@@ -177,13 +177,13 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
 
 
 def _paths(workspace: Path) -> Any:
-    from .workspace import Paths
+    from gkreport.workspace import Paths
 
     return Paths(workspace.resolve())
 
 
 def _period_or_latest(workspace: Path, period: Period | None) -> Period:
-    from .workspace import latest_period
+    from gkreport.workspace import latest_period
 
     return period or latest_period(_paths(workspace))
 
@@ -205,7 +205,7 @@ def plan_show(
     Example: gkreport plan show --json
     """
     with _guard(debug):
-        from .planbook import plan_json, read_plan
+        from gkreport.plan.book import plan_json, read_plan
 
         plan = read_plan(_paths(workspace).plan)
         if as_json:
@@ -259,7 +259,7 @@ def plan_import(
     Example: gkreport plan import 2025年政务公开工作要点.docx --year 2025
     """
     with _guard(debug):
-        from .planimport import import_plan
+        from gkreport.plan.importer import import_plan
 
         paths = _paths(workspace)
         target = out or paths.plan
@@ -306,7 +306,7 @@ def forms(
         raise typer.BadParameter(f"截止日期“{due}”格式不对，应为 YYYY-MM-DD",
                                  param_hint="--due") from None
     with _guard(debug), _progress("生成填报表", quiet) as bar:
-        from .workspace import run_forms
+        from gkreport.workspace import run_forms
 
         result = run_forms(_paths(workspace), p, units=units, password=password, due=due_date,
                            contact=contact, progress=bar)
@@ -334,7 +334,7 @@ def check(
     p = _parse_period(period)
     assert p is not None
     with _guard(debug), _progress("读取填报表", quiet) as bar:
-        from .workspace import run_check
+        from gkreport.workspace import run_check
 
         result = run_check(_paths(workspace), p, progress=bar)
     _print_check(result)
@@ -345,7 +345,7 @@ def check(
 def _print_check(result: Any) -> None:
     from rich.table import Table
 
-    from .checkreport import unit_table
+    from gkreport.render.checkreport import unit_table
 
     o = _console()
     table = Table(title=f"{result.returns.period} 填报表校验结果", show_lines=False)
@@ -395,7 +395,7 @@ def consolidate(
     with _guard(debug):
         p = _period_or_latest(workspace, chosen)
         with _progress(f"汇总 {p}", quiet) as bar:
-            from .workspace import run_consolidate
+            from gkreport.workspace import run_consolidate
 
             result = run_consolidate(_paths(workspace), p, progress=bar)
     _print_summary(result)
@@ -471,7 +471,7 @@ def memo(
     """
     chosen = _parse_period(period)  # a bad --period is a usage error (exit 2)
     with _guard(debug):
-        from .workspace import run_memo
+        from gkreport.workspace import run_memo
 
         result = run_memo(_paths(workspace), _period_or_latest(workspace, chosen))
     o = _console()
@@ -496,7 +496,7 @@ def demo(
     p = _parse_period(period)
     assert p is not None
     with _guard(debug), _progress("生成填报表", quiet) as bar:
-        from .workspace import run_demo
+        from gkreport.workspace import run_demo
 
         result = run_demo(_paths(workspace), p, seed=seed, force=force, progress=bar)
     _console().print(f"已生成演示填报表：{result.written} 份 → {result.input_dir}", markup=False)
@@ -504,7 +504,7 @@ def demo(
 
 def _version(value: bool) -> None:
     if value:
-        from . import __version__
+        from gkreport import __version__
 
         typer.echo(f"gkreport {__version__}")
         raise typer.Exit()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .model import (
+from gkreport.core.model import (
     NEEDS_FIX,
     NOT_SUBMITTED,
     OVERDUE,
@@ -25,11 +25,11 @@ from .model import (
     TaskResult,
     UnitResult,
 )
-from .problems import Problem, problem
-from .text import clean
+from gkreport.core.problems import Problem, problem
+from gkreport.core.text import clean
 
 if TYPE_CHECKING:  # history imports sqlite3; consolidate only needs its read methods
-    from .history import History
+    from gkreport.history import History
 
 # A deadline this many days after the period's end (or on it) turns a task blue (临期).
 NEAR_DEADLINE_DAYS = 30

@@ -21,11 +21,11 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .model import Entry, FileCounts, Returns, RowCounts, Status, Submission
-from .problems import GkreportError, Problem, Severity, problem
+from gkreport.core.model import Entry, FileCounts, Returns, RowCounts, Status, Submission
+from gkreport.core.problems import GkreportError, Problem, Severity, problem
 
 if TYPE_CHECKING:
-    from .model import Report
+    from gkreport.core.model import Report
 
 HISTORY_FILE = "history.sqlite"
 SCHEMA_VERSION = 1

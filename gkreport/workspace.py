@@ -16,11 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .model import Period, Plan, Report, Returns
-from .problems import GkreportError, problem
+from gkreport.core.model import Period, Plan, Report, Returns
+from gkreport.core.problems import GkreportError, problem
 
 if TYPE_CHECKING:
-    from .forms import FormsResult
+    from gkreport.forms.writer import FormsResult
 
 Progress = Callable[[int, int], None]
 
@@ -41,13 +41,13 @@ class Paths:
 
     @property
     def plan(self) -> Path:
-        from .planbook import PLAN_FILE
+        from gkreport.plan.book import PLAN_FILE
 
         return self.input / PLAN_FILE
 
     @property
     def history(self) -> Path:
-        from .history import history_path
+        from gkreport.history import history_path
 
         return history_path(self.root)
 
@@ -81,7 +81,7 @@ def latest_period(paths: Paths) -> Period:
 
 def load_plan_checked(paths: Paths) -> Plan:
     """The workspace plan; refuse to go on when it has errors (forms would be wrong)."""
-    from .planbook import read_plan
+    from gkreport.plan.book import read_plan
 
     if not paths.plan.exists():
         raise GkreportError(problem("no-plan", path=str(paths.plan)))
@@ -143,7 +143,7 @@ def _unlock(fh: Any) -> None:
 
 
 def _history(paths: Paths) -> Any:
-    from .history import History
+    from gkreport.history import History
 
     return History(paths.history)
 
@@ -155,7 +155,7 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
               password: str | None = None, due: date | None = None, contact: str = "",
               progress: Progress | None = None) -> FormsResult:
     """Write this period's forms, prefilled with each unit's answers from the previous period."""
-    from .forms import write_forms
+    from gkreport.forms.writer import write_forms
 
     plan = load_plan_checked(paths)
     history = _history(paths) if paths.history.exists() else None
@@ -178,7 +178,7 @@ class CheckResult:
 
 
 def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -> Returns:
-    from .ingest import read_returns
+    from gkreport.intake.ingest import read_returns
 
     folder = paths.returns(period)
     if not folder.is_dir():
@@ -193,8 +193,8 @@ def write_check_outputs(paths: Paths, plan: Plan, period: Period, returns: Retur
                          ) -> tuple[Path, dict[str, Path]]:
     import shutil
 
-    from .annotate import annotate_returns
-    from .checkreport import write_check_report
+    from gkreport.render.annotate import annotate_returns
+    from gkreport.render.checkreport import write_check_report
 
     out = paths.period_out(period)
     report_path = write_check_report(returns, plan, period, out / f"校验报告_{period}.xlsx")
@@ -234,11 +234,11 @@ def templates_dir(paths: Paths) -> Path | None:
 def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None = None,
                     ) -> ConsolidateResult:
     """Read, check and merge a period; write every output; record the period in the history."""
-    from .background import SideJob
-    from .consolidate import consolidate, summarise
-    from .memo import write_outputs
-    from .workbook import write_workbook
-    from .xlsxutil import replace_file, write_text_atomic
+    from gkreport.background import SideJob
+    from gkreport.consolidate import consolidate, summarise
+    from gkreport.core.xlsx import replace_file, write_text_atomic
+    from gkreport.render.memo import write_outputs
+    from gkreport.render.workbook import write_workbook
 
     plan = load_plan_checked(paths)
     out = paths.period_out(period)
@@ -275,9 +275,9 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
 def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     """Re-render memo and notice from the stored period, without re-reading the forms."""
-    from .annotate import unit_stem
-    from .consolidate import NEEDS_FIX, consolidate, summarise
-    from .memo import render_all
+    from gkreport.consolidate import NEEDS_FIX, consolidate, summarise
+    from gkreport.render.annotate import unit_stem
+    from gkreport.render.memo import render_all
 
     plan = load_plan_checked(paths)
     history = _history(paths)
@@ -302,7 +302,7 @@ def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
 def run_demo(paths: Paths, period: Period, *, seed: int = 2025, force: bool = False,
              progress: Progress | None = None) -> Any:
     """Generate the period's forms and fill them as units would, into input/PERIOD."""
-    from .demo import fill_demo
+    from gkreport.forms.demo import fill_demo
 
     target = paths.returns(period)
     existing = [p for p in target.glob("*") if p.is_file()] if target.is_dir() else []

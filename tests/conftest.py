@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gkreport.model import Plan
-from gkreport.planbook import load_plan
+from gkreport.core.model import Plan
+from gkreport.plan.book import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import openpyxl
 
-from gkreport.annotate import ERROR_FILL, WARNING_FILL, annotate_returns
-from gkreport.ingest import read_returns
-from gkreport.model import Plan
+from gkreport.core.model import Plan
+from gkreport.intake.ingest import read_returns
+from gkreport.render.annotate import ERROR_FILL, WARNING_FILL, annotate_returns
 
 from .lo import needs_lo
 from .test_ingest import (  # noqa: F401
@@ -75,7 +75,7 @@ def test_annotated_names_never_collide(plan: Plan, blank_forms: dict[str, Path],
     """Two units whose safe names coincide ("甲/乙办" and "甲_乙办") get two files, as forms do."""
     from dataclasses import replace
 
-    from gkreport.forms import form_filename
+    from gkreport.forms.writer import form_filename
 
     folder = tmp_path / "in"
     fill_form(blank_forms[UNIT], folder / "a.xlsx", set_cells(H6="差不多"))

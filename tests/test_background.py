@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gkreport import background
-from gkreport.model import Period
+from gkreport.core.model import Period
 from gkreport.workspace import Paths, run_consolidate
 
 from .conftest import ROOT
@@ -146,7 +146,7 @@ def test_a_failure_after_the_outputs_leaves_the_history_as_it_was(
 
 def test_a_template_error_in_the_second_process_reaches_the_user_and_commits_nothing(
         ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gkreport.problems import GkreportError
+    from gkreport.core.problems import GkreportError
 
     (ws / "templates").mkdir()
     (ws / "templates" / "notice.md.j2").write_text("{{ nosuch }}\n", encoding="utf-8")

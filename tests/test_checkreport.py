@@ -7,9 +7,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from gkreport.checkreport import HEADERS, report_filename, unit_table, write_check_report
-from gkreport.ingest import read_returns
-from gkreport.model import Plan, Returns
+from gkreport.core.model import Plan, Returns
+from gkreport.intake.ingest import read_returns
+from gkreport.render.checkreport import HEADERS, report_filename, unit_table, write_check_report
 
 from .test_ingest import PERIOD, UNIT, blank_forms, fill_form, set_cells  # noqa: F401
 

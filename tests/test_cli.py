@@ -200,7 +200,7 @@ def test_plan_import_of_garbage_exits_1_and_writes_nothing(workspace: Path) -> N
 
 
 def test_plan_import_of_the_seed_reproduces_the_bundled_plan(workspace: Path) -> None:
-    from gkreport.planbook import read_plan
+    from gkreport.plan.book import read_plan
 
     from .conftest import ROOT, SEED
 

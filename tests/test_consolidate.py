@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 
 from gkreport.consolidate import colour_for, consolidate, summarise
-from gkreport.history import History
-from gkreport.model import (
+from gkreport.core.model import (
     Colour,
     Deadline,
     Entry,
@@ -25,7 +24,8 @@ from gkreport.model import (
     Unit,
     UnitKind,
 )
-from gkreport.problems import problem
+from gkreport.core.problems import problem
+from gkreport.history import History
 
 DONE, ON, BEHIND, NOT, UNVER = (Status.DONE, Status.ON_TRACK, Status.BEHIND,
                                 Status.NOT_STARTED, Status.UNVERIFIED)

@@ -11,8 +11,11 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from gkreport import layout as L
-from gkreport.demo import (
+from gkreport.core.model import Period, Plan, Status, normalise_status
+from gkreport.core.problems import GkreportError
+from gkreport.core.text import nfkc
+from gkreport.forms import layout as L
+from gkreport.forms.demo import (
     DemoResult,
     demo_answers,
     fill_demo,
@@ -20,10 +23,7 @@ from gkreport.demo import (
     regenerate_examples,
     trajectory,
 )
-from gkreport.forms import write_forms
-from gkreport.model import Period, Plan, Status, normalise_status
-from gkreport.problems import GkreportError
-from gkreport.text import nfkc
+from gkreport.forms.writer import write_forms
 
 from .conftest import ROOT
 
@@ -59,7 +59,7 @@ def _forms(folder: Path) -> list[Path]:
 
 def test_bundled_months_are_up_to_date(months) -> None:
     """The committed input/2025-05 and input/2025-06 equal a fresh run (regenerate otherwise:
-    `python -m gkreport.demo`)."""
+    `python -m gkreport.forms.demo`)."""
     ws, _ = months
     for period in ("2025-05", "2025-06"):
         fresh, bundled = ws / "input" / period, ROOT / "input" / period

@@ -8,15 +8,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from gkreport import layout as L
-from gkreport.forms import (
+from gkreport.core.model import Period, Plan
+from gkreport.core.problems import GkreportError
+from gkreport.forms import layout as L
+from gkreport.forms.writer import (
     LISTING_HEADERS,
     default_due,
     form_filename,
     write_forms,
 )
-from gkreport.model import Period, Plan
-from gkreport.problems import GkreportError
 
 from .lo import convert, needs_lo
 

@@ -17,8 +17,7 @@ import pytest
 
 import gkreport.history as history_module
 from gkreport.consolidate import consolidate, summarise
-from gkreport.history import SCHEMA_VERSION, History, history_path
-from gkreport.model import (
+from gkreport.core.model import (
     Entry,
     FileCounts,
     Period,
@@ -29,7 +28,8 @@ from gkreport.model import (
     Status,
     Submission,
 )
-from gkreport.problems import GkreportError, Problem, problem
+from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.history import SCHEMA_VERSION, History, history_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAY, JUNE = Period(2025, 5), Period(2025, 6)

@@ -15,11 +15,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from gkreport import layout
-from gkreport.forms import write_forms
-from gkreport.ingest import _date_key, read_returns
-from gkreport.model import Period, Plan, Returns, Status
-from gkreport.rows import _normalise_status, parse_progress
+from gkreport.core.model import Period, Plan, Returns, Status
+from gkreport.forms import layout
+from gkreport.forms.writer import write_forms
+from gkreport.intake.ingest import _date_key, read_returns
+from gkreport.intake.rows import _normalise_status, parse_progress
 
 from .lo import convert, needs_lo
 

@@ -13,17 +13,7 @@ from pathlib import Path
 import pytest
 
 from gkreport.consolidate import consolidate, substantive_issue, summarise
-from gkreport.memo import (
-    MAX_DELAY_ROWS,
-    MAX_UNITS_INLINE,
-    memo_context,
-    render_all,
-    render_memo,
-    render_notice,
-    render_outputs,
-    write_outputs,
-)
-from gkreport.model import (
+from gkreport.core.model import (
     COLOUR_HEX,
     REPORTABLE,
     Colour,
@@ -41,7 +31,17 @@ from gkreport.model import (
     Unit,
     UnitResult,
 )
-from gkreport.problems import GkreportError, problem
+from gkreport.core.problems import GkreportError, problem
+from gkreport.render.memo import (
+    MAX_DELAY_ROWS,
+    MAX_UNITS_INLINE,
+    memo_context,
+    render_all,
+    render_memo,
+    render_notice,
+    render_outputs,
+    write_outputs,
+)
 from tests.lo import convert, needs_lo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -485,13 +485,13 @@ def test_docx_page_fonts_and_tables_follow_gbt9704(rendered):
 
 def test_memo_modules_import_without_python_docx():
     # `gkreport --help` imports the CLI, which must start without loading python-docx
-    code = ("import sys, gkreport.memo, gkreport.memodocx; "
+    code = ("import sys, gkreport.render.memo, gkreport.render.memodocx; "
             "assert 'docx' not in sys.modules, sorted(m for m in sys.modules if 'docx' in m)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_write_docx_writes_the_same_document(report, rendered, tmp_path):
-    from gkreport.memodocx import write_docx
+    from gkreport.render.memodocx import write_docx
 
     path = tmp_path / "简报.docx"
     write_docx(memo_context(report), path, created=datetime(2025, 7, 31))
@@ -638,7 +638,7 @@ def _workbook_issues(path: Path) -> tuple[int, int]:
 
 
 def test_memo_issue_count_equals_the_workbook_issues_sheet(report, rendered, bundled, tmp_path):
-    from gkreport.workbook import write_workbook
+    from gkreport.render.workbook import write_workbook
 
     # hand-built report: every unit that did not fall behind wrote 无
     ours = write_workbook(report, tmp_path / "汇总表.xlsx")
@@ -676,8 +676,8 @@ def test_near_deadline_and_unverified_follow_consolidate(plan, tmp_path):
 
 
 def test_memo_status_colours_come_from_the_model():
-    from gkreport import memo, memodocx
-    from gkreport.model import STATUS_HEX
+    from gkreport.core.model import STATUS_HEX
+    from gkreport.render import memo, memodocx
 
     assert memo.STATUS_HEX is STATUS_HEX and memodocx.STATUS_HEX is STATUS_HEX
     assert STATUS_HEX[Status.ON_TRACK] != COLOUR_HEX[Colour.BLUE]  # blue means 临期 only
@@ -727,7 +727,7 @@ def _late_reasons(path: Path) -> dict[int, list[str]]:
 
 
 def test_late_table_reasons_equal_the_workbook_overdue_sheet(report, rendered, bundled, tmp_path):
-    from gkreport.workbook import write_workbook
+    from gkreport.render.workbook import write_workbook
 
     cases = [(rendered["md"], write_workbook(report, tmp_path / "汇总表.xlsx")),
              (bundled["out"] / "简报_2025-06.md", bundled["out"] / "汇总表_2025-06.xlsx")]
@@ -747,7 +747,7 @@ def test_late_table_reasons_equal_the_workbook_overdue_sheet(report, rendered, b
 
 
 def test_excerpts_end_at_a_clause_outside_quotes():
-    from gkreport.memo import _excerpt, _fit, _quoted, _units_short
+    from gkreport.render.memo import _excerpt, _fit, _quoted, _units_short
 
     note = "聚焦“加强政策解读，质量把关”，召开专题推进会1次，组织业务培训2场、参训86人次，任务已完成并形成工作台账。"
     assert _excerpt(note, 45) == "聚焦“加强政策解读，质量把关”，召开专题推进会1次，组织业务培训2场、参训86人次……"
@@ -764,7 +764,7 @@ def test_excerpts_end_at_a_clause_outside_quotes():
 
 
 def test_memo_lists_are_capped_and_the_rest_counted(plan):
-    from gkreport.memo import MAX_ISSUES, MAX_QUOTE_CHARS, MAX_QUOTES
+    from gkreport.render.memo import MAX_ISSUES, MAX_QUOTE_CHARS, MAX_QUOTES
 
     ctx = memo_context(make_report(plan))
     hl, iss = ctx["highlights"], ctx["issues"]

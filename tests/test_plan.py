@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from gkreport.model import Plan, UnitKind
-from gkreport.plan import (
+from gkreport.core.model import Plan, UnitKind
+from gkreport.core.problems import GkreportError
+from gkreport.plan.book import (
+    default_registry,
+    plan_json,
+    read_plan,
+    units_from_records,
+    write_plan_workbook,
+)
+from gkreport.plan.rules import (
     RawTask,
     build_collectives,
     build_plan,
@@ -21,14 +29,6 @@ from gkreport.plan import (
     resolve_units,
     split_units,
 )
-from gkreport.planbook import (
-    default_registry,
-    plan_json,
-    read_plan,
-    units_from_records,
-    write_plan_workbook,
-)
-from gkreport.problems import GkreportError
 
 # ---------------------------------------------------------------- deadlines
 

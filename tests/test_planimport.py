@@ -11,10 +11,10 @@ import xlsxwriter
 from docx import Document
 from openpyxl import load_workbook
 
-from gkreport.model import Plan
-from gkreport.planbook import default_registry, read_plan, write_plan_workbook
-from gkreport.planimport import ImportResult, import_plan, read_source, tasks_from_body
-from gkreport.problems import GkreportError
+from gkreport.core.model import Plan
+from gkreport.core.problems import GkreportError
+from gkreport.plan.book import default_registry, read_plan, write_plan_workbook
+from gkreport.plan.importer import ImportResult, import_plan, read_source, tasks_from_body
 from tests.lo import convert, needs_lo
 
 from .conftest import SEED

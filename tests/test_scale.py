@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench.synthetic import build_plan_workbook
-from gkreport.model import Period
+from gkreport.core.model import Period
 from gkreport.workspace import Paths, run_consolidate, run_demo
 
 PERIOD = Period.parse("2025-06")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gkreport.consolidate import summarise
-from gkreport.model import (
+from gkreport.core.model import (
     Colour,
     Deadline,
     Entry,
@@ -30,8 +30,8 @@ from gkreport.model import (
     UnitKind,
     UnitResult,
 )
-from gkreport.problems import problem
-from gkreport.workbook import SHEETS, TRUNCATED, detail_rows, write_workbook
+from gkreport.core.problems import problem
+from gkreport.render.workbook import SHEETS, TRUNCATED, detail_rows, write_workbook
 
 from .lo import convert, needs_lo
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gkreport.problems import GkreportError
+from gkreport.core.problems import GkreportError
+from gkreport.core.xlsx import atomic_path, write_text_atomic
 from gkreport.workspace import Paths, latest_period, run_lock
-from gkreport.xlsxutil import atomic_path, write_text_atomic
 
 
 def test_second_run_waits_then_refuses_with_a_clear_message(tmp_path: Path) -> None:

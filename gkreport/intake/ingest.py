@@ -16,13 +16,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import layout
-from .model import Entry, FileCounts, Period, Plan, Returns, RowCounts, Submission
-from .plan import match_header, unit_key
-from .problems import Problem, a1, problem
-from .rows import FileResult, Form, data_rows, validate
-from .sheets import Book, Refused, check_zip, read_grid, sniff
-from .text import clean, nfkc, squash
+from gkreport.core.model import Entry, FileCounts, Period, Plan, Returns, RowCounts, Submission
+from gkreport.core.problems import Problem, a1, problem
+from gkreport.core.text import clean, nfkc, squash
+from gkreport.forms import layout
+from gkreport.intake.rows import FileResult, Form, data_rows, validate
+from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff
+from gkreport.plan.rules import match_header, unit_key
 
 # Files the office's tools leave behind; skipped without a problem.
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}

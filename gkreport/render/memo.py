@@ -13,9 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
-from .memodocx import docx_bytes
-from .model import (
+from gkreport.consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
+from gkreport.core.model import (
     COLOUR_HEX,
     NEEDS_FIX,
     NOT_SUBMITTED,
@@ -29,12 +28,13 @@ from .model import (
     Status,
     TaskResult,
 )
-from .problems import GkreportError, Problem, problem
-from .text import clean
-from .workbook import SHEET_ISSUES, SHEET_OVERDUE
-from .xlsxutil import atomic_path, write_text_atomic
+from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.core.text import clean
+from gkreport.core.xlsx import atomic_path, write_text_atomic
+from gkreport.render.memodocx import docx_bytes
+from gkreport.render.workbook import SHEET_ISSUES, SHEET_OVERDUE
 
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 MEMO_TEMPLATES = ("memo.md.j2", "memo.html.j2")
 NOTICE_TEMPLATE = "notice.md.j2"
 # Chart rows beyond the statuses: 临期 (blue) and 待核实 (yellow), as in the workbook.

@@ -10,8 +10,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
-from .model import (
+from gkreport.consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
+from gkreport.core.model import (
     COLOUR_HEX,
     MISSING_HEX,
     MISSING_TEXT_HEX,
@@ -26,8 +26,8 @@ from .model import (
     Status,
     TaskResult,
 )
-from .text import column_width, display_width
-from .xlsxutil import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.core.text import column_width, display_width
+from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
 
 SHEET_OVERVIEW = "总览"
 SHEET_TASKS = "任务汇总"
@@ -297,7 +297,7 @@ def _col(cols: Sequence[Col], header: str) -> int:
 
 
 def _letter(c: int) -> str:
-    from .problems import a1
+    from gkreport.core.problems import a1
 
     return a1(0, c)[:-1]
 

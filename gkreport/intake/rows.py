@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
 
-from . import layout
-from .model import STATUS_ALIASES, Entry, Plan, Status, normalise_status
-from .problems import Problem, a1, problem
-from .text import clean, nfkc, squash
+from gkreport.core.model import STATUS_ALIASES, Entry, Plan, Status, normalise_status
+from gkreport.core.problems import Problem, a1, problem
+from gkreport.core.text import clean, nfkc, squash
+from gkreport.forms import layout
 
 # ---------------------------------------------------------------- per-file result and the form
 

@@ -6,10 +6,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .model import Period, Returns
-from .problems import Problem
-from .text import column_width, display_width, safe_filename
-from .xlsxutil import atomic_path
+from gkreport.core.model import Period, Returns
+from gkreport.core.problems import Problem
+from gkreport.core.text import column_width, display_width, safe_filename
+from gkreport.core.xlsx import atomic_path
 
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"
@@ -46,7 +46,7 @@ def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> dict[str,
 
 def unit_stem(unit: str, period: str) -> str:
     """A unit's part of its form's file name (hashed when made safe), so two units never collide."""
-    from .forms import form_filename
+    from gkreport.forms.writer import form_filename
 
     try:
         parsed = Period.parse(period)
@@ -112,7 +112,7 @@ def _copy_values(source: Path) -> Any:
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
-    from .sheets import read_values
+    from gkreport.intake.sheets import read_values
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)

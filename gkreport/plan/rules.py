@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .model import Collective, Deadline, Plan, Task, Unit, UnitKind
-from .problems import GkreportError, Problem, problem
-from .text import clean, nfkc, squash
+from gkreport.core.model import Collective, Deadline, Plan, Task, Unit, UnitKind
+from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.core.text import clean, nfkc, squash
 
 TASK_SHEET = "任务分解表"
 COLLECTIVE_SHEET = "集合名称"

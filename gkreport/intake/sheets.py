@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import layout
-from .text import clean
+from gkreport.core.text import clean
+from gkreport.forms import layout
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # A legitimate zip member (sheet XML) compresses ~10-30x; a bomb compresses 1000x.

@@ -11,7 +11,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from .problems import Problem
+from gkreport.core.problems import Problem
 
 
 class Status(StrEnum):

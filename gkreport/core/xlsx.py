@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .problems import GkreportError, problem
+from gkreport.core.problems import GkreportError, problem
 
 # Unit text is data: never turn "=..." into a formula or "http..." into a link.
 WORKBOOK_OPTIONS: dict[str, Any] = {

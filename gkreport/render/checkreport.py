@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 
-from .model import Period, Plan, Returns, Submission
-from .problems import Problem, Severity, a1
-from .text import column_width
-from .xlsxutil import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.core.model import Period, Plan, Returns, Submission
+from gkreport.core.problems import Problem, Severity, a1
+from gkreport.core.text import column_width
+from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
 
 PROBLEMS_SHEET = "问题清单"
 SUMMARY_SHEET = "汇总"

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .model import OVERDUE, STATUS_HEX
+from gkreport.core.model import OVERDUE, STATUS_HEX
 
 # (font, fallback named in the font table's altName: Word/WPS use it where the first is missing)
 FONT_TITLE = ("方正小标宋简体", "宋体")

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model import Plan
-from .plan import (
+from gkreport.core.model import Plan
+from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.core.text import clean, nfkc, squash
+from gkreport.plan.book import default_registry, read_registry, sheet_rows, write_plan_workbook
+from gkreport.plan.rules import (
     MAX_COLS,
     MAX_ROWS,
     RawTask,
@@ -29,9 +32,6 @@ from .plan import (
     table_title,
     year_from_title,
 )
-from .planbook import default_registry, read_registry, sheet_rows, write_plan_workbook
-from .problems import GkreportError, Problem, problem
-from .text import clean, nfkc, squash
 
 _PAGE_NUMBER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$")
 _DOC_TITLE = re.compile(r"^(20\d{2})\s*年.{1,40}(工作要点|工作计划|实施方案|任务清单)$")

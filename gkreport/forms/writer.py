@@ -18,11 +18,11 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from . import layout as L
-from .model import REPORTABLE, STATUS_ALIASES, Period, Plan, Status, Task
-from .problems import GkreportError, problem
-from .text import clean, column_width, display_width, safe_filename
-from .xlsxutil import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.core.model import REPORTABLE, STATUS_ALIASES, Period, Plan, Status, Task
+from gkreport.core.problems import GkreportError, problem
+from gkreport.core.text import clean, column_width, display_width, safe_filename
+from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.forms import layout as L
 
 LISTING_SHEET = "分发清单"
 LISTING_HEADERS = ("序号", "单位名称", "单位类别", "文件名", "任务数", "联系人", "联系电话")

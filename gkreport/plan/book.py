@@ -12,8 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .model import Plan, Unit, UnitKind
-from .plan import (
+from gkreport.core.model import Plan, Unit, UnitKind
+from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.core.text import clean, squash
+from gkreport.plan.rules import (
     COLLECTIVE_SHEET,
     MAX_COLS,
     MAX_ROWS,
@@ -29,8 +31,6 @@ from .plan import (
     unit_kind,
     year_from_title,
 )
-from .problems import GkreportError, Problem, problem
-from .text import clean, squash
 
 PLAN_FILE = "任务分解表.xlsx"
 UNIT_SHEET = "单位名录"
@@ -239,8 +239,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[RawTask, ...],
                         units: tuple[Unit, ...], collectives: list[tuple[str, str]]) -> Path:
     """Write a plan workbook; category cells of a group are merged, as in the official table."""
-    from .text import column_width
-    from .xlsxutil import close_workbook, new_workbook, write_xlsx
+    from gkreport.core.text import column_width
+    from gkreport.core.xlsx import close_workbook, new_workbook, write_xlsx
 
     def build(tmp: Path) -> None:
         wb = new_workbook(tmp, title=title or "任务分解表", created=datetime(2000, 1, 1))

@@ -6,7 +6,7 @@ return their form and a few returned forms carry the typical mistakes `check` mu
 
 The bundled example months are regenerated from the repository root with
 
-    python -m gkreport.demo            # = regenerate_examples(Path("."), ("2025-05", "2025-06"))
+    python -m gkreport.forms.demo            # = regenerate_examples(Path("."), ("2025-05", "2025-06"))
 
 which rewrites `input/2025-05/` and `input/2025-06/` (forms are made in a temporary folder;
 the June forms carry May's answers as 上月状态/上月进展情况).
@@ -28,9 +28,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import layout as L
-from .model import Period, Plan, Status, Task, UnitKind
-from .problems import GkreportError, a1, problem
+from gkreport.core.model import Period, Plan, Status, Task, UnitKind
+from gkreport.core.problems import GkreportError, a1, problem
+from gkreport.forms import layout as L
 
 MISSING_UNITS = 3  # forms not returned each month
 
@@ -353,7 +353,7 @@ def fill_demo(plan: Plan, period: Period, forms_dir: Path, input_dir: Path, *,
     same names are replaced; other files are left alone)."""
     import openpyxl
 
-    from .forms import form_filename
+    from gkreport.forms.writer import form_filename
 
     forms = {u: forms_dir / form_filename(u, period) for u in plan.expected_units}
     forms = {u: p for u, p in forms.items() if p.exists()}
@@ -420,8 +420,8 @@ def fill_demo(plan: Plan, period: Period, forms_dir: Path, input_dir: Path, *,
 def regenerate_examples(root: Path, periods: Sequence[str] = ("2025-05", "2025-06"), *,
                         seed: int = 2025) -> list[DemoResult]:
     """Rewrite the bundled example months input/PERIOD from the workspace plan."""
-    from .forms import write_forms
-    from .planbook import load_plan
+    from gkreport.forms.writer import write_forms
+    from gkreport.plan.book import load_plan
 
     plan = load_plan(root)
     results = []
@@ -438,6 +438,6 @@ def regenerate_examples(root: Path, periods: Sequence[str] = ("2025-05", "2025-0
     return results
 
 
-if __name__ == "__main__":  # python -m gkreport.demo [WORKSPACE]
+if __name__ == "__main__":  # python -m gkreport.forms.demo [WORKSPACE]
     for r in regenerate_examples(Path(sys.argv[1] if len(sys.argv) > 1 else ".")):
         print(f"{r.input_dir}: {r.written} files, missing {', '.join(r.missing)}")
