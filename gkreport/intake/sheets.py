@@ -88,6 +88,20 @@ def _looks_like_text(sample: bytes) -> bool:
     return False
 
 
+def package_kind(names: set[str] | list[str]) -> str:
+    """What a zip package holds, by its parts: 'xlsx' (also .xlsm), 'ods', 'docx', 'xlsb', ''."""
+    names = set(names)
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "content.xml" in names and "mimetype" in names:
+        return "ods"
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    return ""
+
+
 def check_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
     """('xlsx' or 'ods', the opened package) after checking member sizes; raise Refused for
     bombs and strangers."""
@@ -105,13 +119,13 @@ def check_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
     for i in infos:
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
             raise Refused("file-too-large", detail=f"{i.filename} 压缩比异常")
-    if "xl/workbook.xml" in names:
+    kind = package_kind(names)
+    if kind == "xlsx":
         return "xlsx", zf  # each sheet's extent is checked just before it is read (Book.check_sheet)
-    if "content.xml" in names and "mimetype" in names:
-        kind = "ods"
+    if kind == "ods":
         parts = ["content.xml"]
         scan = _ods_extent
-    elif "xl/workbook.bin" in names:
+    elif kind == "xlsb":
         raise Refused("file-not-spreadsheet", detail="是 .xlsb 二进制工作簿，请另存为 .xlsx")
     else:
         raise Refused("file-not-spreadsheet", detail="是压缩包或 Word 等其他文件")
@@ -145,7 +159,7 @@ _CELL_TAG = re.compile(
     rb'<(?:\w+:)?c(?: r="([A-Z]{1,3})(\d+)"[^>]*>(\s*<(?:\w+:)?(?:v|is|f)\b)?|[\s/>])')
 
 
-def _xlsx_extent(xml: bytes) -> tuple[int, int]:
+def _xlsx_extent(xml: bytes, max_rows: int = layout.MAX_ROWS) -> tuple[int, int]:
     """Rows and columns spanned by cells holding a value (what calamine would allocate)."""
     # Fast path, one pass in C: every cell names its own reference first, as Excel, WPS,
     # LibreOffice, openpyxl and xlsxwriter all write it. Anything else takes the careful
@@ -157,7 +171,7 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
             return 0, 0
         return (max(int(row) for _col, row in valued),
                 max(_col_number(col) for col in {col for col, _row in valued}))
-    return _xlsx_extent_scan(xml)
+    return _xlsx_extent_scan(xml, max_rows)
 
 
 def _xlsx_walk(xml: bytes) -> Iterator[tuple[bytes, int, int, re.Match[bytes]]]:
@@ -177,13 +191,13 @@ def _xlsx_walk(xml: bytes) -> Iterator[tuple[bytes, int, int, re.Match[bytes]]]:
         yield m.group(1), row, col, m
 
 
-def _xlsx_extent_scan(xml: bytes) -> tuple[int, int]:
+def _xlsx_extent_scan(xml: bytes, max_rows: int) -> tuple[int, int]:
     max_row = max_col = 0
     for tag, row, col, m in _xlsx_walk(xml):
         if tag == b"row" or m.group(3) or not _XLSX_VALUE.match(xml, m.end()):
             continue  # a styled but empty cell: calamine ignores it
         max_row, max_col = max(max_row, row), max(max_col, col)
-        if max_row > layout.MAX_ROWS or max_col > layout.MAX_COLS:
+        if max_row > max_rows or max_col > layout.MAX_COLS:
             break
     return max_row, max_col
 
@@ -292,7 +306,7 @@ class Book:
                                           else f"xl/{target}")
         return self._parts.get(name)
 
-    def check_sheet(self, name: str) -> None:
+    def check_sheet(self, name: str, max_rows: int = layout.MAX_ROWS) -> None:
         """Refuse a sheet whose valued cells span more than the limits, before calamine
         allocates its grid (one cell at XFD1048576 would cost gigabytes)."""
         if self.kind != "xlsx":
@@ -307,9 +321,9 @@ class Book:
         else:
             todo = [part]
         for p in todo:
-            rows, cols = _xlsx_extent(self._zip_part(p))
+            rows, cols = _xlsx_extent(self._zip_part(p), max_rows)
             # Refused rather than cut: rows silently dropped would break "nothing is lost".
-            if rows > layout.MAX_ROWS or cols > layout.MAX_COLS:
+            if rows > max_rows or cols > layout.MAX_COLS:
                 raise Refused("file-too-large", detail=f"工作表有 {rows} 行 × {cols} 列数据")
 
     def ods_table(self, name: str) -> _OdsTable | None:
@@ -369,14 +383,21 @@ def _open_workbook(data: bytes) -> Any:
         raise Refused("file-unreadable", detail="文件已损坏，无法打开") from exc
 
 
-def read_grid(book: Book, name: str) -> list[list[object]]:
-    """A sheet's values at absolute positions (row 0 = Excel row 1), capped, merges filled down."""
+def read_grid(book: Book, name: str, *, merges: str = "down",
+              max_rows: int = layout.MAX_ROWS) -> list[list[object]]:
+    """A sheet's values at absolute positions (row 0 = Excel row 1), capped, merges filled.
+
+    `merges="down"` (returned forms): a vertical merge (one status for two tasks) applies to
+    every row it covers, while a merge across columns (a 备注 line) keeps its text in its
+    first cell only. `merges="all"` (plan tables): every cell of a merged range holds its
+    value, as the official document shows it.
+    """
     import python_calamine as pc
 
-    book.check_sheet(name)
+    book.check_sheet(name, max_rows)
     try:
         sheet = book.cal.get_sheet_by_name(name)
-        rows = sheet.to_python(skip_empty_area=False, nrows=layout.MAX_ROWS)
+        rows = sheet.to_python(skip_empty_area=False, nrows=max_rows)
     except pc.PasswordError as exc:
         raise Refused("file-encrypted") from exc
     except Exception as exc:
@@ -390,27 +411,38 @@ def read_grid(book: Book, name: str) -> list[list[object]]:
     if not merged and table is not None:
         merged = table.merges  # calamine reports none for .ods
     for (r0, c0), (r1, c1) in merged:
-        # A vertical merge (one status for two tasks) applies to every row it covers;
-        # a merge across columns (a 备注 line) keeps its text in the first cell only.
-        if c0 != c1 or r0 >= len(grid):
+        if r0 >= len(grid) or (merges == "down" and c0 != c1):
             continue
         top = grid[r0][c0] if c0 < len(grid[r0]) else ""
-        for r in range(r0 + 1, min(r1 + 1, len(grid))):
-            if c0 < len(grid[r]) and grid[r][c0] in ("", None):
-                grid[r][c0] = top
+        for r in range(r0, min(r1 + 1, len(grid))):
+            row = grid[r]
+            for c in range(c0, min(c1 + 1, layout.MAX_COLS)):
+                if c >= len(row):
+                    row.extend([None] * (c + 1 - len(row)))
+                if merges == "all" or row[c] in ("", None):
+                    row[c] = top
     return grid
+
+
+def open_book(data: bytes, suffix: str) -> Book:
+    """A spreadsheet's bytes, sniffed and checked, opened for `read_grid`; raises Refused."""
+    kind = sniff(data, suffix)
+    kind, package = check_zip(data) if kind == "zip" else (kind, None)
+    return Book(data, kind, package)
+
+
+def sheet_names(book: Book, *, visible_only: bool = False) -> list[str]:
+    """The book's sheets in workbook order (only the visible ones when asked)."""
+    import python_calamine as pc
+
+    return [m.name for m in book.cal.sheets_metadata
+            if not visible_only or m.visible == pc.SheetVisibleEnum.Visible]
 
 
 def read_values(path: Path) -> list[tuple[str, list[list[object]]]]:
     """(sheet, values at absolute positions) of every visible sheet; for copying .xls/.ods."""
-    import python_calamine as pc
-
-    data = path.read_bytes()
-    kind = sniff(data, path.suffix.lower())
-    kind, package = check_zip(data) if kind == "zip" else (kind, None)
-    book = Book(data, kind, package)
-    return [(m.name, read_grid(book, m.name)) for m in book.cal.sheets_metadata
-            if m.visible == pc.SheetVisibleEnum.Visible]
+    book = open_book(path.read_bytes(), path.suffix.lower())
+    return [(name, read_grid(book, name)) for name in sheet_names(book, visible_only=True)]
 
 
 # ---------------------------------------------------------------- formats calamine does not give

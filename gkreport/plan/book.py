@@ -15,9 +15,9 @@ from typing import Any
 from gkreport.core.model import Plan, Unit, UnitKind
 from gkreport.core.problems import GkreportError, Problem, problem
 from gkreport.core.text import clean, squash
+from gkreport.intake.sheets import Refused, open_book, read_grid, sheet_names
 from gkreport.plan.rules import (
     COLLECTIVE_SHEET,
-    MAX_COLS,
     MAX_ROWS,
     TASK_SHEET,
     UNIT_SPLIT,
@@ -49,20 +49,6 @@ COLLECTIVE_HEADERS: dict[str, tuple[str, ...]] = {
 
 # A city's 单位名录 can list thousands of units; it is still bounded.
 MAX_REGISTRY_ROWS = 100_000
-
-
-def sheet_rows(ws: Any) -> list[list[object]]:
-    """An openpyxl sheet as a grid of values; every cell of a merged range holds its value."""
-    rows = [list(r[:MAX_COLS]) for r in ws.iter_rows(values_only=True, max_row=MAX_ROWS)]
-    for rng in ws.merged_cells.ranges:
-        value = ws.cell(rng.min_row, rng.min_col).value
-        for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
-            row = rows[r]
-            for c in range(rng.min_col - 1, min(rng.max_col, MAX_COLS)):
-                if c >= len(row):
-                    row.extend([None] * (c + 1 - len(row)))
-                row[c] = value
-    return rows
 
 
 def _records(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]], required: str,
@@ -104,50 +90,35 @@ def units_from_records(records: list[dict[str, object]], *, file: str = "",
 
 
 class _Book:
-    """A plan workbook read with python-calamine: values plus merged ranges.
-
-    A city's registry has ~1,000 units; openpyxl took most of a second to load it.
-    """
+    """A plan workbook read with the returned forms' reader (python-calamine): values, every
+    cell of a merged range holding its value. A city's registry has ~1,000 units; openpyxl
+    took most of a second to load it."""
 
     def __init__(self, path: Path) -> None:
-        import python_calamine
-
-        self.cal = python_calamine.CalamineWorkbook.from_path(str(path))
+        if not path.exists():
+            raise GkreportError(problem("plan-unreadable", file=str(path), detail="文件不存在"))
         self.file = path.name
-        self.sheetnames: list[str] = list(self.cal.sheet_names)
+        try:
+            self.book = open_book(path.read_bytes(), path.suffix.lower() or ".xlsx")
+        except (Refused, OSError) as exc:
+            raise GkreportError(problem("plan-unreadable", file=path.name,
+                                        detail="不是有效的 Excel 工作簿")) from exc
+        self.sheetnames = sheet_names(self.book)
 
     def grid(self, name: str, limit: int = MAX_ROWS) -> list[list[object]]:
-        """The sheet as a grid from A1; every cell of a merged range holds its value.
-
-        A sheet longer than `limit` is refused, not cut: a plan that silently lost its
-        last units or tasks would be wrong everywhere downstream.
-        """
-        sheet = self.cal.get_sheet_by_name(name)
-        if sheet.height > limit:
+        """The sheet as a grid from A1. A sheet longer than `limit` is refused, not cut: a plan
+        that silently lost its last units or tasks would be wrong everywhere downstream."""
+        height = self.book.cal.get_sheet_by_name(name).height
+        try:
+            if height > limit:
+                raise Refused("file-too-large")
+            return read_grid(self.book, name, merges="all", max_rows=limit)
+        except Refused as exc:
+            if exc.code != "file-too-large":
+                raise GkreportError(problem("plan-unreadable", file=self.file, sheet=name,
+                                            detail="工作表已损坏，无法读取")) from exc
             raise GkreportError(problem("plan-sheet-too-long", file=self.file, sheet=name,
-                                        rows=sheet.height, limit=limit))
-        rows = [list(r[:MAX_COLS]) for r in sheet.to_python(skip_empty_area=False)]
-        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
-            if r0 >= len(rows) or c0 >= len(rows[r0]):
-                continue
-            value = rows[r0][c0]
-            for r in range(r0, min(r1 + 1, len(rows))):
-                row = rows[r]
-                for c in range(c0, min(c1 + 1, MAX_COLS)):
-                    if c >= len(row):
-                        row.extend([None] * (c + 1 - len(row)))
-                    row[c] = value
-        return rows
-
-
-def _open_workbook(path: Path) -> _Book:
-    if not path.exists():
-        raise GkreportError(problem("plan-unreadable", file=str(path), detail="文件不存在"))
-    try:
-        return _Book(path)
-    except Exception as exc:  # noqa: BLE001 - calamine raises several error types for bad files
-        raise GkreportError(problem("plan-unreadable", file=path.name,
-                                    detail="不是有效的 Excel 工作簿")) from exc
+                                        rows=height, limit=limit)) from exc
 
 
 def _sheet(wb: _Book, name: str, file: str, limit: int = MAX_ROWS) -> list[list[object]]:
@@ -170,14 +141,14 @@ def _registry(wb: _Book, file: str,
 
 def read_registry(path: Path) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
     """单位名录 and 集合名称 rows (name, rule) of a plan workbook, with their problems."""
-    wb = _open_workbook(path)
+    wb = _Book(path)
     return _registry(wb, path.name)
 
 
 def read_plan(path: Path, *, year: int | None = None) -> Plan:
     """Read a plan workbook (sheets 任务分解表, 单位名录, 集合名称) into a Plan."""
     file = path.name
-    wb = _open_workbook(path)
+    wb = _Book(path)
     task_grid = _sheet(wb, TASK_SHEET, file)
     units, coll_rows, problems = _registry(wb, file)
     table = parse_task_table(task_grid, file=file, sheet=TASK_SHEET)

@@ -7,6 +7,7 @@ parenthesis at the end of an item names its units and deadline).
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any
 from gkreport.core.model import Plan
 from gkreport.core.problems import GkreportError, Problem, problem
 from gkreport.core.text import clean, nfkc, squash
-from gkreport.plan.book import default_registry, read_registry, sheet_rows, write_plan_workbook
+from gkreport.intake.sheets import Refused, open_book, package_kind, read_grid, sheet_names
+from gkreport.plan.book import default_registry, read_registry, write_plan_workbook
 from gkreport.plan.rules import (
     MAX_COLS,
     MAX_ROWS,
@@ -363,32 +365,14 @@ def _best_table(sheets: list[tuple[str, list[list[object]]]], file: str) -> Task
     raise GkreportError(problem("plan-no-tasks", file=file, detail="工作簿中没有工作表"))
 
 
-def _xlsx_source(path: Path, file: str) -> tuple[TaskTable, str]:
-    from openpyxl import load_workbook
-
+def _workbook_source(data: bytes, suffix: str, file: str) -> tuple[TaskTable, str]:
+    """.xlsx/.xlsm/.xls/.ods, by the returned forms' reader: merged cells hold their value."""
     try:
-        wb = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        book = open_book(data, suffix)
+        sheets = [(name, read_grid(book, name, merges="all")) for name in sheet_names(book)]
+    except Refused as exc:
         raise GkreportError(problem("plan-unreadable", file=file,
-                                    detail=f"不是有效的 Excel 工作簿（{exc.__class__.__name__}）"),
-                            ) from exc
-    table = _best_table([(ws.title, sheet_rows(ws)) for ws in wb.worksheets], file)
-    return table, ""
-
-
-def _calamine_source(path: Path, file: str) -> tuple[TaskTable, str]:
-    """.xls and .ods (python-calamine); merged category cells are carried down as usual."""
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-        sheets = []
-        for name in wb.sheet_names:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_ROWS)
-            sheets.append((name, [list(r[:MAX_COLS]) for r in rows]))
-    except (CalamineError, OSError, ValueError) as exc:
-        raise GkreportError(problem("plan-unreadable", file=file,
-                                    detail=f"不是有效的 Excel 工作簿（{exc}）")) from exc
+                                    detail="不是有效的 Excel 工作簿")) from exc
     return _best_table(sheets, file), ""
 
 
@@ -398,19 +382,12 @@ _OLD_SUFFIXES = {".xls", ".ods", ".et"}
 _REFUSED = {".doc": "旧版 Word 文档（.doc）", ".wps": "WPS 文字文档（.wps）", ".pdf": "PDF 文件"}
 
 
-def _sniff_zip(path: Path) -> str:
+def _sniff_zip(data: bytes) -> str:
     try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return package_kind(z.namelist())
     except (zipfile.BadZipFile, OSError):
         return ""
-    if "word/document.xml" in names:
-        return "docx"
-    if "xl/workbook.xml" in names:
-        return "xlsx"
-    if "content.xml" in names:
-        return "ods"
-    return ""
 
 
 def read_source(path: Path) -> tuple[TaskTable, str]:
@@ -431,7 +408,7 @@ def read_source(path: Path) -> tuple[TaskTable, str]:
     if not data.strip():
         raise GkreportError(problem("plan-no-tasks", file=file, detail="文件为空"))
     suffix = path.suffix.lower()
-    kind = _sniff_zip(path) if data[:4] == b"PK\x03\x04" else ""
+    kind = _sniff_zip(data) if data[:4] == b"PK\x03\x04" else ""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         kind = "doc" if suffix in (".doc", ".wps") else "ole"
     if kind == "ole" and suffix in _WORD_SUFFIXES | _EXCEL_SUFFIXES:
@@ -440,10 +417,8 @@ def read_source(path: Path) -> tuple[TaskTable, str]:
                                     detail="文件已加密（设置了打开密码），请取消密码后再导入"))
     if kind == "docx":
         return _docx_source(path, file)
-    if kind == "xlsx":
-        return _xlsx_source(path, file)
-    if kind in ("ods", "ole"):
-        return _calamine_source(path, file)
+    if kind in ("xlsx", "ods", "ole"):
+        return _workbook_source(data, suffix, file)
     if kind == "doc" or suffix in _REFUSED:
         what = _REFUSED.get(suffix, "旧版 Office 文档")
         raise GkreportError(problem("plan-unreadable", file=file,
