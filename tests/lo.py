@@ -40,3 +40,12 @@ def convert(paths: list[Path], fmt: str, outdir: Path, *, timeout: int = 180) ->
     missing = [p for p in out if not p.exists()]
     assert not missing, f"LibreOffice 未生成 {missing}: {proc.stdout}\n{proc.stderr}"
     return out
+
+
+def pdf_pages(path: Path) -> int:
+    """The number of pages of a PDF LibreOffice wrote (its page objects; no PDF library)."""
+    import re
+
+    data = path.read_bytes()
+    assert data[:5] == b"%PDF-", f"{path.name} 不是 PDF"
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))

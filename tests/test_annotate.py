@@ -11,19 +11,11 @@ from gkreport.core.model import Plan
 from gkreport.intake.ingest import read_returns
 from gkreport.render.annotate import ERROR_FILL, WARNING_FILL, annotate_returns
 
+from .factories import PERIOD, UNIT, fill_form, no_metadata_no_unit, set_cells
 from .lo import needs_lo
-from .test_ingest import (  # noqa: F401
-    PERIOD,
-    UNIT,
-    blank_forms,
-    fill_form,
-    lo_forms,
-    no_metadata_no_unit,
-    set_cells,
-)
 
 
-def test_annotated_copy_of_the_units_own_form(plan: Plan, blank_forms: dict[str, Path],  # noqa: F811
+def test_annotated_copy_of_the_units_own_form(plan: Plan, blank_forms: dict[str, Path],
                                               tmp_path: Path) -> None:
     folder = tmp_path / "in"
     fill_form(blank_forms[UNIT], folder / "财政局6月.xlsx",
@@ -54,7 +46,7 @@ def test_annotated_copy_of_the_units_own_form(plan: Plan, blank_forms: dict[str,
 
 
 @needs_lo
-def test_annotate_xls_and_ods(plan: Plan, lo_forms: dict[str, dict[str, Path]],  # noqa: F811
+def test_annotate_xls_and_ods(plan: Plan, lo_forms: dict[str, dict[str, Path]],
                               tmp_path: Path) -> None:
     for fmt in ("xls", "ods"):
         folder = tmp_path / fmt
@@ -70,7 +62,7 @@ def test_annotate_xls_and_ods(plan: Plan, lo_forms: dict[str, dict[str, Path]], 
         assert ws["H6"].fill.fgColor.rgb == "00" + ERROR_FILL
 
 
-def test_annotated_names_never_collide(plan: Plan, blank_forms: dict[str, Path],  # noqa: F811
+def test_annotated_names_never_collide(plan: Plan, blank_forms: dict[str, Path],
                                        tmp_path: Path) -> None:
     """Two units whose safe names coincide ("甲/乙办" and "甲_乙办") get two files, as forms do."""
     from dataclasses import replace

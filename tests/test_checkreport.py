@@ -11,11 +11,11 @@ from gkreport.core.model import Plan, Returns
 from gkreport.intake.ingest import read_returns
 from gkreport.render.checkreport import HEADERS, report_filename, unit_table, write_check_report
 
-from .test_ingest import PERIOD, UNIT, blank_forms, fill_form, set_cells  # noqa: F401
+from .factories import PERIOD, UNIT, fill_form, set_cells
 
 
 @pytest.fixture
-def returns(plan: Plan, blank_forms: dict[str, Path], tmp_path: Path) -> Returns:  # noqa: F811
+def returns(plan: Plan, blank_forms: dict[str, Path], tmp_path: Path) -> Returns:
     folder = tmp_path / "in"
     fill_form(blank_forms[UNIT], folder / "财政.xlsx",
               set_cells(H6="差不多", H7="已完成", I7=90))
@@ -67,7 +67,7 @@ def test_empty_returns(plan: Plan, tmp_path: Path) -> None:
     assert ws.max_row == 1 and unit_table(r, plan) == []
 
 
-def test_every_file_in_the_folder_is_accounted_for(plan: Plan, blank_forms: dict[str, Path],  # noqa: F811
+def test_every_file_in_the_folder_is_accounted_for(plan: Plan, blank_forms: dict[str, Path],
                                                    tmp_path: Path) -> None:
     folder = tmp_path / "in"
     fill_form(blank_forms[UNIT], folder / "财政.xlsx")

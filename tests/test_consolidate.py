@@ -11,7 +11,6 @@ import pytest
 from gkreport.consolidate import colour_for, consolidate, summarise
 from gkreport.core.model import (
     Colour,
-    Deadline,
     Entry,
     FileCounts,
     Period,
@@ -20,12 +19,13 @@ from gkreport.core.model import (
     RowCounts,
     Status,
     Submission,
-    Task,
     Unit,
     UnitKind,
 )
 from gkreport.core.problems import problem
 from gkreport.history import History
+
+from .factories import make_entry, make_task
 
 DONE, ON, BEHIND, NOT, UNVER = (Status.DONE, Status.ON_TRACK, Status.BEHIND,
                                 Status.NOT_STARTED, Status.UNVERIFIED)
@@ -38,20 +38,12 @@ def make_plan(year: int = 2025) -> Plan:
     units = (Unit("区甲局", dept), Unit("区乙局", dept), Unit("丙街道", town),
              Unit("丁镇", town), Unit("区戊局", dept))
 
-    def task(no: int, units: tuple[str, ...], deadline: date | None, text: str = "",
-             open_: bool = False, category: str = "一、基础") -> Task:
-        label = deadline.isoformat() if deadline else "长期坚持"
-        return Task(no=no, category=category, text=text or f"任务{no}",
-                    units_text="、".join(units), deadline=Deadline(label, deadline),
-                    named_units=units, expected_units=units, lead_unit=units[0] if units else "",
-                    open=open_)
-
     tasks = (
-        task(1, ("区甲局", "区乙局"), date(year, 12, 31)),
-        task(2, ("区甲局",), date(year, 4, 30)),
-        task(3, ("丙街道", "丁镇"), None, category="二、重点"),
-        task(4, ("区甲局",), date(year, 7, 15), open_=True, category="二、重点"),
-        task(5, (), date(year, 12, 31), open_=True, category="二、重点"),
+        make_task(1, ("区甲局", "区乙局"), date(year, 12, 31)),
+        make_task(2, ("区甲局",), date(year, 4, 30)),
+        make_task(3, ("丙街道", "丁镇"), None, category="二、重点"),
+        make_task(4, ("区甲局",), date(year, 7, 15), open_=True, category="二、重点"),
+        make_task(5, (), date(year, 12, 31), open_=True, category="二、重点"),
     )
     return Plan(year=year, title=f"{year}年测试工作要点", tasks=tasks, units=units)
 
@@ -61,9 +53,7 @@ PLAN = make_plan()
 
 def entry(no: int, unit: str, status: Status, progress: float | None = None,
           note: str = "有进展", file: str | None = None, row: int = 6) -> Entry:
-    return Entry(task_no=no, unit=unit, status=status, raw_status=status.value,
-                 progress=progress, note=note, issues="", next_steps="",
-                 file=file or f"{unit}.xlsx", sheet="填报表", row=row, cell=f"H{row}")
+    return make_entry(no, unit, status, progress, note=note, file=file, row=row)
 
 
 def returns(*entries: Entry, period: Period = JUNE, problems=(), submissions=None,

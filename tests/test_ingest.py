@@ -12,85 +12,30 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from gkreport.core.model import Period, Plan, Returns, Status
 from gkreport.forms import layout
-from gkreport.forms.writer import write_forms
 from gkreport.intake.ingest import _date_key, read_returns
 from gkreport.intake.rows import _normalise_status, parse_progress
 
-from .lo import convert, needs_lo
-
-PERIOD = Period(2025, 6)
-UNIT = "区财政局"  # tasks 1, 4, 5, 7, 13, 16, 19 -> rows 6..12
-NOS = (1, 4, 5, 7, 13, 16, 19)
-LAST = 12  # last data row of the filled form
-NOT_ITS_TASK = 15  # neither expected from the unit nor open to any unit
-
-
-_MADE: dict[tuple[str, str], dict] = {}
-
-
-@pytest.fixture(scope="session")
-def blank_forms(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Blank forms written by the forms stage for a few units."""
-    key = ("forms", str(tmp_path_factory.getbasetemp()))
-    if key not in _MADE:  # other test modules import this fixture: make the files once
-        out = tmp_path_factory.mktemp("forms")
-        result = write_forms(plan, PERIOD, out, units=[UNIT, "泗泾镇", "区发展改革委"])
-        _MADE[key] = {f.unit: f.path for f in result.forms}
-    return _MADE[key]  # type: ignore[return-value]
-
-
-def note_for(no: int) -> str:
-    return f"第{no}项：本月召开专题会议，完成信息发布 3 条"
-
-
-def fill_form(source: Path, target: Path, damage: Callable[[object], None] | None = None,
-              *, fill_date: datetime = datetime(2025, 7, 3)) -> Path:
-    """Fill a generated form the way a careful unit does, then apply `damage` to it."""
-    wb = openpyxl.load_workbook(source)
-    ws = wb[layout.FORM_SHEET]
-    ws["B3"], ws["D3"], ws["F3"] = "张三", "021-57771234", fill_date
-    col = {c.key: i + 1 for i, c in enumerate(layout.COLUMNS)}
-    for r in range(layout.FIRST_DATA_ROW + 1, ws.max_row + 1):
-        no = ws.cell(r, col["no"]).value
-        if not isinstance(no, int):
-            continue
-        ws.cell(r, col["status"], "按计划推进")
-        ws.cell(r, col["progress"], 50)
-        ws.cell(r, col["note"], note_for(no))
-        ws.cell(r, col["next_steps"], "继续推进")
-    if damage:
-        damage(wb)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(target)
-    return target
-
-
-def form(wb: object) -> object:
-    return wb[layout.FORM_SHEET]  # type: ignore[index]
-
-
-def found(r: Returns) -> list[tuple[str, str]]:
-    return [(p.code, p.cell) for p in r.problems]
-
-
-def assert_reconciled(r: Returns) -> None:
-    assert r.rows.read == r.rows.merged + r.rows.rejected
-    assert r.files.found == r.files.read + r.files.refused + r.files.skipped
-
-
-# ---------------------------------------------------------------- damages
-
-
-def set_cells(**cells: object) -> Callable[[object], None]:
-    def damage(wb: object) -> None:
-        for ref, value in cells.items():
-            form(wb)[ref] = value
-    return damage
+from .factories import (
+    LAST,
+    NOS,
+    NOT_ITS_TASK,
+    PERIOD,
+    UNIT,
+    assert_reconciled,
+    fill_form,
+    form,
+    found,
+    no_metadata,
+    no_metadata_no_unit,
+    no_metadata_sheet,
+    note_for,
+    set_cells,
+)
+from .lo import needs_lo
 
 
 def move_note_column(wb: object) -> None:
@@ -182,23 +127,6 @@ def formula_text(wb: object) -> None:
     cell = form(wb)["J6"]
     cell.value = "=已完成，见附件"
     cell.data_type = "s"  # typed as text in a cell formatted as text
-
-
-def no_metadata_sheet(wb: object) -> None:
-    del wb[layout.META_SHEET]  # type: ignore[attr-defined]
-
-
-def no_metadata(wb: object) -> None:
-    """Neither the hidden sheet nor the gkreport.* document properties (a re-typed form)."""
-    from openpyxl.packaging.custom import CustomPropertyList
-
-    no_metadata_sheet(wb)
-    wb.custom_doc_props = CustomPropertyList()  # type: ignore[attr-defined]
-
-
-def no_metadata_no_unit(wb: object) -> None:
-    no_metadata(wb)
-    form(wb)["B2"] = None
 
 
 def set_meta(key: str, value: str) -> Callable[[object], None]:
@@ -553,36 +481,6 @@ def test_parse_progress(value: object, expected: tuple[float | None, bool]) -> N
 
 
 # ---------------------------------------------------------------- LibreOffice round trip
-
-
-def merged_status_and_percent(wb: object) -> None:
-    """完成状态 merged over tasks 5 and 7, "100%" typed for task 1, a note on two lines."""
-    ws = form(wb)
-    ws["H9"] = None
-    ws.merge_cells("H8:H9")
-    ws["I6"], ws["I6"].number_format = 1, "0%"
-    ws["J6"] = "1.召开会议\n2.发布信息"
-
-
-@pytest.fixture(scope="session")
-def lo_forms(blank_forms: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
-             ) -> dict[str, dict[str, Path]]:
-    """A clean and a damaged filled form, saved by real LibreOffice as .xls and .ods."""
-    key = ("lo", str(tmp_path_factory.getbasetemp()))
-    if key in _MADE:
-        return _MADE[key]
-    src = tmp_path_factory.mktemp("lo-src")
-    paths = [fill_form(blank_forms[UNIT], src / "clean.xlsx"),
-             fill_form(blank_forms[UNIT], src / "damaged.xlsx",
-                       set_cells(H6="差不多", I7="120%", B3=None)),
-             fill_form(blank_forms[UNIT], src / "merged.xlsx", merged_status_and_percent)]
-    out = tmp_path_factory.mktemp("lo-out")
-    result: dict[str, dict[str, Path]] = {}
-    for fmt in ("xls", "ods"):
-        converted = convert(paths, fmt, out / fmt)
-        result[fmt] = {p.stem: p for p in converted}
-    _MADE[key] = result
-    return result
 
 
 @needs_lo

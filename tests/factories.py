@@ -1,0 +1,116 @@
+"""Builders shared by the tests: forms made by the project and filled as units fill them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+
+from gkreport.core.model import Deadline, Entry, Period, Returns, Status, Task
+from gkreport.forms import layout
+
+PERIOD = Period(2025, 6)
+UNIT = "区财政局"  # tasks 1, 4, 5, 7, 13, 16, 19 -> rows 6..12
+NOS = (1, 4, 5, 7, 13, 16, 19)
+LAST = 12  # last data row of the filled form
+NOT_ITS_TASK = 15  # neither expected from the unit nor open to any unit
+
+
+def make_entry(no: int, unit: str, status: Status, progress: float | None = None, *,
+               note: str = "有进展", issues: str = "", raw: str | None = None,
+               file: str | None = None, row: int = 6) -> Entry:
+    """One task x unit row as ingest would read it from `file` (default: <unit>.xlsx)."""
+    return Entry(task_no=no, unit=unit, status=status, raw_status=status.value if raw is None
+                 else raw, progress=progress, note=note, issues=issues, next_steps="继续推进",
+                 file=file or f"{unit}.xlsx", sheet="填报表", row=row, cell=f"H{row}")
+
+
+def make_task(no: int, units: tuple[str, ...], deadline: date | Deadline | None, *,
+              text: str = "", category: str = "一、基础", open_: bool = False) -> Task:
+    """A resolved task; `deadline` None means 长期坚持 (no deadline)."""
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline.isoformat() if deadline else "长期坚持", deadline)
+    return Task(no=no, category=category, text=text or f"任务{no}", units_text="、".join(units),
+                deadline=deadline, named_units=units, expected_units=units,
+                lead_unit=units[0] if units else "", open=open_)
+
+
+def note_for(no: int) -> str:
+    return f"第{no}项：本月召开专题会议，完成信息发布 3 条"
+
+
+def fill_form(source: Path, target: Path, damage: Callable[[object], None] | None = None,
+              *, fill_date: datetime = datetime(2025, 7, 3)) -> Path:
+    """Fill a generated form the way a careful unit does, then apply `damage` to it."""
+    wb = openpyxl.load_workbook(source)
+    ws = wb[layout.FORM_SHEET]
+    ws["B3"], ws["D3"], ws["F3"] = "张三", "021-57771234", fill_date
+    col = {c.key: i + 1 for i, c in enumerate(layout.COLUMNS)}
+    for r in range(layout.FIRST_DATA_ROW + 1, ws.max_row + 1):
+        no = ws.cell(r, col["no"]).value
+        if not isinstance(no, int):
+            continue
+        ws.cell(r, col["status"], "按计划推进")
+        ws.cell(r, col["progress"], 50)
+        ws.cell(r, col["note"], note_for(no))
+        ws.cell(r, col["next_steps"], "继续推进")
+    if damage:
+        damage(wb)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+    return target
+
+
+def form(wb: object) -> object:
+    return wb[layout.FORM_SHEET]  # type: ignore[index]
+
+
+def found(r: Returns) -> list[tuple[str, str]]:
+    return [(p.code, p.cell) for p in r.problems]
+
+
+def assert_reconciled(r: Returns) -> None:
+    assert r.rows.read == r.rows.merged + r.rows.rejected
+    assert r.files.found == r.files.read + r.files.refused + r.files.skipped
+
+
+# ---------------------------------------------------------------- damages
+
+
+def set_cells(**cells: object) -> Callable[[object], None]:
+    def damage(wb: object) -> None:
+        for ref, value in cells.items():
+            form(wb)[ref] = value
+    return damage
+
+
+
+def merged_status_and_percent(wb: object) -> None:
+    """完成状态 merged over tasks 5 and 7, "100%" typed for task 1, a note on two lines."""
+    ws = form(wb)
+    ws["H9"] = None
+    ws.merge_cells("H8:H9")
+    ws["I6"], ws["I6"].number_format = 1, "0%"
+    ws["J6"] = "1.召开会议\n2.发布信息"
+
+
+
+def no_metadata_sheet(wb: object) -> None:
+    del wb[layout.META_SHEET]  # type: ignore[attr-defined]
+
+
+def no_metadata(wb: object) -> None:
+    """Neither the hidden sheet nor the gkreport.* document properties (a re-typed form)."""
+    from openpyxl.packaging.custom import CustomPropertyList
+
+    no_metadata_sheet(wb)
+    wb.custom_doc_props = CustomPropertyList()  # type: ignore[attr-defined]
+
+
+def no_metadata_no_unit(wb: object) -> None:
+    no_metadata(wb)
+    form(wb)["B2"] = None
+
+
