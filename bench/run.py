@@ -255,11 +255,8 @@ def run_phases(ws: Path, period: str, out: Path) -> None:
                 timings[label] = timings.get(label, 0.0) + time.perf_counter() - t0
         return wrapper
 
-    from gkreport import background, cli
+    from gkreport import cli
 
-    # In a real run a second process writes the check outputs, memo and history while this
-    # one writes the workbook; here every stage runs in turn so each one's own cost shows.
-    background.SECOND_PROCESS = False
     imported = time.perf_counter() - started
     for module, attr in PHASES:
         try:

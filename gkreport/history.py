@@ -317,14 +317,6 @@ class History:
         recorded_at is the period's last day, not the clock, so re-running a period stores
         identical rows. Any exception (or a killed process) leaves the previous state.
         """
-        with self.prepared(report):
-            pass
-
-    @contextmanager
-    def prepared(self, report: Report) -> Iterator[None]:
-        """The period written but not committed: committed when the block ends normally,
-        rolled back if it raises (or the process dies), so a caller can hold the write
-        until its other outputs are in place."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute("PRAGMA journal_mode = DELETE")
@@ -341,7 +333,6 @@ class History:
                     con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._replace(con, report)
-                yield
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -233,11 +233,18 @@ def templates_dir(paths: Paths) -> Path | None:
 
 def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None = None,
                     ) -> ConsolidateResult:
-    """Read, check and merge a period; write every output; record the period in the history."""
-    from gkreport.background import SideJob
+    """Read, check and merge a period; write every output; record the period in the history.
+
+    The steps run in an order that keeps the workspace whole when a run fails or is killed
+    at any point: each output file is replaced atomically (old or new, never half-written),
+    the memo is rendered in memory before anything is replaced (a broken template stops
+    the run with last month's outputs intact), and the history is committed last, in one
+    transaction, so it holds this period only once every output is in place.
+    """
     from gkreport.consolidate import consolidate, summarise
-    from gkreport.core.xlsx import replace_file, write_text_atomic
-    from gkreport.render.memo import write_outputs
+    from gkreport.core.xlsx import write_text_atomic
+    from gkreport.history import History
+    from gkreport.render.memo import render_outputs, write_outputs
     from gkreport.render.workbook import write_workbook
 
     plan = load_plan_checked(paths)
@@ -248,28 +255,17 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
             # Nothing usable: keep last run's outputs and history rather than a month of 未报送.
             raise GkreportError(problem("no-forms", path=str(paths.returns(period)),
                                         period=str(period), found=returns.files.found))
-        history = _history(paths)
+        history = History(paths.history)
         report = consolidate(plan, returns, period, history=history)
-        workbook = out / f"汇总表_{period}.xlsx"
-        pending = out / f".~pending-{workbook.name}"
-        # The workbook is the longest single step: this process writes it (to a pending name)
-        # while a second one writes the check outputs, renders the memo and prepares the
-        # history write, committed last, once everything else is in place.
-        try:
-            with SideJob(paths, returns, report) as side:
-                write_workbook(report, pending)
-                check_path, annotated, memo = side.outputs()
-                replace_file(pending, workbook)
-                written = [check_path, workbook, *write_outputs(memo)]
-                summary = summarise(report)
-                summary_path = out / "summary.json"
-                write_text_atomic(summary_path,
-                                  json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-                written.append(summary_path)
-                # Last: a run that failed above leaves the history as it was.
-                side.commit()
-        finally:
-            pending.unlink(missing_ok=True)
+        check_path, annotated = write_check_outputs(paths, plan, period, returns)
+        memo = render_outputs(report, out, templates=templates_dir(paths), annotated=annotated)
+        workbook = write_workbook(report, out / f"汇总表_{period}.xlsx")
+        written = [check_path, workbook, *write_outputs(memo)]
+        summary = summarise(report)
+        summary_path = out / "summary.json"
+        write_text_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        written.append(summary_path)
+        history.record(report)
     return ConsolidateResult(report, summary, tuple(written), annotated)
 
 
