@@ -405,7 +405,7 @@ MAX_ALERTS = 20  # warning lines printed after a consolidate
 MAX_NAMES = 20  # unit names printed per list
 
 
-def _names(units: list[str]) -> str:
+def _names(units: tuple[str, ...]) -> str:
     if len(units) <= MAX_NAMES:
         return "、".join(units)
     return f"{'、'.join(units[:MAX_NAMES])} 等 {len(units)} 家（名单见催报通知）"
@@ -414,28 +414,27 @@ def _names(units: list[str]) -> str:
 def _print_summary(result: Any) -> None:
     from rich.markup import escape
 
-    s = result.summary
+    report = result.report
+    s = report.summary
     o = _console()
-    o.print(f"{result.report.plan.title} · {s['period']} 汇总完成", style="bold", markup=False)
-    t = s["tasks"]
-    parts = []
-    for status in (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED):
-        parts.append(f"[{_status_style(status)}]{status.value} {t[status.value]}[/]")
-    o.print(f"任务 {t['total']} 项：" + "，".join(parts) + f"；[bold red]逾期 {t['逾期']}[/]")
-    u = s["units"]
-    o.print(f"单位：应报 {u['expected']}，已报 {u['submitted']}，未报送 {len(u['missing'])}，"
-            f"需修改 {len(u['needs_fix'])}", markup=False)
-    if u["missing"]:
-        o.print(f"  未报送：{_names(u['missing'])}", markup=False, style=MISSING_STYLE)
-    if u["needs_fix"]:
-        o.print(f"  需修改：{_names(u['needs_fix'])}", markup=False, style="yellow")
-    pr = s["problems"]
-    o.print(f"问题：错误 {pr['错误']}，警告 {pr['警告']}", markup=False)
-    _print_reconciliation(result.report)
+    o.print(f"{report.plan.title} · {s.period} 汇总完成", style="bold", markup=False)
+    t = s.tasks
+    parts = [f"[{_status_style(st)}]{st.value} {t.by_status[st]}[/]"
+             for st in (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED)]
+    o.print(f"任务 {t.total} 项：" + "，".join(parts) + f"；[bold red]逾期 {t.overdue}[/]")
+    u = s.units
+    o.print(f"单位：应报 {u.expected}，已报 {u.submitted}，未报送 {len(u.missing)}，"
+            f"需修改 {len(u.needs_fix)}", markup=False)
+    if u.missing:
+        o.print(f"  未报送：{_names(u.missing)}", markup=False, style=MISSING_STYLE)
+    if u.needs_fix:
+        o.print(f"  需修改：{_names(u.needs_fix)}", markup=False, style="yellow")
+    o.print(f"问题：错误 {s.problems.errors}，警告 {s.problems.warnings}", markup=False)
+    _print_reconciliation(report)
     # Red first; a city's plan can flag a hundred tasks, so the terminal shows the first
     # ones and counts the rest (the workbook's 任务汇总 lists them all).
     order = (Colour.RED, Colour.YELLOW, Colour.BLUE)
-    alerts = sorted((r for r in result.report.tasks if r.colour in order),
+    alerts = sorted((r for r in report.tasks if r.colour in order),
                     key=lambda r: order.index(r.colour))
     if alerts:
         o.print("预警：", style="bold")

@@ -7,22 +7,25 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gkreport.core.model import (
-    NEEDS_FIX,
-    NOT_SUBMITTED,
-    OVERDUE,
     REPORTABLE,
-    SUBMITTED,
+    CategoryFigures,
     Colour,
     Entry,
+    FileCounts,
     Period,
     Plan,
+    ProblemCounts,
     Report,
     Returns,
     RowCounts,
     Status,
     Submission,
+    SubmissionState,
+    Summary,
     Task,
+    TaskFigures,
     TaskResult,
+    UnitFigures,
     UnitResult,
 )
 from gkreport.core.problems import Problem, problem
@@ -143,7 +146,7 @@ def _accept_entries(plan: Plan, returns: Returns) -> tuple[list[Entry], list[Pro
 
 
 def _task_result(task: Task, entries: list[Entry], period: Period,
-                 previous: dict[int, str] | None, accepted: frozenset[str]) -> TaskResult:
+                 previous: dict[int, Status] | None, accepted: frozenset[str]) -> TaskResult:
     by_unit = {e.unit: e for e in entries}
     reported = [by_unit[u] for u in task.expected_units if u in by_unit]
     expected = set(task.expected_units)
@@ -156,7 +159,7 @@ def _task_result(task: Task, entries: list[Entry], period: Period,
     status, overdue = task_status(task, reports, period)
     progress = [e.progress for e in everyone if e.progress is not None]
     avg = sum(progress) / len(progress) if progress else None
-    prev = Status(previous[task.no]) if previous and task.no in previous else None
+    prev = previous.get(task.no) if previous else None
     change = f"{prev.value}→{status.value}" if prev is not None and prev is not status else ""
     return TaskResult(
         task=task, status=status, overdue=overdue,
@@ -192,9 +195,9 @@ def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
         own = [p for p in probs.get(name, ()) if not p.file or p.file == file]
         errors = sum(p.is_error for p in own)
         if accepted is None:
-            state = NOT_SUBMITTED
+            state = SubmissionState.MISSING
         else:
-            state = NEEDS_FIX if errors else SUBMITTED
+            state = SubmissionState.NEEDS_FIX if errors else SubmissionState.SUBMITTED
         results.append(UnitResult(unit=unit, state=state, file=file,
                                   tasks=len(plan.tasks_for(name)), errors=errors,
                                   warnings=len(own) - errors))
@@ -214,17 +217,17 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
     copy of this period and later periods are ignored: re-running any period, in any order,
     gives the same Report.
     """
-    this = str(period)
     entries, dropped = _accept_entries(plan, returns)
     problems = returns.problems + tuple(dropped)
     rows = RowCounts(read=returns.rows.read, merged=len(entries),
                      rejected=returns.rows.rejected + len(dropped)) if dropped else returns.rows
 
-    stored: dict[str, dict[int, str]] = {}
-    previous_period: str | None = None
+    stored: dict[Period, dict[int, Status]] = {}
+    previous_period: Period | None = None
     if history is not None:
         # one read, so previous status and trend come from the same snapshot
-        snapshot = {p: v for p, v in history.stored_statuses(year=plan.year).items() if p < this}
+        snapshot = {p: v for p, v in history.stored_statuses(year=plan.year).items()
+                    if p < period}
         stored = {p: statuses for p, (_, statuses) in snapshot.items()}
         previous_period = max((p for p, (fp, _) in snapshot.items() if fp == plan.fingerprint),
                               default=None)
@@ -237,73 +240,72 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
     tasks = tuple(_task_result(t, by_task.get(t.no, []), period, previous, accepted)
                   for t in plan.tasks)
 
-    trend_periods = tuple(sorted({*stored, this}))
-    trend: dict[int, dict[str, str]] = {}
+    trend_periods = tuple(sorted({*stored, period}))
+    trend: dict[int, dict[Period, Status]] = {}
     for t in tasks:
         row = {p: stored[p][t.task.no] for p in trend_periods
                if p in stored and t.task.no in stored[p]}
-        row[this] = t.status.value
+        row[period] = t.status
         trend[t.task.no] = dict(sorted(row.items()))
 
+    units = _unit_results(plan, returns.submissions, problems)
+    summary = summarise(period, plan, tasks, units, tuple(entries), problems, returns.files,
+                        rows, previous_period)
     return Report(
-        period=period, plan=plan, tasks=tasks,
-        units=_unit_results(plan, returns.submissions, problems),
+        period=period, plan=plan, tasks=tasks, units=units,
         entries=tuple(entries), submissions=returns.submissions, problems=problems,
-        files=returns.files, rows=rows, previous_period=previous_period,
+        files=returns.files, rows=rows, summary=summary, previous_period=previous_period,
         trend=trend, trend_periods=trend_periods, skipped_files=returns.skipped_files)
 
 
-def unverified_units(report: Report) -> dict[int, list[str]]:
+def unverified_units(tasks: tuple[TaskResult, ...], entries: tuple[Entry, ...],
+                     ) -> dict[int, list[str]]:
     """task_no -> units whose report on it is 待核实 (unreadable status, or row not used)."""
-    out: dict[int, list[str]] = {t.task.no: [] for t in report.tasks}
-    for e in report.entries:
+    out: dict[int, list[str]] = {t.task.no: [] for t in tasks}
+    for e in entries:
         if e.status is Status.UNVERIFIED and e.task_no in out:
             out[e.task_no].append(e.unit)
-    for t in report.tasks:
+    for t in tasks:
         out[t.task.no].extend(t.unverified_units)
     return out
 
 
-def summarise(report: Report) -> dict[str, Any]:
-    """The key figures (summary.json): the single source of every figure shown anywhere."""
-    by_status = {s.value: sum(t.status is s for t in report.tasks) for s in REPORTABLE}
-    by_category: dict[str, dict[str, int]] = {}
-    for cat in report.plan.categories:
-        rows = [t for t in report.tasks if t.task.category == cat]
-        by_category[cat] = {"total": len(rows),
-                            **{s.value: sum(t.status is s for t in rows) for s in REPORTABLE},
-                            OVERDUE: sum(t.overdue for t in rows)}
-    unverified = unverified_units(report)
-    missing = [u.unit.name for u in report.units if u.state == NOT_SUBMITTED]
-    needs_fix = [u.unit.name for u in report.units if u.state == NEEDS_FIX]
-    return {
-        "period": str(report.period),
-        "plan": {"year": report.plan.year, "title": report.plan.title,
-                 "fingerprint": report.plan.fingerprint},
-        "tasks": {"total": len(report.tasks), **by_status,
-                  OVERDUE: sum(t.overdue for t in report.tasks),
-                  "by_category": by_category},
-        "units": {"expected": len(report.units),
-                  "submitted": sum(u.state != NOT_SUBMITTED for u in report.units),
-                  "missing": missing, "needs_fix": needs_fix},
-        "files": {"found": report.files.found, "read": report.files.read,
-                  "refused": report.files.refused, "skipped": report.files.skipped},
-        "rows": {"read": report.rows.read, "merged": report.rows.merged,
-                 "rejected": report.rows.rejected},
-        "problems": {"错误": sum(p.is_error for p in report.problems),
-                     "警告": sum(not p.is_error for p in report.problems)},
-        "previous_period": report.previous_period,
-        # added keys (others code against the ones above; never rename them)
-        "colours": {c.value: sum(t.colour is c for t in report.tasks)
-                    for c in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN)},
-        # 待核实: tasks with any report we could not read or use, and those reports
-        "unverified": {"tasks": sum(bool(u) for u in unverified.values()),
-                       "reports": sum(len(u) for u in unverified.values())},
-        # 临期 (blue): not done, deadline within NEAR_DEADLINE_DAYS after the period's end
-        "near_deadline": [t.task.no for t in report.tasks if t.colour is Colour.BLUE],
-    }
+def _counts(tasks: list[TaskResult] | tuple[TaskResult, ...]) -> dict[Status, int]:
+    return {s: sum(t.status is s for t in tasks) for s in REPORTABLE}
+
+
+def summarise(period: Period, plan: Plan, tasks: tuple[TaskResult, ...],
+              units: tuple[UnitResult, ...], entries: tuple[Entry, ...],
+              problems: tuple[Problem, ...], files: FileCounts, rows: RowCounts,
+              previous_period: Period | None) -> Summary:
+    """The key figures of a period, computed once: every figure shown anywhere comes from it."""
+    categories = []
+    for cat in plan.categories:
+        mine = [t for t in tasks if t.task.category == cat]
+        categories.append(CategoryFigures(cat, len(mine), _counts(mine),
+                                          sum(t.overdue for t in mine)))
+    unverified = unverified_units(tasks, entries)
+    errors = sum(p.is_error for p in problems)
+    return Summary(
+        period=period, plan_year=plan.year, plan_title=plan.title,
+        fingerprint=plan.fingerprint,
+        tasks=TaskFigures(len(tasks), _counts(tasks), sum(t.overdue for t in tasks),
+                          tuple(categories)),
+        units=UnitFigures(
+            expected=len(units),
+            submitted=sum(u.state is not SubmissionState.MISSING for u in units),
+            missing=tuple(u.unit.name for u in units if u.state is SubmissionState.MISSING),
+            needs_fix=tuple(u.unit.name for u in units
+                            if u.state is SubmissionState.NEEDS_FIX)),
+        files=files, rows=rows, problems=ProblemCounts(errors, len(problems) - errors),
+        previous_period=previous_period,
+        colours={c: sum(t.colour is c for t in tasks)
+                 for c in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN)},
+        unverified_tasks=sum(bool(u) for u in unverified.values()),
+        unverified_reports=sum(len(u) for u in unverified.values()),
+        near_deadline=tuple(t.task.no for t in tasks if t.colour is Colour.BLUE))
 
 
 __all__ = ["consolidate", "colour_for", "is_overdue", "near_deadline", "task_status",
-           "entry_key", "summarise", "substantive_issue", "unverified_units", "Status",
-           "NEAR_DEADLINE_DAYS", "NO_ISSUE", "SUBMITTED", "NOT_SUBMITTED", "NEEDS_FIX"]
+           "entry_key", "summarise", "substantive_issue", "unverified_units",
+           "NEAR_DEADLINE_DAYS", "NO_ISSUE"]

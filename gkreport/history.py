@@ -21,7 +21,15 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gkreport.core.model import Entry, FileCounts, Returns, RowCounts, Status, Submission
+from gkreport.core.model import (
+    Entry,
+    FileCounts,
+    Period,
+    Returns,
+    RowCounts,
+    Status,
+    Submission,
+)
 from gkreport.core.problems import GkreportError, Problem, Severity, problem
 
 if TYPE_CHECKING:
@@ -198,7 +206,8 @@ class History:
 
     # ------------------------------------------------------------------------- reads
 
-    def periods(self, *, year: int | None = None, fingerprint: str | None = None) -> list[str]:
+    def periods(self, *, year: int | None = None, fingerprint: str | None = None,
+                ) -> list[Period]:
         """Stored periods (YYYY-MM), oldest first; only those of plan `year` and consolidated
         against plan `fingerprint` when given."""
         where, args = _filter(year, fingerprint)
@@ -206,17 +215,17 @@ class History:
             if con is None:
                 return []
             rows = con.execute(f"SELECT period FROM periods{where} ORDER BY period", args)
-            return [r[0] for r in rows]
+            return [Period.parse(r[0]) for r in rows]
 
-    def previous(self, period: str, *, year: int | None = None,
-                 fingerprint: str | None = None) -> str | None:
+    def previous(self, period: Period, *, year: int | None = None,
+                 fingerprint: str | None = None) -> Period | None:
         """The latest stored period before `period` (of plan `year`, and of the same plan
         `fingerprint`, when given), or None."""
         earlier = [p for p in self.periods(year=year, fingerprint=fingerprint)
-                   if p < str(period)]
+                   if p < period]
         return earlier[-1] if earlier else None
 
-    def fingerprint(self, period: str) -> str | None:
+    def fingerprint(self, period: Period) -> str | None:
         """The plan fingerprint a stored period was consolidated against, or None."""
         with self._read() as con:
             if con is None:
@@ -225,12 +234,8 @@ class History:
                               (str(period),)).fetchone()
             return row[0] if row else None
 
-    def task_statuses(self, *, year: int | None = None) -> dict[str, dict[int, str]]:
-        """period -> task_no -> task status, for every stored period (of plan `year`)."""
-        return {p: statuses for p, (_, statuses) in self.stored_statuses(year=year).items()}
-
     def stored_statuses(self, *, year: int | None = None
-                        ) -> dict[str, tuple[str, dict[int, str]]]:
+                        ) -> dict[Period, tuple[str, dict[int, Status]]]:
         """period -> (plan fingerprint, task_no -> task status), in one snapshot."""
         where, args = _filter(year, None, table="p.")
         with self._read() as con:
@@ -239,12 +244,12 @@ class History:
             sql = ("SELECT t.period, p.plan_fingerprint, t.task_no, t.status FROM task_results t"
                    f" JOIN periods p ON p.period = t.period{where}"
                    " ORDER BY t.period, t.task_no")
-            out: dict[str, tuple[str, dict[int, str]]] = {}
+            out: dict[Period, tuple[str, dict[int, Status]]] = {}
             for period, fingerprint, no, status in con.execute(sql, args):
-                out.setdefault(period, (fingerprint, {}))[1][no] = status
+                out.setdefault(Period.parse(period), (fingerprint, {}))[1][no] = Status(status)
             return out
 
-    def entries(self, period: str) -> dict[tuple[int, str], Entry]:
+    def entries(self, period: Period) -> dict[tuple[int, str], Entry]:
         """A stored period's entries by (task_no, unit); empty when not stored."""
         with self._read() as con:
             if con is None:
@@ -253,7 +258,7 @@ class History:
                                (str(period),))
             return {(r["task_no"], r["unit"]): _entry(r) for r in rows}
 
-    def previous_entries(self, period: str, *, year: int | None = None,
+    def previous_entries(self, period: Period, *, year: int | None = None,
                          fingerprint: str | None = None
                          ) -> dict[tuple[int, str], tuple[str, str]]:
         """(task_no, unit) -> (status, note) of the latest stored period before `period`
@@ -267,7 +272,7 @@ class History:
             return {}
         return {k: (e.status.value, e.note) for k, e in self.entries(prev).items()}
 
-    def previous_notes(self, period: str, *, year: int | None = None,
+    def previous_notes(self, period: Period, *, year: int | None = None,
                        fingerprint: str | None = None) -> dict[tuple[int, str], str]:
         """(task_no, unit) -> 进展情况 of the same period previous_entries() uses."""
         return {k: note for k, (_, note) in
@@ -280,7 +285,7 @@ class History:
                 return dict.fromkeys(TABLES, 0)
             return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
-    def load_returns(self, period: str) -> Returns:
+    def load_returns(self, period: Period) -> Returns:
         """Rebuild a stored period's Returns, so its outputs render without the forms."""
         p = str(period)
         with self._read() as con:
@@ -303,7 +308,7 @@ class History:
             skipped = tuple(r[0] for r in con.execute(
                 "SELECT name FROM skipped_files WHERE period = ? ORDER BY seq", (p,)))
         return Returns(
-            period=p, entries=entries, submissions=submissions, problems=problems,
+            period=period, entries=entries, submissions=submissions, problems=problems,
             files=FileCounts(head["files_found"], head["files_read"], head["files_refused"],
                              head["files_skipped"]),
             rows=RowCounts(head["rows_read"], head["rows_merged"], head["rows_rejected"]),
@@ -348,7 +353,8 @@ class History:
                  "recorded_at", "previous_period", "files_found", "files_read",
                  "files_refused", "files_skipped", "rows_read", "rows_merged", "rows_rejected"),
                 [(p, plan.fingerprint, plan.year, plan.title, plan.source,
-                  report.period.end.isoformat(), report.previous_period, f.found, f.read,
+                  report.period.end.isoformat(),
+                  str(report.previous_period) if report.previous_period else None, f.found, f.read,
                   f.refused, f.skipped, r.read, r.merged, r.rejected)])
         fields = attrgetter(*SUBMISSION_FIELDS)
         _insert(con, "submissions", ("period", "seq", *SUBMISSION_FIELDS),
@@ -367,7 +373,7 @@ class History:
                  for t in report.tasks])
         _insert(con, "unit_results",
                 ("period", "seq", "unit", "state", "file", "tasks", "errors", "warnings"),
-                [(p, i, u.unit.name, u.state, u.file, u.tasks, u.errors, u.warnings)
+                [(p, i, u.unit.name, u.state.value, u.file, u.tasks, u.errors, u.warnings)
                  for i, u in enumerate(report.units)])
         fields = attrgetter(*PROBLEM_FIELDS)
         _insert(con, "problems", ("period", "seq", *PROBLEM_FIELDS),

@@ -160,7 +160,7 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
     plan = load_plan_checked(paths)
     history = _history(paths) if paths.history.exists() else None
     # Same plan year only: January's forms are not prefilled with last year's answers.
-    previous = (history.previous_entries(str(period), year=plan.year,
+    previous = (history.previous_entries(period, year=plan.year,
                                           fingerprint=plan.fingerprint) if history else {})
     return write_forms(plan, period, paths.forms(period), units=units or None, password=password,
                        due=due, previous=previous, contact=contact, progress=progress)
@@ -183,7 +183,7 @@ def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -
     folder = paths.returns(period)
     if not folder.is_dir():
         raise GkreportError(problem("no-input", path=str(folder), period=str(period)))
-    notes = (_history(paths).previous_notes(str(period), year=plan.year,
+    notes = (_history(paths).previous_notes(period, year=plan.year,
                                             fingerprint=plan.fingerprint)
              if paths.history.exists() else {})
     return read_returns(plan, period, folder, previous_notes=notes, progress=progress)
@@ -221,7 +221,6 @@ def run_check(paths: Paths, period: Period, *, progress: Progress | None = None)
 @dataclass(frozen=True, slots=True)
 class ConsolidateResult:
     report: Report
-    summary: dict[str, Any]
     written: tuple[Path, ...]
     annotated: dict[str, Path] = field(default_factory=dict)
 
@@ -241,7 +240,7 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
     the run with last month's outputs intact), and the history is committed last, in one
     transaction, so it holds this period only once every output is in place.
     """
-    from gkreport.consolidate import consolidate, summarise
+    from gkreport.consolidate import consolidate
     from gkreport.core.xlsx import write_text_atomic
     from gkreport.history import History
     from gkreport.render.memo import render_outputs, write_outputs
@@ -261,35 +260,36 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
         memo = render_outputs(report, out, templates=templates_dir(paths), annotated=annotated)
         workbook = write_workbook(report, out / f"汇总表_{period}.xlsx")
         written = [check_path, workbook, *write_outputs(memo)]
-        summary = summarise(report)
         summary_path = out / "summary.json"
-        write_text_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        write_text_atomic(summary_path, json.dumps(report.summary.to_json(), ensure_ascii=False,
+                                                   indent=2) + "\n")
         written.append(summary_path)
         history.record(report)
-    return ConsolidateResult(report, summary, tuple(written), annotated)
+    return ConsolidateResult(report, tuple(written), annotated)
 
 
 def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
     """Re-render memo and notice from the stored period, without re-reading the forms."""
-    from gkreport.consolidate import NEEDS_FIX, consolidate, summarise
+    from gkreport.consolidate import consolidate
+    from gkreport.core.model import SubmissionState
     from gkreport.render.annotate import unit_stem
     from gkreport.render.memo import render_all
 
     plan = load_plan_checked(paths)
     history = _history(paths)
-    if str(period) not in history.periods():
+    if period not in history.periods():
         raise GkreportError(problem("history-missing-period", period=str(period)))
-    if history.fingerprint(str(period)) != plan.fingerprint:
+    if history.fingerprint(period) != plan.fingerprint:
         raise GkreportError(problem("plan-changed", period=str(period)))
-    report = consolidate(plan, history.load_returns(str(period)), period, history=history)
+    report = consolidate(plan, history.load_returns(period), period, history=history)
     out = paths.period_out(period)
     back = out / "退回修改"
     # The annotated copies written by that period's consolidate, keyed by unit as annotate does.
     annotated = {u.unit.name: f for u in report.units for f in sorted(back.glob(
-        f"{unit_stem(u.unit.name, str(period))}.xls*")) if u.state == NEEDS_FIX}
+        f"{unit_stem(u.unit.name, period)}.xls*")) if u.state is SubmissionState.NEEDS_FIX}
     with run_lock(paths):
         written = render_all(report, out, templates=templates_dir(paths), annotated=annotated)
-    return ConsolidateResult(report, summarise(report), tuple(written), annotated)
+    return ConsolidateResult(report, tuple(written), annotated)
 
 
 # ---------------------------------------------------------------- demo

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import openpyxl
 
-from gkreport.core.model import Deadline, Entry, Period, Returns, Status, Task
+from gkreport.consolidate import summarise
+from gkreport.core.model import Deadline, Entry, Period, Report, Returns, Status, Task
 from gkreport.forms import layout
 
 PERIOD = Period(2025, 6)
@@ -114,3 +115,23 @@ def no_metadata_no_unit(wb: object) -> None:
     form(wb)["B2"] = None
 
 
+
+
+def build_report(**parts: object) -> Report:
+    """A hand-built Report, its summary computed from its parts as consolidate does."""
+    p = parts
+    p["summary"] = summarise(p["period"], p["plan"], p["tasks"], p["units"],  # type: ignore[arg-type]
+                             p["entries"], p["problems"], p["files"], p["rows"],
+                             p.get("previous_period"))
+    return Report(**p)  # type: ignore[arg-type]
+
+
+def rebuild(report: Report, **changes: object) -> Report:
+    """`dataclasses.replace` for a Report: its summary recomputed from the changed parts."""
+    parts = {f: getattr(report, f) for f in Report.__dataclass_fields__ if f != "summary"}
+    return build_report(**{**parts, **changes})
+
+
+def with_previous(report: Report, previous: Period | None) -> Report:
+    """The same report compared with another previous period."""
+    return rebuild(report, previous_period=previous)

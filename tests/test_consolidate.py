@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from gkreport.consolidate import colour_for, consolidate, summarise
+from gkreport.consolidate import colour_for, consolidate
 from gkreport.core.model import (
     Colour,
     Entry,
@@ -238,7 +238,7 @@ def test_unit_results_cover_every_expected_unit_in_plan_order():
         ("丙街道", "未报送", "丙-5月.xlsx", 1, 1, 0),
         ("丁镇", "未报送", "", 1, 0, 0),
     ]
-    s = summarise(r)
+    s = r.summary.to_json()
     assert s["units"] == {"expected": 4, "submitted": 2, "missing": ["丙街道", "丁镇"],
                           "needs_fix": ["区乙局"]}
     assert s["problems"] == {"错误": 2, "警告": 2}
@@ -251,7 +251,7 @@ def test_summarise_figures_and_reconciliation():
                    entry(2, "区甲局", ON, 50), entry(3, "丙街道", BEHIND, 10),
                    entry(4, "区甲局", ON), rejected=2)
     r = consolidate(PLAN, rets, JUNE)
-    s = summarise(r)
+    s = r.summary.to_json()
     assert s["rows"] == {"read": 7, "merged": 5, "rejected": 2}
     assert s["rows"]["read"] == s["rows"]["merged"] + s["rows"]["rejected"]
     assert s["rows"]["merged"] == len(r.entries)
@@ -270,7 +270,7 @@ def test_summarise_figures_and_reconciliation():
 
 def test_bundled_plan_with_no_returns(plan):
     r = consolidate(plan, returns(), JUNE)
-    s = summarise(r)
+    s = r.summary.to_json()
     assert s["tasks"]["total"] == 27 == len(r.tasks)
     assert s["units"]["expected"] == 56 == len(s["units"]["missing"])
     overdue = [t.task.no for t in r.tasks if t.overdue]
@@ -303,21 +303,21 @@ def test_previous_status_change_and_trend(tmp_path):
     h.record(consolidate(make_plan(2024), returns(period=Period(2024, 12)), Period(2024, 12)))
     r = consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
                     history=h)
-    assert r.previous_period == "2025-05"
+    assert r.previous_period == Period.parse("2025-05")
     t1, t3 = result(r, 1), result(r, 3)
     assert (t1.previous_status, t1.change) == (ON, "按计划推进→已完成")
     assert (t3.previous_status, t3.change) == (NOT, "")
-    assert r.trend_periods == ("2025-05", "2025-06")
-    assert r.trend[1] == {"2025-05": "按计划推进", "2025-06": "已完成"}
-    assert r.trend[2] == {"2025-05": "滞后", "2025-06": "滞后"}
-    assert summarise(r)["previous_period"] == "2025-05"
+    assert tuple(map(str, r.trend_periods)) == ("2025-05", "2025-06")
+    assert r.trend[1] == {Period(2025, 5): ON, Period(2025, 6): DONE}
+    assert r.trend[2] == {Period(2025, 5): BEHIND, Period(2025, 6): BEHIND}
+    assert r.summary.to_json()["previous_period"] == "2025-05"
 
     # a stored copy of this period is ignored: recording then re-running gives the same Report
     h.record(r)
     assert consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
                        history=h) == r
     # consolidate only reads
-    assert h.periods() == ["2024-12", "2025-05", "2025-06"]
+    assert [str(p) for p in h.periods()] == ["2024-12", "2025-05", "2025-06"]
 
 
 def test_rerunning_an_earlier_period_ignores_later_ones(tmp_path):
@@ -329,11 +329,11 @@ def test_rerunning_an_earlier_period_ignores_later_ones(tmp_path):
     h.record(consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)),
                          JUNE, history=h))
     again = consolidate(PLAN, may_returns, may, history=h)
-    assert again.trend_periods == ("2025-05",) and "2025-06" not in again.trend[1]
+    assert again.trend_periods == (Period.parse("2025-05"),) and Period(2025, 6) not in again.trend[1]
     assert again == first
     # the later period sees the earlier one
     june = consolidate(PLAN, returns(), JUNE, history=h)
-    assert june.trend_periods == ("2025-05", "2025-06") and june.previous_period == "2025-05"
+    assert tuple(map(str, june.trend_periods)) == ("2025-05", "2025-06") and june.previous_period == Period.parse("2025-05")
 
 
 def test_previous_period_must_have_the_same_plan(tmp_path):
@@ -347,15 +347,15 @@ def test_previous_period_must_have_the_same_plan(tmp_path):
     h.record(consolidate(renumbered, returns(entry(1, "区甲局", BEHIND), period=may), may))
     r = consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
                     history=h)
-    assert r.previous_period == "2025-04"  # latest earlier period of the same plan
+    assert r.previous_period == Period.parse("2025-04")  # latest earlier period of the same plan
     assert (result(r, 1).previous_status, result(r, 1).change) == (ON, "按计划推进→已完成")
     r = consolidate(renumbered, returns(), JUNE, history=h)
-    assert r.previous_period == "2025-05" and result(r, 1).previous_status is BEHIND
+    assert r.previous_period == Period.parse("2025-05") and result(r, 1).previous_status is BEHIND
     # a plan no stored period used has no previous period at all
     other = replace(PLAN, tasks=PLAN.tasks[:3])
     r = consolidate(other, returns(), JUNE, history=h)
     assert r.previous_period is None and all(t.previous_status is None for t in r.tasks)
-    assert r.trend_periods == ("2025-04", "2025-05", "2025-06")  # trend: same plan year
+    assert tuple(map(str, r.trend_periods)) == ("2025-04", "2025-05", "2025-06")  # trend: same plan year
 
 
 def test_rejected_row_of_an_accepted_form_is_unverified_not_missing():
@@ -370,7 +370,7 @@ def test_rejected_row_of_an_accepted_form_is_unverified_not_missing():
     t = result(r, 1)
     assert counts(t) == (ON, False, Colour.YELLOW, 2, 2, 1, 0, 0)
     assert t.missing_units == () and t.unverified_units == ("区乙局",)
-    assert summarise(r)["unverified"] == {"tasks": 1, "reports": 1}
+    assert r.summary.to_json()["unverified"] == {"tasks": 1, "reports": 1}
     # a unit with no accepted form at all stays 未报送
     t3 = result(r, 3)
     assert t3.missing_units == ("丙街道", "丁镇") and t3.unverified_units == ()

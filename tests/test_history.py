@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import gkreport.history as history_module
-from gkreport.consolidate import consolidate, summarise
+from gkreport.consolidate import consolidate
 from gkreport.core.model import (
     Entry,
     FileCounts,
@@ -97,9 +97,9 @@ def snapshot(h: History) -> tuple:
 
 def test_missing_history_reads_empty_and_creates_nothing(tmp_path):
     h = db(tmp_path)
-    assert h.periods() == [] and h.previous("2025-06") is None
-    assert h.fingerprint("2025-06") is None and h.task_statuses() == {}
-    assert h.entries("2025-06") == {} and h.previous_entries("2025-06") == {}
+    assert [str(p) for p in h.periods()] == [] and h.previous(Period.parse("2025-06")) is None
+    assert h.fingerprint(JUNE) is None and h.stored_statuses() == {}
+    assert h.entries(Period.parse("2025-06")) == {} and h.previous_entries(Period.parse("2025-06")) == {}
     assert set(h.row_counts().values()) == {0}
     assert not h.path.exists() and not h.path.parent.exists()
     with pytest.raises(GkreportError) as exc:
@@ -131,29 +131,29 @@ def test_queries(tmp_path, plan, reports):
     h = db(tmp_path)
     h.record(reports["2025-06"])
     h.record(reports["2025-05"])
-    assert h.periods() == ["2025-05", "2025-06"] and h.periods(year=2024) == []
-    assert h.previous("2025-06") == "2025-05" and h.previous("2025-05") is None
-    assert h.previous("2025-07") == "2025-06" and h.previous("2025-06", year=2024) is None
-    assert h.fingerprint("2025-05") == plan.fingerprint
-    statuses = h.task_statuses()
-    assert statuses["2025-06"] == {t.task.no: t.status.value for t in reports["2025-06"].tasks}
+    assert [str(p) for p in h.periods()] == ["2025-05", "2025-06"] and [str(p) for p in h.periods(year=2024)] == []
+    assert h.previous(Period.parse("2025-06")) == Period.parse("2025-05") and h.previous(Period.parse("2025-05")) is None
+    assert h.previous(Period.parse("2025-07")) == Period.parse("2025-06") and h.previous(Period.parse("2025-06"), year=2024) is None
+    assert h.fingerprint(MAY) == plan.fingerprint
+    statuses = h.stored_statuses()
+    assert statuses[JUNE][1] == {t.task.no: t.status for t in reports["2025-06"].tasks}
     may = reports["2025-05"]
-    assert h.entries("2025-05") == {(e.task_no, e.unit): e for e in may.entries}
-    prev = h.previous_entries("2025-06")
+    assert h.entries(Period.parse("2025-05")) == {(e.task_no, e.unit): e for e in may.entries}
+    prev = h.previous_entries(Period.parse("2025-06"))
     assert prev == {(e.task_no, e.unit): (e.status.value, e.note) for e in may.entries}
-    assert h.previous_notes("2025-06") == {k: note for k, (_, note) in prev.items()}
-    assert h.previous_entries("2025-05") == {}
+    assert h.previous_notes(Period.parse("2025-06")) == {k: note for k, (_, note) in prev.items()}
+    assert h.previous_entries(Period.parse("2025-05")) == {}
 
 
 def test_load_returns_round_trip_gives_an_equal_report(tmp_path, plan, reports):
     h = db(tmp_path)
     h.record(reports["2025-05"])
     june = consolidate(plan, make_returns(plan, JUNE, skip=3, shift=3), JUNE, history=h)
-    assert june.previous_period == "2025-05" and any(t.change for t in june.tasks)
+    assert june.previous_period == Period.parse("2025-05") and any(t.change for t in june.tasks)
     h.record(june)
     again = consolidate(plan, h.load_returns("2025-06"), JUNE, history=h)
     assert again == june
-    assert summarise(again) == summarise(june)
+    assert again.summary.to_json() == june.summary.to_json()
     stored = h.load_returns("2025-05")
     assert stored.entries == reports["2025-05"].entries
     assert any(e.progress is None for e in stored.entries)
@@ -190,7 +190,7 @@ def test_exception_inside_the_transaction_leaves_history_as_before(tmp_path, rep
         h.record(changed)
     with pytest.raises(RuntimeError):
         h.record(reports["2025-05"])  # a first recording of a period, too
-    assert snapshot(h) == before and h.periods() == ["2025-06"]
+    assert snapshot(h) == before and [str(p) for p in h.periods()] == ["2025-06"]
     monkeypatch.setattr(history_module, "_insert", real)
     h.record(changed)  # no lock left behind
     assert h.row_counts()["entries"] == 3
@@ -227,7 +227,7 @@ def test_process_killed_inside_the_transaction_leaves_history_as_before(tmp_path
     assert run.stdout.strip() == "killing"
     # it died mid-write: the rollback journal is still there (hot) until the next connection
     assert Path(f"{h.path}-journal").exists()
-    assert h.periods() == ["2025-06"]
+    assert [str(p) for p in h.periods()] == ["2025-06"]
     assert snapshot(h) == before
     con = sqlite3.connect(h.path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -268,8 +268,8 @@ def test_two_processes_recording_at_once_both_succeed(tmp_path, reports):
     # meanwhile a reader never sees half a period
     reads = 0
     while any(p.poll() is None for p in procs):
-        for name in h.periods():
-            assert h.load_returns(name).entries == reports[name].entries
+        for period in h.periods():
+            assert h.load_returns(period).entries == reports[str(period)].entries
             reads += 1
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
@@ -278,9 +278,9 @@ def test_two_processes_recording_at_once_both_succeed(tmp_path, reports):
     con = sqlite3.connect(h.path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
-    assert h.periods() == ["2025-05", "2025-06"]
+    assert [str(p) for p in h.periods()] == ["2025-05", "2025-06"]
     for name, report in reports.items():
-        stored = h.load_returns(name)
+        stored = h.load_returns(Period.parse(name))
         assert stored.entries == report.entries and stored.problems == report.problems
 
 
@@ -296,7 +296,7 @@ def test_a_writer_waits_for_another_then_succeeds(tmp_path, reports):
     assert time.monotonic() - start >= 0.4
     timer.join()
     blocker.close()
-    assert h.periods() == ["2025-05", "2025-06"]
+    assert [str(p) for p in h.periods()] == ["2025-05", "2025-06"]
 
 
 def test_a_writer_that_waits_too_long_gets_a_clear_message(tmp_path, reports):
@@ -312,7 +312,7 @@ def test_a_writer_that_waits_too_long_gets_a_clear_message(tmp_path, reports):
         blocker.close()
     p = exc.value.problems[0]
     assert p.code == "history-busy" and "正被另一个 gkreport 命令使用" in p.message
-    assert h.periods() == ["2025-05"]
+    assert [str(p) for p in h.periods()] == ["2025-05"]
 
 
 # ---------------------------------------------------------------- bad files
@@ -373,9 +373,9 @@ def test_an_empty_file_is_a_fresh_history(tmp_path, reports):
     h = db(tmp_path)
     h.path.parent.mkdir(parents=True)
     h.path.write_bytes(b"")
-    assert h.periods() == []
+    assert [str(p) for p in h.periods()] == []
     h.record(reports["2025-06"])
-    assert h.periods() == ["2025-06"]
+    assert [str(p) for p in h.periods()] == ["2025-06"]
 
 
 def test_previous_of_the_same_plan_only(tmp_path, plan, reports):
@@ -384,16 +384,16 @@ def test_previous_of_the_same_plan_only(tmp_path, plan, reports):
     renumbered = dataclasses.replace(plan, tasks=plan.tasks[1:])
     june = dataclasses.replace(reports["2025-06"], plan=renumbered)
     h.record(june)
-    assert h.periods(fingerprint=plan.fingerprint) == ["2025-05"]
-    assert h.periods(year=2025, fingerprint=renumbered.fingerprint) == ["2025-06"]
-    assert h.previous("2025-07") == "2025-06"  # no filter: as before
-    assert h.previous("2025-07", fingerprint=plan.fingerprint) == "2025-05"
+    assert [str(p) for p in h.periods(fingerprint=plan.fingerprint)] == ["2025-05"]
+    assert [str(p) for p in h.periods(year=2025, fingerprint=renumbered.fingerprint)] == ["2025-06"]
+    assert h.previous(Period.parse("2025-07")) == Period.parse("2025-06")  # no filter: as before
+    assert h.previous(Period.parse("2025-07"), fingerprint=plan.fingerprint) == Period.parse("2025-05")
     may = {(e.task_no, e.unit): (e.status.value, e.note) for e in reports["2025-05"].entries}
-    assert h.previous_entries("2025-07", year=2025, fingerprint=plan.fingerprint) == may
-    assert h.previous_notes("2025-07", fingerprint=plan.fingerprint) == {
+    assert h.previous_entries(Period.parse("2025-07"), year=2025, fingerprint=plan.fingerprint) == may
+    assert h.previous_notes(Period.parse("2025-07"), fingerprint=plan.fingerprint) == {
         k: note for k, (_, note) in may.items()}
-    assert h.previous_entries("2025-07", fingerprint="0" * 16) == {}
+    assert h.previous_entries(Period.parse("2025-07"), fingerprint="0" * 16) == {}
     stored = h.stored_statuses(year=2025)
-    assert {p: fp for p, (fp, _) in stored.items()} == {
+    assert {str(p): fp for p, (fp, _) in stored.items()} == {
         "2025-05": plan.fingerprint, "2025-06": renumbered.fingerprint}
-    assert h.task_statuses() == {p: s for p, (_, s) in stored.items()}
+    assert h.stored_statuses() == stored

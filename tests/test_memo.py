@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gkreport.consolidate import consolidate, substantive_issue, summarise
+from gkreport.consolidate import consolidate, substantive_issue
 from gkreport.core.model import (
     COLOUR_HEX,
     REPORTABLE,
@@ -27,6 +27,7 @@ from gkreport.core.model import (
     RowCounts,
     Status,
     Submission,
+    SubmissionState,
     TaskResult,
     Unit,
     UnitResult,
@@ -42,6 +43,7 @@ from gkreport.render.memo import (
     render_outputs,
     write_outputs,
 )
+from tests.factories import build_report, rebuild
 from tests.lo import convert, needs_lo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,13 +119,13 @@ def make_report(plan: Plan, *, previous: bool = True, period: Period = JULY) -> 
                         unit=name, value="差不多") for j in range(i % 3 + 1)] if fix else []
         problems += mine
         unit_results.append(UnitResult(
-            unit=units[name], state="未报送" if name in missing else "需修改" if fix else "已报送",
+            unit=units[name], state=SubmissionState("未报送" if name in missing else "需修改" if fix else "已报送"),
             file="" if name in missing else f"{name}.xlsx", tasks=len(plan.tasks_for(name)),
             errors=len(mine), warnings=0))
-    return Report(period=period, plan=plan, tasks=tuple(results), units=tuple(unit_results),
+    return build_report(period=period, plan=plan, tasks=tuple(results), units=tuple(unit_results),
                   entries=tuple(entries), submissions=(), problems=tuple(problems),
                   files=FileCounts(50, 49, 1, 0), rows=RowCounts(len(entries), len(entries), 0),
-                  previous_period=str(period.previous) if previous else None)
+                  previous_period=period.previous if previous else None)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,7 @@ def report(plan: Plan) -> Report:
 @pytest.fixture(scope="module")
 def rendered(report: Report, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("memo")
-    annotated = {name: out / "退回修改" / f"{name}.xlsx" for name in summarise(report)["units"]
+    annotated = {name: out / "退回修改" / f"{name}.xlsx" for name in report.summary.to_json()["units"]
                  ["needs_fix"][:-1]}  # the last one has no annotated copy: the notice says so
     md, html, docx = render_memo(report, out, annotated=annotated)
     notice = render_notice(report, out, annotated=annotated)
@@ -162,7 +164,7 @@ def best_name(text: str) -> str:
 
 def check_figures(text: str, report: Report) -> int:
     """Parse every figure back out of the memo text and compare with summarise(); count checks."""
-    s = summarise(report)
+    s = report.summary.to_json()
     tasks, units = s["tasks"], s["units"]
     total = tasks["total"]
     checked = 0
@@ -254,7 +256,7 @@ def check_late_tasks(text: str, report: Report) -> int:
 
 def check_unit_lists(text: str, report: Report) -> int:
     """Missing and to-correct units: named in the next steps when few, else in the 附件."""
-    units = summarise(report)["units"]
+    units = report.summary.to_json()["units"]
     missing, fix = units["missing"], units["needs_fix"]
     errors = {u.unit.name: u.errors for u in report.units}
     if len(missing) + len(fix) > MAX_UNITS_INLINE:
@@ -279,7 +281,7 @@ def test_md_figures_equal_summary(rendered, report):
     assert text.startswith("# 2025年松江区政务公开工作要点推进情况（截至2025年7月）\n")
     assert check_figures(text, report) >= 9
     for st in REPORTABLE:  # the status table
-        n = summarise(report)["tasks"][st.value]
+        n = report.summary.to_json()["tasks"][st.value]
         assert re.search(rf"^\| {st.value} \| {n} \| ", text, re.M)
 
 
@@ -323,7 +325,7 @@ def test_memo_sections_name_units_deadlines_and_reasons(rendered, report):
 
 def test_notice_lists_missing_units_with_contacts_and_forms_to_fix(rendered, report):
     text = rendered["notice"].read_text(encoding="utf-8")
-    s = summarise(report)
+    s = report.summary.to_json()
     m = re.search(r"尚有(\d+)家单位未报送，(\d+)家单位的填报表需修改后重新报送", text)
     assert tuple(map(int, m.groups())) == (len(s["units"]["missing"]), len(s["units"]["needs_fix"]))
     listed = re.findall(r"^\d+\. (\S+)（联系人：(.*)；电话：(.*)）$", text, re.M)
@@ -342,7 +344,7 @@ def test_notice_lists_missing_units_with_contacts_and_forms_to_fix(rendered, rep
 
 def test_notice_when_everyone_reported_cleanly(plan, tmp_path):
     r = make_report(plan)
-    r = replace(r, units=tuple(replace(u, state="已报送", errors=0) for u in r.units),
+    r = rebuild(r, units=tuple(replace(u, state=SubmissionState.SUBMITTED, errors=0) for u in r.units),
                 problems=())
     text = render_notice(r, tmp_path).read_text(encoding="utf-8")
     assert "各单位均已报送，填报表均无需修改" in text and "未报送单位" not in text
@@ -425,7 +427,7 @@ def test_workspace_template_overrides_the_bundled_one(report, tmp_path):
                                             encoding="utf-8")
     md, *_ = render_memo(report, tmp_path / "out", templates=templates)
     notice = render_notice(report, tmp_path / "out", templates=templates)
-    n = len(summarise(report)["units"]["missing"])
+    n = len(report.summary.to_json()["units"]["missing"])
     assert notice.read_text(encoding="utf-8") == f"自定义：{memo_context(report)['title']}，{n}家\n"
     assert md.read_text(encoding="utf-8").startswith("# 2025年")  # bundled memo still used
 
@@ -502,7 +504,7 @@ def test_docx_is_deterministic_in_content(report, rendered, tmp_path):
     import zipfile
 
     again = render_memo(report, tmp_path, annotated={n: Path(n + ".xlsx") for n in
-                                                     summarise(report)["units"]["needs_fix"][:-1]})
+                                                     report.summary.to_json()["units"]["needs_fix"][:-1]})
     for name in ("word/document.xml", "word/styles.xml", "docProps/core.xml", "word/footer1.xml"):
         with zipfile.ZipFile(rendered["docx"]) as a, zipfile.ZipFile(again[2]) as b:
             assert a.read(name) == b.read(name), name
@@ -567,8 +569,8 @@ def test_bundled_memo_body_is_at_most_two_pages(memo_pdfs):
 
 def test_bundled_example_memo_and_notice_equal_summary_json(bundled):
     report, out, summary = bundled["report"], bundled["out"], bundled["summary"]
-    assert summary == json.loads(json.dumps(summarise(report), ensure_ascii=False))
-    assert report.previous_period == "2025-05"
+    assert summary == json.loads(json.dumps(report.summary.to_json(), ensure_ascii=False))
+    assert report.previous_period == Period.parse("2025-05")
     for text in ((out / "简报_2025-06.md").read_text(encoding="utf-8"),
                  docx_text(out / "简报_2025-06.docx")):
         assert check_figures(text, report) >= 9
@@ -607,7 +609,7 @@ def test_memo_of_a_consolidated_report(plan, tmp_path):
     notice = render_notice(report, tmp_path)
     for text in (md.read_text(encoding="utf-8"), docx_text(docx)):
         check_figures(text, report)
-    s = summarise(report)
+    s = report.summary.to_json()
     text = notice.read_text(encoding="utf-8")
     assert f"尚有{len(s['units']['missing'])}家单位未报送，{len(s['units']['needs_fix'])}家" in text
     assert text.count("名录未登记") == 2 * len(s["units"]["missing"])
@@ -615,8 +617,8 @@ def test_memo_of_a_consolidated_report(plan, tmp_path):
 
 def test_registry_contacts_are_shown(plan, tmp_path):
     r = make_report(plan)
-    name = summarise(r)["units"]["missing"][1]
-    r = replace(r, units=tuple(replace(u, unit=Unit(u.unit.name, u.unit.kind, contact="李四"))
+    name = r.summary.to_json()["units"]["missing"][1]
+    r = rebuild(r, units=tuple(replace(u, unit=Unit(u.unit.name, u.unit.kind, contact="李四"))
                                if u.unit.name == name else u for u in r.units))
     text = render_notice(r, tmp_path).read_text(encoding="utf-8")
     assert f"{name}（联系人：李四；电话：名录未登记）" in text
@@ -659,10 +661,10 @@ def test_near_deadline_and_unverified_follow_consolidate(plan, tmp_path):
     unverified = replace(next(e for e in r.entries if e.task_no == 1), status=Status.UNVERIFIED)
     t3 = next(t for t in r.tasks if t.task.no == 3)
     t3 = replace(t3, unverified_units=t3.task.expected_units[:2])
-    r = replace(r, tasks=tuple({18: t18, 3: t3}.get(t.task.no, t) for t in r.tasks),
+    r = rebuild(r, tasks=tuple({18: t18, 3: t3}.get(t.task.no, t) for t in r.tasks),
                 entries=tuple(unverified if e.task_no == 1 and e.unit == unverified.unit else e
                               for e in r.entries))
-    s = summarise(r)
+    s = r.summary.to_json()
     assert s["near_deadline"] == [18] and s["unverified"] == {"tasks": 2, "reports": 3}
     md, html, docx = render_memo(r, tmp_path)
     for text in (md.read_text(encoding="utf-8"), docx_text(docx)):
@@ -685,7 +687,7 @@ def test_memo_status_colours_come_from_the_model():
 
 
 def test_month_over_month_names_an_older_period(plan, tmp_path):
-    r = replace(make_report(plan), previous_period="2025-05")
+    r = rebuild(make_report(plan), previous_period=Period(2025, 5))
     text = memo_context(r)["mom"]["sentences"][0]
     assert text.startswith("与上期（2025年5月）相比")
     assert memo_context(make_report(plan))["mom"]["sentences"][0].startswith("与上月相比，")
@@ -695,11 +697,11 @@ def test_notice_lists_the_problems_it_counts(plan, tmp_path):
     # a unit's refused older form has errors of its own; the notice counts and lists only
     # the accepted form's, as 报送情况 does
     r = make_report(plan)
-    name = summarise(r)["units"]["needs_fix"][0]
+    name = r.summary.to_json()["units"]["needs_fix"][0]
     unit = next(u for u in r.units if u.unit.name == name)
     old = problem("form-wrong-period", file=f"{name}-旧.xlsx", unit=name, found="2025-05",
                   period="2025-07")
-    r = replace(r, problems=(old, *r.problems))
+    r = rebuild(r, problems=(old, *r.problems))
     fix = next(u for u in memo_context(r)["fix_units"] if u["name"] == name)
     assert fix["errors"] == unit.errors == len(fix["problems"]) + fix["more"]
     assert all("2025-05" not in p["line"] for p in fix["problems"])
@@ -782,7 +784,7 @@ def test_memo_lists_are_capped_and_the_rest_counted(plan):
 
 def test_a_late_task_without_reasons_names_its_units(plan):
     r = make_report(plan)
-    r = replace(r, entries=tuple(replace(e, issues="无") if e.task_no == 9 else e
+    r = rebuild(r, entries=tuple(replace(e, issues="无") if e.task_no == 9 else e
                                  for e in r.entries))
     row = next(d for d in memo_context(r)["delay_rows"] if d["no"] == 9)
     assert (row["reason_short"], row["reasons_count"]) == ("区政府办公室等：未说明原因", 0)

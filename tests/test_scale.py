@@ -38,8 +38,8 @@ def test_two_hundred_forms_with_twenty_damaged(city: Path) -> None:
     paths = Paths(city)
     clean = run_consolidate(paths, PERIOD)
     month = paths.returns(PERIOD)
-    assert clean.summary["files"]["read"] >= UNITS - 20
-    assert clean.summary["files"]["read"] > PARALLEL_FROM  # read by the process pool
+    assert clean.report.summary.to_json()["files"]["read"] >= UNITS - 20
+    assert clean.report.summary.to_json()["files"]["read"] > PARALLEL_FROM  # read by the process pool
     # Twenty ordinary forms: accepted, their unit's only file (the demo also plants a
     # duplicate, a renamed file and a lock file, which stay as they are).
     per_unit: dict[str, int] = {}
@@ -57,7 +57,7 @@ def test_two_hundred_forms_with_twenty_damaged(city: Path) -> None:
                          b"" if i % 4 == 2 else "序号,状态\n1,完成\n".encode())
 
     result = run_consolidate(paths, PERIOD)
-    files, before = result.summary["files"], clean.summary["files"]
+    files, before = result.report.summary.to_json()["files"], clean.report.summary.to_json()["files"]
     assert files["found"] == before["found"]
     assert files["refused"] == before["refused"] + 20
     assert files["read"] == before["read"] - 20
@@ -66,15 +66,15 @@ def test_two_hundred_forms_with_twenty_damaged(city: Path) -> None:
     problems = [p for p in result.report.problems if p.file in names]
     assert sorted(p.file for p in problems) == sorted(names)
     assert all(p.is_error for p in problems)
-    rows, rows_before = result.summary["rows"], clean.summary["rows"]
+    rows, rows_before = result.report.summary.to_json()["rows"], clean.report.summary.to_json()["rows"]
     assert rows["read"] == rows_before["read"] - lost_rows
     assert rows["read"] == rows["merged"] + rows["rejected"]
     # Their units are now missing; everyone else's entries are exactly as before.
     damaged_units = {s.unit for s in clean.report.submissions if s.file in names}
-    assert damaged_units <= set(result.summary["units"]["missing"])
+    assert damaged_units <= set(result.report.summary.to_json()["units"]["missing"])
     keep = [e for e in clean.report.entries if e.unit not in damaged_units]
     assert sorted(result.report.entries, key=_key) == sorted(keep, key=_key)
-    assert summary(city) == result.summary
+    assert summary(city) == result.report.summary.to_json()
 
 
 def _key(e: Any) -> tuple[int, str]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from gkreport.consolidate import summarise
 from gkreport.core.model import (
     Colour,
     Deadline,
@@ -24,6 +23,7 @@ from gkreport.core.model import (
     RowCounts,
     Status,
     Submission,
+    SubmissionState,
     Task,
     TaskResult,
     Unit,
@@ -33,7 +33,7 @@ from gkreport.core.model import (
 from gkreport.core.problems import problem
 from gkreport.render.workbook import SHEETS, TRUNCATED, detail_rows, write_workbook
 
-from .factories import make_entry, make_task
+from .factories import build_report, make_entry, make_task, rebuild, with_previous
 from .lo import convert, needs_lo, pdf_pages
 
 # openpyxl drops the Excel 2010 data-bar extension it cannot parse; the base rule is read.
@@ -88,10 +88,10 @@ def small_report() -> Report:
         TaskResult(tasks[3], Status.NOT_STARTED, False, Colour.NONE, 1, 1, 0, 0, 0, 0.0),
     )
     unit_results = (
-        UnitResult(units[0], "已报送", f"{OFFICE}.xlsx", 2, 0, 0),
-        UnitResult(units[1], "需修改", f"{EDU}.xlsx", 2, 1, 0),
-        UnitResult(units[2], "已报送", f"{YUEYANG}.xlsx", 2, 0, 1),
-        UnitResult(units[3], "未报送", "", 1, 0, 0),
+        UnitResult(units[0], SubmissionState("已报送"), f"{OFFICE}.xlsx", 2, 0, 0),
+        UnitResult(units[1], SubmissionState("需修改"), f"{EDU}.xlsx", 2, 1, 0),
+        UnitResult(units[2], SubmissionState("已报送"), f"{YUEYANG}.xlsx", 2, 0, 1),
+        UnitResult(units[3], SubmissionState("未报送"), "", 1, 0, 0),
     )
     subs = tuple(Submission(file=f"{u}.xlsx", unit=u, sha256="0" * 64, size=1000,
                             read_at="2025-06-28T10:00:00") for u in (OFFICE, EDU, YUEYANG))
@@ -99,10 +99,10 @@ def small_report() -> Report:
                         value="八十"),
                 problem("unknown-status", file=f"{YUEYANG}.xlsx", sheet="填报表", cell="H6",
                         unit=YUEYANG, value="差不多"))
-    return Report(
+    return build_report(
         period=Period(2025, 6), plan=plan, tasks=results, units=unit_results, entries=entries,
         submissions=subs, problems=problems, files=FileCounts(found=4, read=3, skipped=1),
-        rows=RowCounts(read=7, merged=6, rejected=1), previous_period="2025-05",
+        rows=RowCounts(read=7, merged=6, rejected=1), previous_period=Period(2025, 5),
         trend={1: {"2025-05": "按计划推进", "2025-06": "按计划推进"},
                2: {"2025-05": "按计划推进", "2025-06": "滞后"},
                3: {"2025-06": "按计划推进"}, 4: {"2025-05": "未启动", "2025-06": "未启动"}},
@@ -124,10 +124,10 @@ def bundled_report(plan: Plan) -> Report:
             t, Status.BEHIND if overdue else Status.ON_TRACK, overdue,
             Colour.RED if overdue else Colour.NONE, len(t.expected_units), len(mine), 0, 0,
             len(missing), 50.0 if mine else None, missing_units=missing))
-    units = tuple(UnitResult(plan.unit(u), "已报送" if u in reporting else "未报送",
+    units = tuple(UnitResult(plan.unit(u), SubmissionState("已报送" if u in reporting else "未报送"),
                              f"{u}.xlsx" if u in reporting else "",
                              len(plan.tasks_for(u)), 0, 0) for u in plan.expected_units)
-    return Report(period=period, plan=plan, tasks=tuple(results), units=units,
+    return build_report(period=period, plan=plan, tasks=tuple(results), units=units,
                   entries=tuple(entries), submissions=(), problems=(),
                   files=FileCounts(found=2, read=2), rows=RowCounts(len(entries), len(entries)),
                   trend_periods=())
@@ -188,7 +188,7 @@ def test_headers(book: Any) -> None:
 
 def test_row_counts_equal_summary(book: Any) -> None:
     report = small_report()
-    s = summarise(report)
+    s = report.summary.to_json()
     assert book["任务汇总"].max_row - 1 == s["tasks"]["total"] == 4
     missing = sum(len(t.missing_units) for t in report.tasks)
     assert book["单位填报明细"].max_row - 1 == len(report.entries) + missing == 7
@@ -199,7 +199,7 @@ def test_row_counts_equal_summary(book: Any) -> None:
 
 
 def test_overview_figures(book: Any) -> None:
-    s = summarise(small_report())
+    s = small_report().summary.to_json()
     ws = book["总览"]
     assert ws["A1"].value == "2025年松江区政务公开工作要点推进情况汇总（截至2025年6月）"
     figures = {r[0]: r[1] for r in _rows(ws)[3:] if r[0] and r[1] is not None}
@@ -343,7 +343,7 @@ def test_row_heights_fit_wrapped_text(tmp_path: Path) -> None:
     # 进展情况 wraps at 40 characters (80 display columns of CJK text); a note with a line
     # break takes a line more.
     notes = {0: "短", 1: "很" * 50, 2: "很" * 130, 3: "第一行\n第二行\n第三行"}
-    report = replace(report, entries=tuple(replace(e, note=notes.get(i, e.note))
+    report = rebuild(report, entries=tuple(replace(e, note=notes.get(i, e.note))
                                            for i, e in enumerate(report.entries)))
     ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "h.xlsx"))["单位填报明细"]
     rows = {ws.cell(r, 7).value: ws.row_dimensions[r].height for r in range(2, ws.max_row + 1)}
@@ -380,7 +380,7 @@ def test_long_text_truncated_visibly(tmp_path: Path) -> None:
 
     report = small_report()
     long = replace(report.entries[0], note="很" * 40000)
-    report = replace(report, entries=(long, *report.entries[1:]))
+    report = rebuild(report, entries=(long, *report.entries[1:]))
     ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "long.xlsx"))["单位填报明细"]
     assert len(ws["G2"].value) == 32767 and ws["G2"].value.endswith(TRUNCATED)
 
@@ -389,7 +389,7 @@ def test_nobody_reported(tmp_path: Path) -> None:
     import openpyxl
 
     report = small_report()
-    report = replace(report, entries=(), rows=RowCounts(), tasks=tuple(
+    report = rebuild(report, entries=(), rows=RowCounts(), tasks=tuple(
         replace(t, missing_units=t.task.expected_units) for t in report.tasks))
     book = openpyxl.load_workbook(write_workbook(report, tmp_path / "empty.xlsx"))
     assert book["单位填报明细"].max_row - 1 == 7
@@ -401,7 +401,7 @@ def test_bundled_plan(plan: Plan, tmp_path: Path) -> None:
     import openpyxl
 
     report = bundled_report(plan)
-    s = summarise(report)
+    s = report.summary.to_json()
     book = openpyxl.load_workbook(write_workbook(report, tmp_path / "bundled.xlsx"))
     assert book["任务汇总"].max_row - 1 == s["tasks"]["total"] == 27
     expected_pairs = sum(len(t.expected_units) for t in plan.tasks)
@@ -434,7 +434,7 @@ def test_renders_a_consolidated_report(plan: Plan, tmp_path: Path) -> None:
     history.record(consolidate(plan, _returns(plan, may, Status.ON_TRACK, units), may,
                                history=history))
     report = consolidate(plan, _returns(plan, june, Status.BEHIND, units), june, history=history)
-    s = summarise(report)
+    s = report.summary.to_json()
     book = openpyxl.load_workbook(write_workbook(report, tmp_path / "汇总表_2025-06.xlsx"))
     assert book["任务汇总"].max_row - 1 == s["tasks"]["total"]
     missing = sum(len(t.missing_units) for t in report.tasks)
@@ -472,7 +472,7 @@ def test_rows_not_used_from_an_accepted_form_are_unverified_not_missing(tmp_path
     sub = Submission(file="泗泾镇6月.xlsx", unit=SIJING, sha256="1" * 64, size=1, read_at="t")
     tasks = (replace(report.tasks[0], missing=0, reported=3, missing_units=(),
                      unverified_units=(SIJING,)), *report.tasks[1:])
-    report = replace(report, tasks=tasks, submissions=(*report.submissions, sub))
+    report = rebuild(report, tasks=tasks, submissions=(*report.submissions, sub))
     ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "w.xlsx"))["单位填报明细"]
     row = next(r for r in _rows(ws)[1:] if r[2] == SIJING)
     assert row[3] == "待核实" and row[6] == "该行未采用，见校验报告" and row[9] == "泗泾镇6月.xlsx"
@@ -486,7 +486,7 @@ def test_only_substantive_issues_are_listed(tmp_path: Path) -> None:
     none_said = [replace(e, issues=text) for e, text in zip(
         report.entries[3:], ("无", "暂无。", "—"), strict=True)]
     behind = _entry(2, EDU, Status.BEHIND, 30.0, issues="无")
-    report = replace(report, entries=(*report.entries[:2], behind, *none_said))
+    report = rebuild(report, entries=(*report.entries[:2], behind, *none_said))
     book = openpyxl.load_workbook(write_workbook(report, tmp_path / "w.xlsx"))
     assert [r[4] for r in _rows(book["问题与建议"])[1:]] == ["@x 经费不足"]
     late = {r[0]: r for r in _rows(book["逾期滞后"])[1:]}
@@ -499,7 +499,7 @@ def test_previous_status_header_names_an_older_period(tmp_path: Path, previous: 
                                                       header: str) -> None:
     import openpyxl
 
-    report = replace(small_report(), previous_period=previous)
+    report = with_previous(small_report(), Period.parse(previous) if previous else None)
     ws = openpyxl.load_workbook(write_workbook(report, tmp_path / "w.xlsx"))["任务汇总"]
     assert _header(ws)[15] == header
     assert ("cellIs", "equal", ('"滞后"',)) in _rules(ws)["P2:P5"]

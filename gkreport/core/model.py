@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from gkreport.core.problems import Problem
+from gkreport.core.text import unit_key
 
 
 class Status(StrEnum):
@@ -70,25 +71,32 @@ COLOUR_HEX: dict[Colour, str] = {
     Colour.GREEN: "#C6EFCE", Colour.NONE: "#FFFFFF",
 }
 
-# UnitResult.state values (报送情况).
-SUBMITTED = "已报送"
-NOT_SUBMITTED = "未报送"
-NEEDS_FIX = "需修改"
+class SubmissionState(StrEnum):
+    """An expected unit's state for a period (报送情况)."""
+
+    SUBMITTED = "已报送"
+    MISSING = "未报送"
+    NEEDS_FIX = "需修改"  # submitted, and its accepted form has 错误
+
+
 OVERDUE = "逾期"  # the label of an overdue task wherever it is counted or flagged
 
 # The one status -> warning colour table (workbook, memo, terminal): a value shown in a
 # status column (task status, entry status, 报送情况 or 逾期) and the colour it carries.
 # 按计划推进 and 未启动 stay uncoloured so that blue keeps its one meaning (deadline near);
 # 未报送 is grey (MISSING_HEX), not red: red means 逾期.
+# (Status.MISSING and SubmissionState.MISSING are both 未报送: StrEnum members equal their
+# label, so one key serves both.)
 STATUS_COLOUR: dict[str, Colour] = {
     Status.DONE: Colour.GREEN, Status.ON_TRACK: Colour.NONE, Status.BEHIND: Colour.YELLOW,
     Status.NOT_STARTED: Colour.NONE, Status.UNVERIFIED: Colour.YELLOW,
-    SUBMITTED: Colour.GREEN, NEEDS_FIX: Colour.YELLOW, OVERDUE: Colour.RED,
+    SubmissionState.SUBMITTED: Colour.GREEN, SubmissionState.NEEDS_FIX: Colour.YELLOW,
+    OVERDUE: Colour.RED,
 }
-MISSING_HEX = "#D9D9D9"  # 未报送 (Status.MISSING / NOT_SUBMITTED): grey fill
+MISSING_HEX = "#D9D9D9"  # 未报送 (Status.MISSING, SubmissionState.MISSING): grey fill
 MISSING_TEXT_HEX = "#C00000"  # ... with dark red text
 STATUS_HEX: dict[str, str] = {**{k: COLOUR_HEX[c] for k, c in STATUS_COLOUR.items()},
-                              NOT_SUBMITTED: MISSING_HEX}
+                              SubmissionState.MISSING: MISSING_HEX}
 
 
 class UnitKind(StrEnum):
@@ -149,33 +157,30 @@ class Task:
 
 
 @dataclass(frozen=True, slots=True)
-class _PlanIndex:
-    """Lookups on a plan, built once: a city's plan has hundreds of tasks and ~1,000 units,
-    and every stage asks per row."""
+class PlanIndex:
+    """Lookups on a plan, built once with it: a city's plan has hundreds of tasks and ~1,000
+    units, and every stage asks per row."""
 
     tasks: dict[int, Task]
     units: dict[str, Unit]
     tasks_of: dict[str, tuple[Task, ...]]
     expected: dict[int, frozenset[str]]
+    names: dict[str, str]  # unit_key of a registered name or alias -> the unit's name
 
-
-_PLAN_INDEX: list[tuple[Plan, _PlanIndex]] = []
-
-
-def _index(plan: Plan) -> _PlanIndex:
-    # Plans are frozen, so an index stays valid for the plan object it was built from.
-    if _PLAN_INDEX and _PLAN_INDEX[0][0] is plan:
-        return _PLAN_INDEX[0][1]
-    tasks_of: dict[str, list[Task]] = {}
-    for t in plan.tasks:
-        for u in t.expected_units:
-            tasks_of.setdefault(u, []).append(t)
-    index = _PlanIndex(tasks={t.no: t for t in plan.tasks},
-                       units={u.name: u for u in plan.units},
-                       tasks_of={u: tuple(ts) for u, ts in tasks_of.items()},
-                       expected={t.no: frozenset(t.expected_units) for t in plan.tasks})
-    _PLAN_INDEX[:] = [(plan, index)]
-    return index
+    @classmethod
+    def build(cls, tasks: tuple[Task, ...], units: tuple[Unit, ...]) -> PlanIndex:
+        tasks_of: dict[str, list[Task]] = {}
+        for t in tasks:
+            for u in t.expected_units:
+                tasks_of.setdefault(u, []).append(t)
+        names: dict[str, str] = {}
+        for u in units:
+            for n in (*u.aliases, u.name):  # a unit's own name wins over another's alias
+                if unit_key(n):
+                    names[unit_key(n)] = u.name
+        return cls(tasks={t.no: t for t in tasks}, units={u.name: u for u in units},
+                   tasks_of={u: tuple(ts) for u, ts in tasks_of.items()},
+                   expected={t.no: frozenset(t.expected_units) for t in tasks}, names=names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +194,10 @@ class Plan:
     collectives: tuple[Collective, ...] = ()
     problems: tuple[Problem, ...] = ()
     source: str = ""
+    index: PlanIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", PlanIndex.build(self.tasks, self.units))
 
     @property
     def fingerprint(self) -> str:
@@ -213,19 +222,19 @@ class Plan:
 
     def unit(self, name: str) -> Unit | None:
         """The registered unit of that exact name."""
-        return _index(self).units.get(name)
+        return self.index.units.get(name)
 
     def task(self, no: int) -> Task | None:
         """The task numbered `no`."""
-        return _index(self).tasks.get(no)
+        return self.index.tasks.get(no)
 
     def tasks_for(self, unit: str) -> tuple[Task, ...]:
         """Tasks that expect this unit (the rows of its form)."""
-        return _index(self).tasks_of.get(unit, ())
+        return self.index.tasks_of.get(unit, ())
 
     def accepts(self, task: Task, unit: str) -> bool:
         """Whether a report from this unit on this task is accepted (expected, or open task)."""
-        index = _index(self)
+        index = self.index
         return (unit in index.expected.get(task.no, ())
                 or (task.open and unit in index.units))
 
@@ -234,9 +243,14 @@ class Plan:
         return any(p.is_error for p in self.problems)
 
 
-@dataclass(frozen=True, slots=True)
+# Plan years gkreport accepts: far enough either side of today for any real plan, and
+# inside what dates and file names handle (9999-12 would have no "next month").
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+@dataclass(frozen=True, slots=True, order=True)
 class Period:
-    """A reporting month, written YYYY-MM."""
+    """A reporting month, written YYYY-MM; periods sort in time order."""
 
     year: int
     month: int
@@ -246,6 +260,8 @@ class Period:
         m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
         if not m or not 1 <= int(m.group(2)) <= 12:
             raise ValueError(f"期次“{text}”格式不对，应为 YYYY-MM，例如 2025-06")
+        if not FIRST_YEAR <= int(m.group(1)) <= LAST_YEAR:
+            raise ValueError(f"期次“{text}”的年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间")
         return cls(int(m.group(1)), int(m.group(2)))
 
     def __str__(self) -> str:
@@ -275,8 +291,8 @@ _T = TypeVar("_T", bound=type)
 def _pickled_as_arguments(cls: _T) -> _T:
     """Pickle instances as their constructor's arguments, gathered in C.
 
-    A month's entries cross to a second process (and back from each reading worker); the
-    default for a frozen slots dataclass, attribute by attribute, is slower both ways.
+    A month's entries come back from each reading worker in pickles; the default for a
+    frozen slots dataclass, attribute by attribute, is slower both ways.
     """
     get = attrgetter(*(f.name for f in fields(cls)))
 
@@ -348,7 +364,7 @@ class RowCounts:
 class Returns:
     """Everything read from input/PERIOD: accepted entries, submissions, problems, counts."""
 
-    period: str
+    period: Period
     entries: tuple[Entry, ...]
     submissions: tuple[Submission, ...]
     problems: tuple[Problem, ...]
@@ -384,7 +400,7 @@ class UnitResult:
     """An expected unit's submission state (报送情况)."""
 
     unit: Unit
-    state: str  # 已报送 / 未报送 / 需修改
+    state: SubmissionState
     file: str
     tasks: int
     errors: int
@@ -404,9 +420,91 @@ class Report:
     problems: tuple[Problem, ...]
     files: FileCounts
     rows: RowCounts
-    previous_period: str | None = None
+    summary: Summary
+    previous_period: Period | None = None
     # task_no -> {period: task status} for stored periods of the plan year up to this one,
     # this one included (never later ones: re-running a period gives the same Report)
-    trend: dict[int, dict[str, str]] = field(default_factory=dict)
-    trend_periods: tuple[str, ...] = ()
+    trend: dict[int, dict[Period, Status]] = field(default_factory=dict)
+    trend_periods: tuple[Period, ...] = ()
     skipped_files: tuple[str, ...] = ()  # Returns.skipped_files, carried for the check report
+
+
+# ---------------------------------------------------------------- the key figures
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryFigures:
+    """Task counts of one 一级指标."""
+
+    name: str
+    total: int
+    by_status: dict[Status, int]  # every reportable status, 0 when none
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFigures:
+    total: int
+    by_status: dict[Status, int]
+    overdue: int
+    by_category: tuple[CategoryFigures, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFigures:
+    expected: int
+    submitted: int
+    missing: tuple[str, ...]
+    needs_fix: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemCounts:
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The key figures of a consolidated period: the one source of every figure shown in the
+    workbook, the memo, the notice and the terminal; `to_json` is summary.json."""
+
+    period: Period
+    plan_year: int
+    plan_title: str
+    fingerprint: str
+    tasks: TaskFigures
+    units: UnitFigures
+    files: FileCounts
+    rows: RowCounts
+    problems: ProblemCounts
+    previous_period: Period | None
+    colours: dict[Colour, int]  # red, yellow, blue, green: tasks of each warning colour
+    unverified_tasks: int  # tasks with any report we could not read or use (待核实)
+    unverified_reports: int
+    near_deadline: tuple[int, ...]  # 临期 (blue): task numbers
+
+    def to_json(self) -> dict[str, Any]:
+        """summary.json: keys others code against, never renamed (added ones go last)."""
+        def statuses(counts: dict[Status, int]) -> dict[str, int]:
+            return {s.value: counts[s] for s in REPORTABLE}
+
+        t, u, f, r = self.tasks, self.units, self.files, self.rows
+        return {
+            "period": str(self.period),
+            "plan": {"year": self.plan_year, "title": self.plan_title,
+                     "fingerprint": self.fingerprint},
+            "tasks": {"total": t.total, **statuses(t.by_status), OVERDUE: t.overdue,
+                      "by_category": {c.name: {"total": c.total, **statuses(c.by_status),
+                                               OVERDUE: c.overdue} for c in t.by_category}},
+            "units": {"expected": u.expected, "submitted": u.submitted,
+                      "missing": list(u.missing), "needs_fix": list(u.needs_fix)},
+            "files": {"found": f.found, "read": f.read, "refused": f.refused,
+                      "skipped": f.skipped},
+            "rows": {"read": r.read, "merged": r.merged, "rejected": r.rejected},
+            "problems": {"错误": self.problems.errors, "警告": self.problems.warnings},
+            "previous_period": str(self.previous_period) if self.previous_period else None,
+            "colours": {c.value: n for c, n in self.colours.items()},
+            "unverified": {"tasks": self.unverified_tasks, "reports": self.unverified_reports},
+            "near_deadline": list(self.near_deadline),
+        }

@@ -67,6 +67,11 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def unit_key(name: object) -> str:
+    """A unit name as compared: no whitespace, NFKC, parentheses full-width."""
+    return squash(nfkc(clean(name))).replace("(", "（").replace(")", "）")
+
+
 # Characters Windows refuses in file names, plus control characters.
 _BAD_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),

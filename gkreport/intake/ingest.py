@@ -451,7 +451,7 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
             if progress:
                 progress(i, len(files))
     results = _resolve_duplicates(results)
-    return _assemble(str(period), results, skipped, found)
+    return _assemble(period, results, skipped, found)
 
 
 def _resolve_duplicates(results: list[FileResult]) -> list[FileResult]:
@@ -486,7 +486,7 @@ def _resolve_duplicates(results: list[FileResult]) -> list[FileResult]:
 _SUPERSEDED = ("form-duplicate", "form-duplicate-tie")
 
 
-def _assemble(period: str, results: list[FileResult], skipped: list[str], found: int) -> Returns:
+def _assemble(period: Period, results: list[FileResult], skipped: list[str], found: int) -> Returns:
     entries: list[Entry] = []
     problems: list[Problem] = []
     submissions: list[Submission] = []

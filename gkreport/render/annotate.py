@@ -44,15 +44,11 @@ def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> dict[str,
     return written
 
 
-def unit_stem(unit: str, period: str) -> str:
+def unit_stem(unit: str, period: Period) -> str:
     """A unit's part of its form's file name (hashed when made safe), so two units never collide."""
     from gkreport.forms.writer import form_filename
 
-    try:
-        parsed = Period.parse(period)
-    except ValueError:  # not a real period: any month gives the same unit part
-        parsed = Period(2000, 1)
-    return form_filename(unit, parsed).removesuffix(f"_{parsed}_填报表.xlsx")
+    return form_filename(unit, period).removesuffix(f"_{period}_填报表.xlsx")
 
 
 def annotate_file(source: Path, problems: list[Problem], target: Path) -> Path:

@@ -1,6 +1,6 @@
 """The leaders' memo (简报 .md/.html/.docx) and the reminder notice, rendered from one context.
 
-Every figure comes from `consolidate.summarise(report)` or the Report's dataclasses and is
+Every figure comes from the Report's `summary` or its other dataclasses and is
 formatted here: templates only arrange ready-made strings and numbers (STYLE.md 14). The
 Word layout (GB/T 9704) is in `memodocx`.
 """
@@ -13,19 +13,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gkreport.consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
+from gkreport.consolidate import NEAR_DEADLINE_DAYS, substantive_issue
 from gkreport.core.model import (
     COLOUR_HEX,
-    NEEDS_FIX,
-    NOT_SUBMITTED,
     OVERDUE,
     REPORTABLE,
     STATUS_HEX,
     Colour,
     Entry,
-    Period,
     Report,
     Status,
+    SubmissionState,
+    Summary,
     TaskResult,
 )
 from gkreport.core.problems import GkreportError, Problem, problem
@@ -150,33 +149,34 @@ def _nos(rows: list[TaskResult]) -> str:
     return "、".join(str(t.task.no) for t in rows)
 
 
-def _overview(report: Report, s: dict[str, Any]) -> dict[str, Any]:
-    tasks, units = s["tasks"], s["units"]
-    total = tasks["total"]
-    statuses = [{"label": st.value, "count": tasks[st.value], "pct": pct(tasks[st.value], total),
-                 "fill": STATUS_HEX[st]} for st in REPORTABLE]
-    overdue = tasks[OVERDUE]
+def _overview(report: Report, s: Summary) -> dict[str, Any]:
+    tasks, units = s.tasks, s.units
+    total = tasks.total
+    statuses = [{"label": st.value, "count": tasks.by_status[st],
+                 "pct": pct(tasks.by_status[st], total), "fill": STATUS_HEX[st]}
+                for st in REPORTABLE]
+    overdue = tasks.overdue
 
     def part(x: dict[str, Any]) -> str:
         # 逾期 is part of 滞后 (consolidate's task rule), so it is said inside it
         inner = f"（其中逾期{overdue}项）" if x["label"] == Status.BEHIND.value and overdue else ""
         return f"{x['label']}{x['count']}项{inner}"
 
-    near = len(s["near_deadline"])
-    unverified, unverified_reports = s["unverified"]["tasks"], s["unverified"]["reports"]
+    near = len(s.near_deadline)
+    unverified, unverified_reports = s.unverified_tasks, s.unverified_reports
     sentence = (f"全年共{total}项任务，截至{report.period.month}月底，"
                 + "，".join(part(x) for x in statuses)
-                + f"，完成率{pct(tasks[Status.DONE.value], total)}。")
+                + f"，完成率{pct(tasks.by_status[Status.DONE], total)}。")
     if near:
         sentence += f"另有{near}项任务将于{NEAR_DEADLINE_DAYS}日内到期。"
     if unverified:
         sentence += f"{unverified}项任务有{unverified_reports}条填报待核实。"
-    expected, submitted = units["expected"], units["submitted"]
+    expected, submitted = units.expected, units.submitted
     u = {"expected": expected, "submitted": submitted, "submitted_pct": pct(submitted, expected),
-         "missing": len(units["missing"]), "needs_fix": len(units["needs_fix"])}
-    p = s["problems"]
+         "missing": len(units.missing), "needs_fix": len(units.needs_fix)}
+    p = s.problems
     units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家、未报送{u['missing']}家，"
-                      f"报送率{u['submitted_pct']}；校验发现错误{p['错误']}处、警告{p['警告']}处，"
+                      f"报送率{u['submitted_pct']}；校验发现错误{p.errors}处、警告{p.warnings}处，"
                       f"需退回修改{u['needs_fix']}家。")
     return {"total": total, "statuses": statuses, "overdue": overdue,
             "overdue_pct": pct(overdue, total), "near": near,
@@ -206,18 +206,18 @@ def _chart(overview: dict[str, Any]) -> dict[str, Any]:
             "axis_x": label_w, "axis_y2": 8 + len(rows) * row_h}
 
 
-def _categories(report: Report, s: dict[str, Any]) -> list[dict[str, Any]]:
+def _categories(s: Summary) -> list[dict[str, Any]]:
     out = []
-    for i, (name, c) in enumerate(s["tasks"]["by_category"].items(), start=1):
-        total = c["total"]
-        sentence = (f"该类共{total}项任务，已完成{c[Status.DONE.value]}项，"
-                    f"按计划推进{c[Status.ON_TRACK.value]}项，滞后{c[Status.BEHIND.value]}项，"
-                    f"未启动{c[Status.NOT_STARTED.value]}项，逾期{c[OVERDUE]}项，"
-                    f"完成率{pct(c[Status.DONE.value], total)}。")
+    for i, cat in enumerate(s.tasks.by_category, start=1):
+        name, total, n = cat.name, cat.total, cat.by_status
+        done, on, behind, nots = (n[x] for x in REPORTABLE)
+        sentence = (f"该类共{total}项任务，已完成{done}项，"
+                    f"按计划推进{on}项，滞后{behind}项，"
+                    f"未启动{nots}项，逾期{cat.overdue}项，"
+                    f"完成率{pct(done, total)}。")
         out.append({"no": i, "no_cn": cn_number(i), "name": name, "total": total,
-                    "done": c[Status.DONE.value], "on_track": c[Status.ON_TRACK.value],
-                    "behind": c[Status.BEHIND.value], "not_started": c[Status.NOT_STARTED.value],
-                    "overdue": c[OVERDUE], "done_pct": pct(c[Status.DONE.value], total),
+                    "done": done, "on_track": on, "behind": behind, "not_started": nots,
+                    "overdue": cat.overdue, "done_pct": pct(done, total),
                     "sentence": sentence})
     return out
 
@@ -342,7 +342,7 @@ def _delays_more(delays: list[dict[str, Any]]) -> str:
             f"见汇总表“{SHEET_OVERDUE}”。")
 
 
-def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> dict[str, Any]:
+def _issues(report: Report, s: Summary, delays: list[dict[str, Any]]) -> dict[str, Any]:
     # the same rule as the workbook's 问题与建议 sheet: one row there per entry here
     raised = [e for e in report.entries if substantive_issue(e.issues)]
     items: list[dict[str, Any]] = []
@@ -364,22 +364,21 @@ def _issues(report: Report, s: dict[str, Any], delays: list[dict[str, Any]]) -> 
     sentence = ("本期各单位未反映需要协调的问题。" if not raised
                 else f"共有{len({e.unit for e in raised})}家单位反映问题{len(raised)}条，" + (
                     "除上述滞后原因外，主要有：" if items else "主要为上述滞后原因。"))
-    p = s["problems"]
-    quality = (f"填报质量方面，本期校验发现错误{p['错误']}处、警告{p['警告']}处，"
-               f"{len(s['units']['needs_fix'])}家单位的填报表需退回修改；"
-               f"{len(s['units']['missing'])}家单位未按时报送。")
+    quality = (f"填报质量方面，本期校验发现错误{s.problems.errors}处、警告{s.problems.warnings}处，"
+               f"{len(s.units.needs_fix)}家单位的填报表需退回修改；"
+               f"{len(s.units.missing)}家单位未按时报送。")
     more = f"全部问题见汇总表“{SHEET_ISSUES}”。" if raised else ""
     points_text = "；".join(i["line"] for i in items) + "。" if items else ""
     return {"sentence": sentence, "points": items, "points_text": points_text,
             "quality": quality, "more": more}
 
 
-def _suggestions(report: Report, s: dict[str, Any], annex: bool) -> list[dict[str, str]]:
+def _suggestions(report: Report, s: Summary, annex: bool) -> list[dict[str, str]]:
     overdue = [t for t in report.tasks if t.overdue]
     behind = [t for t in report.tasks if t.status is Status.BEHIND and not t.overdue]
     # 临期 is the workbook's blue: consolidate's one near-deadline rule
     upcoming = [t for t in report.tasks if t.colour is Colour.BLUE]
-    missing, needs_fix = s["units"]["missing"], s["units"]["needs_fix"]
+    missing, needs_fix = s.units.missing, s.units.needs_fix
     out = []
     if overdue:
         out.append(f"对逾期任务（序号{_nos(overdue)}）发函督办，明确完成时限。")
@@ -391,7 +390,7 @@ def _suggestions(report: Report, s: dict[str, Any], annex: bool) -> list[dict[st
         out.append(f"{len(upcoming)}项任务将于{NEAR_DEADLINE_DAYS}日内到期（{when}），请责任单位"
                    "抓紧推进，确保按期完成。")
 
-    def named(names: list[str]) -> str:
+    def named(names: tuple[str, ...]) -> str:
         return "" if annex else f"（{'、'.join(names)}）"
 
     units = []
@@ -417,16 +416,16 @@ def _mom(report: Report) -> dict[str, Any] | None:
                  and t.status in (Status.DONE, Status.ON_TRACK)]
     done_before = sum(t.previous_status is Status.DONE for t in prev)
     done_now = sum(t.status is Status.DONE for t in report.tasks)
-    label = Period.parse(report.previous_period).label
+    label = report.previous_period.label
     # an older period (a month skipped, or of another plan version) is 上期, not 上月
-    month = "上月" if report.previous_period == str(report.period.previous) else "上期"
+    month = "上月" if report.previous_period == report.period.previous else "上期"
     since = "与上月相比" if month == "上月" else f"与上期（{label}）相比"
     sentences = [f"{since}，新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
                  f"滞后转为正常或完成{len(recovered)}项"
                  # unchanged, the overview's 已完成 figure says it already
                  + (f"；已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
                     else "。")]
-    return {"previous_period": report.previous_period, "previous_label": label,
+    return {"previous_period": str(report.previous_period), "previous_label": label,
             "newly_done": len(newly_done), "newly_behind": len(newly_behind),
             "recovered": len(recovered), "done_before": done_before, "done_now": done_now,
             "sentences": sentences}
@@ -442,11 +441,11 @@ def _problem_line(p: Problem) -> str:
 def _units(report: Report, annotated: Mapping[str, Path]) -> tuple[list[dict], list[dict]]:
     missing, fix = [], []
     for u in report.units:
-        if u.state == NOT_SUBMITTED:
+        if u.state is SubmissionState.MISSING:
             missing.append({"name": u.unit.name, "kind": u.unit.kind.value,
                             "contact": _text(u.unit.contact) or "名录未登记",
                             "phone": _text(u.unit.phone) or "名录未登记"})
-        elif u.state == NEEDS_FIX:
+        elif u.state is SubmissionState.NEEDS_FIX:
             path = annotated.get(u.unit.name)
             # The errors of the file the count is about (the accepted form), as consolidate
             # counts them: a refused older form's problems are not listed here.
@@ -474,14 +473,14 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
     name in the body: their lists go to an 附件 page), annex_title, annex_lines, summary.
     `annotated` maps a unit to its 退回修改/ copy, named in the notice.
     """
-    s = summarise(report)
+    s = report.summary
     overview = _overview(report, s)
     missing, fix = _units(report, annotated or {})
     annex = len(missing) + len(fix) > MAX_UNITS_INLINE
     plan_title = report.plan.title
     delays = _delays(report, _entries_by_task(report))
     delays_more = _delays_more(delays)
-    cats = _categories(report, s)
+    cats = _categories(s)
     missing_line = (f"未报送单位（{len(missing)}家）："
                     + ("、".join(u["name"] for u in missing) or "无") + "。")
     fix_line = (f"需修改单位（{len(fix)}家）："
@@ -519,7 +518,7 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
                        if n and annex],
         "annex": annex,
         "annex_title": "未报送单位和需修改单位名单",
-        "summary": s,
+        "summary": s.to_json(),
     }
 
 

@@ -10,20 +10,20 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from gkreport.consolidate import NEAR_DEADLINE_DAYS, substantive_issue, summarise
+from gkreport.consolidate import NEAR_DEADLINE_DAYS, substantive_issue
 from gkreport.core.model import (
     COLOUR_HEX,
     MISSING_HEX,
     MISSING_TEXT_HEX,
-    NOT_SUBMITTED,
     OVERDUE,
     REPORTABLE,
     STATUS_COLOUR,
-    SUBMITTED,
     Colour,
     Entry,
     Report,
     Status,
+    SubmissionState,
+    Summary,
     TaskResult,
 )
 from gkreport.core.text import column_width, display_width
@@ -53,7 +53,7 @@ _FONT_COLOUR = {Colour.RED: "#9C0006", Colour.YELLOW: "#7F6000", Colour.BLUE: "#
 _SATURATED = {Colour.GREEN: "#70AD47", Colour.YELLOW: "#FFC000", Colour.RED: "#C00000"}
 _CHART_COLOUR = {**{k: _SATURATED[c] for k, c in STATUS_COLOUR.items() if c in _SATURATED},
                  Status.ON_TRACK: "#7F7F7F", Status.NOT_STARTED: "#BFBFBF",
-                 NOT_SUBMITTED: "#A5A5A5"}
+                 SubmissionState.MISSING: "#A5A5A5"}
 # Which warning colour a value in a status column carries (uncoloured values get no rule).
 _STATUS_COLOUR = {k: c for k, c in STATUS_COLOUR.items() if c is not Colour.NONE}
 UNUSED_ROW_NOTE = "该行未采用，见校验报告"
@@ -87,7 +87,6 @@ def write_workbook(report: Report, path: Path) -> Path:
 
 
 def _write_workbook(report: Report, path: Path) -> Path:
-    summary = summarise(report)
     title = f"{report.plan.title}推进情况汇总（截至{report.period.label}）"
 
     def build(tmp: Path) -> None:
@@ -95,7 +94,7 @@ def _write_workbook(report: Report, path: Path) -> Path:
                           subject=f"{report.period} 期汇总", keywords="政务公开;推进情况;汇总",
                           comments=f"计划指纹 {report.plan.fingerprint}")
         book = _Book(wb, title, report.period.label)
-        _overview(book, report, summary, title)
+        _overview(book, report, report.summary, title)
         _tasks(book, report)
         _detail(book, report)
         _issues(book, report)
@@ -304,34 +303,35 @@ def _letter(c: int) -> str:
 
 # --- 总览 -------------------------------------------------------------------------------------
 
-def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) -> None:
+def _overview(book: _Book, report: Report, summary: Summary, title: str) -> None:
     ws = book.sheet(SHEET_OVERVIEW)
     f = book.fmt
     ws.merge_range(0, 0, 0, 9, title, f["title"])
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, 9, f"期次：{report.period}　截至：{report.period.end.isoformat()}"
                    f"　计划指纹：{report.plan.fingerprint}", f["subtitle"])
-    tasks, units, files, rows = (summary[k] for k in ("tasks", "units", "files", "rows"))
-    problems = summary["problems"]
+    tasks, units, files, rows = summary.tasks, summary.units, summary.files, summary.rows
+    problems = summary.problems
     figures: list[tuple[str, Cell]] = [
-        ("任务推进情况", None), ("任务总数", tasks["total"]),
-        *((s.value, tasks[s.value]) for s in REPORTABLE),
-        ("其中：逾期", tasks[OVERDUE]),
+        ("任务推进情况", None), ("任务总数", tasks.total),
+        *((s.value, tasks.by_status[s]) for s in REPORTABLE),
+        ("其中：逾期", tasks.overdue),
         # the memo's figures for blue and 待核实, from the same summary
-        (f"其中：{NEAR_DEADLINE_DAYS}日内到期", len(summary["near_deadline"])),
-        ("有待核实填报的任务", summary["unverified"]["tasks"]),
-        ("待核实填报（条）", summary["unverified"]["reports"]),
-        ("单位报送情况", None), ("应报单位数", units["expected"]),
-        (SUBMITTED, units["submitted"]), (NOT_SUBMITTED, len(units["missing"])),
-        ("已报送但需修改", len(units["needs_fix"])),
+        (f"其中：{NEAR_DEADLINE_DAYS}日内到期", len(summary.near_deadline)),
+        ("有待核实填报的任务", summary.unverified_tasks),
+        ("待核实填报（条）", summary.unverified_reports),
+        ("单位报送情况", None), ("应报单位数", units.expected),
+        (SubmissionState.SUBMITTED, units.submitted),
+        (SubmissionState.MISSING, len(units.missing)),
+        ("已报送但需修改", len(units.needs_fix)),
         # the terminal's and the check report's words for the same reconciliation
-        ("文件与数据行核对", None), ("文件：发现", files["found"]), ("文件：读取", files["read"]),
-        ("文件：拒收", files["refused"]), ("文件：跳过", files["skipped"]),
-        ("数据行：读取", rows["read"]), ("数据行：采用", rows["merged"]),
-        ("数据行：未采用（见校验报告）", rows["rejected"]),
+        ("文件与数据行核对", None), ("文件：发现", files.found), ("文件：读取", files.read),
+        ("文件：拒收", files.refused), ("文件：跳过", files.skipped),
+        ("数据行：读取", rows.read), ("数据行：采用", rows.merged),
+        ("数据行：未采用（见校验报告）", rows.rejected),
         ("数据行：读取 = 采用 + 未采用",
-         "一致" if rows["read"] == rows["merged"] + rows["rejected"] else "不一致"),
-        ("校验问题", None), ("错误", problems["错误"]), ("警告", problems["警告"]),
+         "一致" if rows.read == rows.merged + rows.rejected else "不一致"),
+        ("校验问题", None), ("错误", problems.errors), ("警告", problems.warnings),
     ]
     top = 3
     ws.write_row(top, 0, ["指标", "数值"], f["head"])
@@ -346,30 +346,31 @@ def _overview(book: _Book, report: Report, summary: dict[str, Any], title: str) 
     ws.set_column(0, 0, column_width([label for label, _ in figures], maximum=30))
     ws.set_column(1, 1, 10)
     ws.set_column(2, 2, 3)
-    missing_row = where[NOT_SUBMITTED]
+    missing_row = where[SubmissionState.MISSING]
     ws.conditional_format(missing_row, 1, missing_row, 1, {
         "type": "cell", "criteria": ">", "value": 0, "format": book.red_text})
 
     # Breakdown by 一级指标, read by the stacked bar chart.
-    cats = summary["tasks"]["by_category"]
+    cats = summary.tasks.by_category
     heads = ["一级指标", "任务数", *(s.value for s in REPORTABLE), OVERDUE]
-    keys = ["total", *(s.value for s in REPORTABLE), OVERDUE]
     ws.write_row(top, 3, heads, f["head"])
-    for r, (cat, counts) in enumerate(cats.items(), start=top + 1):
-        ws.write_string(r, 3, cat, f["wrap"])
-        for c, key in enumerate(keys, start=4):
-            ws.write_number(r, c, counts[key], f["number"])
+
+    def numbers(total: int, by_status: dict[Status, int], overdue: int) -> list[int]:
+        return [total, *(by_status[s] for s in REPORTABLE), overdue]
+
+    for r, c in enumerate(cats, start=top + 1):
+        ws.write_string(r, 3, c.name, f["wrap"])
+        ws.write_row(r, 4, numbers(c.total, c.by_status, c.overdue), f["number"])
     total_row = top + 1 + len(cats)
     ws.write_string(total_row, 3, "合计", f["section"])
-    for c, key in enumerate(keys, start=4):
-        ws.write_number(total_row, c, tasks["total" if key == "total" else key], f["number"])
-    ws.set_column(3, 3, column_width(heads[:1] + list(cats), maximum=28))
-    ws.set_column(4, 4 + len(keys) - 1, 10)
-    overdue_col = 4 + len(keys) - 1
+    ws.write_row(total_row, 4, numbers(tasks.total, tasks.by_status, tasks.overdue), f["number"])
+    ws.set_column(3, 3, column_width(heads[:1] + [c.name for c in cats], maximum=28))
+    ws.set_column(4, 4 + len(heads) - 2, 10)
+    overdue_col = 4 + len(heads) - 2
     ws.conditional_format(top + 1, overdue_col, total_row, overdue_col, {
         "type": "cell", "criteria": ">", "value": 0, "format": book.warn[Colour.RED]})
 
-    largest = max((c["total"] for c in cats.values()), default=0)
+    largest = max((c.total for c in cats), default=0)
     _charts(book, ws, where, top, len(cats), largest, total_row + 2)
     ws.freeze_panes(top + 1, 0)
     ws.repeat_rows(top)
@@ -398,13 +399,13 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
     doughnut.set_hole_size(50)
     ws.insert_chart(anchor, 3, doughnut, {"x_scale": 1.0, "y_scale": 1.0})
 
-    sub = where[SUBMITTED]
+    sub = where[SubmissionState.SUBMITTED]
     pie = book.wb.add_chart({"type": "pie"})
     pie.add_series({
         "name": "单位报送", "categories": [name, sub, 0, sub + 1, 0],
         "values": [name, sub, 1, sub + 1, 1],
-        "points": [{"fill": {"color": _CHART_COLOUR[SUBMITTED]}},
-                   {"fill": {"color": _CHART_COLOUR[NOT_SUBMITTED]}}],
+        "points": [{"fill": {"color": _CHART_COLOUR[SubmissionState.SUBMITTED]}},
+                   {"fill": {"color": _CHART_COLOUR[SubmissionState.MISSING]}}],
         "data_labels": {"value": True, "category": True, "font": _chart_font()},
     })
     pie.set_title({"name": "单位报送情况", "name_font": _chart_font(11, True)})
@@ -452,7 +453,7 @@ def _task_row(t: TaskResult) -> list[Cell]:
 def previous_header(report: Report) -> str:
     """上月状态, or 上期状态（2025-04） when the previous period is not the month before."""
     prev = report.previous_period
-    if prev is None or prev == str(report.period.previous):
+    if prev is None or prev == report.period.previous:
         return "上月状态"
     return f"上期状态（{prev}）"
 
@@ -616,16 +617,16 @@ def _units(book: _Book, report: Report) -> None:
 
 def _trend(book: _Book, report: Report) -> None:
     ws = book.sheet(SHEET_TREND)
-    periods = report.trend_periods or (str(report.period),)
+    periods = report.trend_periods or (report.period,)
     cols = (Col("序号", "number", 6), Col("一级指标", "wrap", 14), Col("任务内容", "wrap", 40),
-            *(Col(p, "center", 12) for p in periods))
+            *(Col(str(p), "center", 12) for p in periods))
     rows: list[list[Cell]] = []
     for t in report.tasks:
         history = report.trend.get(t.task.no, {})
         if not report.trend_periods:
-            history = {str(report.period): t.status.value}
+            history = {report.period: t.status}
         rows.append([t.task.no, t.task.category, t.task.text,
-                     *(history.get(p, "") for p in periods)])
+                     *(str(history.get(p, "")) for p in periods)])
     first, last = book.table(ws, cols, rows)
     ws.freeze_panes(first, 3)
     book.status_rules(ws, first, last, 3, 3 + len(periods) - 1)
