@@ -235,7 +235,7 @@ PHASES = (  # (module, attribute) wrapped with a wall-clock timer, in pipeline o
     ("gkreport.consolidate", "summarise"),
     ("gkreport.history", "History.previous_notes"),
     ("gkreport.history", "History.record"),
-    ("gkreport.cli", "_print_summary"),
+    ("gkreport.cli.app", "_print_summary"),
 )
 
 

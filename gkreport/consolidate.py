@@ -170,7 +170,8 @@ def _task_result(task: Task, entries: list[Entry], period: Period,
         done=sum(e.status is Status.DONE for e in everyone),
         behind=sum(e.status is Status.BEHIND for e in everyone),
         missing=len(missing), avg_progress=avg, missing_units=missing,
-        previous_status=prev, change=change, unverified_units=unverified)
+        previous_status=prev, change=change, unverified_units=unverified,
+        unverified=tuple(u for u, s in reports.items() if s is Status.UNVERIFIED))
 
 
 def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
@@ -258,18 +259,6 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
         trend=trend, trend_periods=trend_periods, skipped_files=returns.skipped_files)
 
 
-def unverified_units(tasks: tuple[TaskResult, ...], entries: tuple[Entry, ...],
-                     ) -> dict[int, list[str]]:
-    """task_no -> units whose report on it is 待核实 (unreadable status, or row not used)."""
-    out: dict[int, list[str]] = {t.task.no: [] for t in tasks}
-    for e in entries:
-        if e.status is Status.UNVERIFIED and e.task_no in out:
-            out[e.task_no].append(e.unit)
-    for t in tasks:
-        out[t.task.no].extend(t.unverified_units)
-    return out
-
-
 def _counts(tasks: list[TaskResult] | tuple[TaskResult, ...]) -> dict[Status, int]:
     return {s: sum(t.status is s for t in tasks) for s in REPORTABLE}
 
@@ -284,7 +273,6 @@ def summarise(period: Period, plan: Plan, tasks: tuple[TaskResult, ...],
         mine = [t for t in tasks if t.task.category == cat]
         categories.append(CategoryFigures(cat, len(mine), _counts(mine),
                                           sum(t.overdue for t in mine)))
-    unverified = unverified_units(tasks, entries)
     errors = sum(p.is_error for p in problems)
     return Summary(
         period=period, plan_year=plan.year, plan_title=plan.title,
@@ -301,11 +289,11 @@ def summarise(period: Period, plan: Plan, tasks: tuple[TaskResult, ...],
         previous_period=previous_period,
         colours={c: sum(t.colour is c for t in tasks)
                  for c in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN)},
-        unverified_tasks=sum(bool(u) for u in unverified.values()),
-        unverified_reports=sum(len(u) for u in unverified.values()),
+        unverified_tasks=sum(bool(t.unverified) for t in tasks),
+        unverified_reports=sum(len(t.unverified) for t in tasks),
         near_deadline=tuple(t.task.no for t in tasks if t.colour is Colour.BLUE))
 
 
 __all__ = ["consolidate", "colour_for", "is_overdue", "near_deadline", "task_status",
-           "entry_key", "summarise", "substantive_issue", "unverified_units",
+           "entry_key", "summarise", "substantive_issue",
            "NEAR_DEADLINE_DAYS", "NO_ISSUE"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,7 @@ def _bundled_months(workspace: Path) -> Path:
 
 
 def test_forms_writes_one_form_per_expected_unit(workspace: Path) -> None:
-    r = runner.invoke(app, ["forms", "--period", "2025-06", "-w", str(workspace), "-q"])
+    r = runner.invoke(app, ["forms", "--period", "2025-06", "-w", str(workspace)])
     assert r.exit_code == 0, r.output
     assert "已生成 56 份填报表" in r.stdout
     out = workspace / "output" / "forms" / "2025-06"
@@ -104,7 +106,7 @@ def test_forms_unknown_unit_is_refused(workspace: Path) -> None:
 
 def test_check_reports_problems_per_unit_and_reconciles(workspace: Path) -> None:
     ws = _bundled_months(workspace)
-    r = runner.invoke(app, ["check", "--period", "2025-06", "-w", str(ws), "-q"])
+    r = runner.invoke(app, ["check", "--period", "2025-06", "-w", str(ws)])
     assert r.exit_code == 1, r.output  # the bundled month carries typical mistakes
     assert "基本完成" in r.stdout  # the unknown status, at its cell
     line = next(x for x in r.stdout.splitlines() if x.startswith("文件："))
@@ -120,7 +122,7 @@ def test_consolidate_two_months_then_rerun_is_identical(workspace: Path) -> None
     ws = _bundled_months(workspace)
     r = runner.invoke(app, ["consolidate", "--period", "2025-05", "-w", str(ws), "-q"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["consolidate", "-w", str(ws), "-q"])  # latest period: 2025-06
+    r = runner.invoke(app, ["consolidate", "-w", str(ws)])  # latest period: 2025-06
     assert r.exit_code == 0, r.output
     out = ws / "output" / "2025-06"
     for name in ("汇总表_2025-06.xlsx", "简报_2025-06.docx", "简报_2025-06.md",
@@ -301,12 +303,12 @@ def test_damaged_files_among_good_ones_are_reported_and_the_rest_merged(workspac
 
 def test_long_lists_are_cut_in_the_terminal_and_counted(workspace: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from gkreport import cli
+    from gkreport.cli import show
 
     ws = _bundled_months(workspace)
-    monkeypatch.setattr(cli, "MAX_ALERTS", 2)
-    monkeypatch.setattr(cli, "MAX_NAMES", 1)
-    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    monkeypatch.setattr(show, "MAX_ALERTS", 2)
+    monkeypatch.setattr(show, "MAX_NAMES", 1)
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws)])
     assert r.exit_code == 0, r.output
     summary = json.loads((ws / "output" / "2025-06" / "summary.json").read_text(encoding="utf-8"))
     missing = summary["units"]["missing"]
@@ -322,3 +324,37 @@ def test_long_lists_are_cut_in_the_terminal_and_counted(workspace: Path,
     flagged = sum(row[colour] in ("红", "黄", "蓝") for row in rows[1:])
     assert lines[start + 3].startswith(f"  另有 {flagged - 2} 项（")
     assert lines[start + 3].endswith("见汇总表“任务汇总”")
+
+
+def test_quiet_prints_only_problems(workspace: Path) -> None:
+    ws = _bundled_months(workspace)
+    r = runner.invoke(app, ["check", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 1  # the bundled June has errors: one line each, on stderr
+    assert r.stdout == "" and len(r.stderr.splitlines()) == 2
+    assert all(line.startswith("[错误] ") for line in r.stderr.splitlines())
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0 and r.stdout == "", r.output
+    for args in (["memo", "-p", "2025-06"], ["plan", "show"], ["forms", "-p", "2025-07"]):
+        r = runner.invoke(app, [*args, "-w", str(ws), "-q"])
+        assert r.exit_code == 0 and r.stdout == "", (args, r.output)
+
+
+def test_a_closed_pipe_ends_quietly(workspace: Path) -> None:
+    ws = _bundled_months(workspace)
+    proc = subprocess.run(f"{sys.executable} -m gkreport plan show -w '{ws}' | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("2025年松江区政务公开工作要点")
+    assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["check", "-p", "9999-12"], "[用法错误] 选项 --period 的值无效：期次“9999-12”的年份应在 2000–2099 之间"),
+    (["check", "-p", "0000-01"], "[用法错误] 选项 --period 的值无效：期次“0000-01”的年份应在 2000–2099 之间"),
+    (["check", "-p", "2025-06", "-w", "README.md"],
+     "[用法错误] 选项 --workspace 的值无效：“README.md”是文件，应为文件夹"),
+])
+def test_usage_errors_are_chinese(args: list[str], message: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gkreport", *args], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0] == message

@@ -393,6 +393,8 @@ class TaskResult:
     # expected units whose accepted form has no usable row for this task (row rejected):
     # reported but 待核实, not 未报送
     unverified_units: tuple[str, ...] = ()
+    # every unit whose report on this task is 待核实: an unreadable status, or a row not used
+    unverified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

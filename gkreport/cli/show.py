@@ -1,0 +1,119 @@
+"""What the terminal shows: plan, check table, consolidation summary, progress bars.
+
+Everything a unit or the office wrote (cell text, file names, unit names) is printed as
+plain text, never as Rich markup, with control characters made visible: a cell holding
+"[/]" or an escape sequence must not break or restyle the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from gkreport.core.model import STATUS_COLOUR, Colour, Status, TaskResult
+from gkreport.core.problems import Problem
+
+# The terminal's names for the warning colours; which status carries which colour is the
+# model's one table (STATUS_COLOUR), shared with the workbook and the memo.
+COLOUR_STYLE = {Colour.RED: "bold red", Colour.YELLOW: "yellow", Colour.BLUE: "blue",
+                Colour.GREEN: "green", Colour.NONE: "default"}
+MISSING_STYLE = "dim"  # 未报送 is grey, as in the workbook: red means 逾期
+MAX_ALERTS = 20  # warning lines printed after a consolidate
+MAX_NAMES = 20  # unit names printed per list
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """Text as it may be printed: control characters (ESC, bell, C1) shown as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    # Wide enough for Chinese tables when not on a terminal (CI logs, CliRunner).
+    return Console(stderr=stderr, highlight=False, soft_wrap=True,
+                   width=None if sys.stdout.isatty() else 140)
+
+
+class Printer:
+    """Lines for the user on stdout; with `quiet`, only problems (on stderr) are printed."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.out = console()
+        self.err = console(stderr=True)
+
+    def line(self, text: object = "", style: str | None = None) -> None:
+        if not self.quiet:
+            self.out.print(plain(text), markup=False, style=style)
+
+    def styled(self, *parts: tuple[object, str | None]) -> None:
+        """One line of differently styled pieces, each printed as plain text."""
+        if self.quiet:
+            return
+        from rich.text import Text
+
+        line = Text()
+        for text, style in parts:
+            line.append(plain(text), style=style or "")
+        self.out.print(line)
+
+    def problem(self, p: Problem, indent: str = "") -> None:
+        self.err.print(indent + plain(p.line()), markup=False,
+                       style="red" if p.is_error else "yellow")
+
+    def table(self, table: Any) -> None:
+        if not self.quiet:
+            self.out.print(table)
+
+
+@contextmanager
+def progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr, or nothing when --quiet or not on a terminal."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    err = console(stderr=True)
+    if not err.is_terminal:  # a log file gets no bar, not even a stray blank line
+        yield None
+        return
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def status_style(status: str) -> str:
+    return COLOUR_STYLE[STATUS_COLOUR.get(status, Colour.NONE)]
+
+
+def names(units: tuple[str, ...] | list[str]) -> str:
+    if len(units) <= MAX_NAMES:
+        return "、".join(units)
+    return f"{'、'.join(units[:MAX_NAMES])} 等 {len(units)} 家（名单见催报通知）"
+
+
+def why(t: TaskResult) -> str:
+    """Why a task carries its warning colour, in a few words."""
+    if t.colour is Colour.RED:
+        return f"逾期（{t.task.deadline.label()}到期）"
+    if t.colour is Colour.BLUE and t.task.deadline.date:
+        return f"{t.task.deadline.date.month}月{t.task.deadline.date.day}日到期"
+    parts = []
+    if t.behind:
+        parts.append(f"{t.behind}家滞后")
+    if t.unverified:
+        parts.append(f"{len(t.unverified)}条填报待核实")
+    if not parts and t.status is Status.BEHIND:
+        parts.append("滞后")
+    return "，".join(parts)
