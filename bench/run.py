@@ -228,8 +228,6 @@ PHASES = (  # (module, attribute) wrapped with a wall-clock timer, in pipeline o
     ("gkreport.render.checkreport", "write_check_report"),
     ("gkreport.render.annotate", "annotate_returns"),
     ("gkreport.render.workbook", "write_workbook"),
-    ("gkreport.render.memo", "render_memo"),
-    ("gkreport.render.memo", "render_notice"),
     ("gkreport.render.memo", "render_outputs"),
     ("gkreport.render.memo", "write_outputs"),
     ("gkreport.consolidate", "summarise"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from gkreport.core.model import (
@@ -27,6 +28,7 @@ from gkreport.core.model import (
     TaskResult,
     UnitFigures,
     UnitResult,
+    group,
 )
 from gkreport.core.problems import Problem, problem
 from gkreport.core.text import clean
@@ -145,7 +147,7 @@ def _accept_entries(plan: Plan, returns: Returns) -> tuple[list[Entry], list[Pro
     return list(kept.values()), dropped
 
 
-def _task_result(task: Task, entries: list[Entry], period: Period,
+def _task_result(task: Task, entries: tuple[Entry, ...], period: Period,
                  previous: dict[int, Status] | None, accepted: frozenset[str]) -> TaskResult:
     by_unit = {e.unit: e for e in entries}
     reported = [by_unit[u] for u in task.expected_units if u in by_unit]
@@ -177,17 +179,13 @@ def _task_result(task: Task, entries: list[Entry], period: Period,
 def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
                   problems: tuple[Problem, ...]) -> tuple[UnitResult, ...]:
     # Grouped once: a city has ~1,000 units, each asking for its own forms and problems.
-    subs: dict[str, list[Submission]] = {}
-    for s in submissions:
-        subs.setdefault(s.unit, []).append(s)
-    probs: dict[str, list[Problem]] = {}
-    for p in problems:
-        probs.setdefault(p.unit, []).append(p)
+    subs = group(submissions, attrgetter("unit"))
+    probs = group(problems, attrgetter("unit"))
     results = []
     for name in plan.expected_units:
         unit = plan.unit(name)
         assert unit is not None  # expected_units only lists registered units
-        mine = subs.get(name, [])
+        mine = subs.get(name, ())
         accepted = next((s for s in mine if s.accepted), None)
         # A refused form (wrong period, wrong plan) still names its file, so the notice can
         # say what was wrong with it; the unit stays 未报送 until it sends a usable one.
@@ -234,11 +232,9 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *,
                               default=None)
     previous = stored.get(previous_period) if previous_period else None
 
-    by_task: dict[int, list[Entry]] = {}
-    for e in entries:
-        by_task.setdefault(e.task_no, []).append(e)
+    by_task = group(entries, attrgetter("task_no"))
     accepted = frozenset(s.unit for s in returns.submissions if s.accepted and s.unit)
-    tasks = tuple(_task_result(t, by_task.get(t.no, []), period, previous, accepted)
+    tasks = tuple(_task_result(t, by_task.get(t.no, ()), period, previous, accepted)
                   for t in plan.tasks)
 
     trend_periods = tuple(sorted({*stored, period}))

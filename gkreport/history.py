@@ -278,13 +278,6 @@ class History:
         return {k: note for k, (_, note) in
                 self.previous_entries(period, year=year, fingerprint=fingerprint).items()}
 
-    def row_counts(self) -> dict[str, int]:
-        """Rows per table (all zero without a history): for checks and tests."""
-        with self._read() as con:
-            if con is None:
-                return dict.fromkeys(TABLES, 0)
-            return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-
     def load_returns(self, period: Period) -> Returns:
         """Rebuild a stored period's Returns, so its outputs render without the forms."""
         p = str(period)

@@ -194,10 +194,10 @@ def write_check_outputs(paths: Paths, plan: Plan, period: Period, returns: Retur
     import shutil
 
     from gkreport.render.annotate import annotate_returns
-    from gkreport.render.checkreport import write_check_report
+    from gkreport.render.checkreport import report_filename, write_check_report
 
     out = paths.period_out(period)
-    report_path = write_check_report(returns, plan, period, out / f"校验报告_{period}.xlsx")
+    report_path = write_check_report(returns, plan, period, out / report_filename(period))
     back = out / "退回修改"
     # Last run's annotated copies must not linger once a unit has fixed its form.
     if back.is_dir():

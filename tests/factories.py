@@ -128,10 +128,29 @@ def build_report(**parts: object) -> Report:
 
 def rebuild(report: Report, **changes: object) -> Report:
     """`dataclasses.replace` for a Report: its summary recomputed from the changed parts."""
-    parts = {f: getattr(report, f) for f in Report.__dataclass_fields__ if f != "summary"}
+    from dataclasses import fields
+
+    parts = {f.name: getattr(report, f.name) for f in fields(Report)
+             if f.init and f.name != "summary"}
     return build_report(**{**parts, **changes})
 
 
 def with_previous(report: Report, previous: Period | None) -> Report:
     """The same report compared with another previous period."""
     return rebuild(report, previous_period=previous)
+
+
+def render_memo(report: Report, out_dir: Path, **options: object) -> list[Path]:
+    """Write 简报 .md, .html and .docx of a report into out_dir, as consolidate does."""
+    from gkreport.render.memo import MEMO_TEMPLATES, render_outputs, write_outputs
+
+    return write_outputs(render_outputs(report, out_dir, (*MEMO_TEMPLATES, "docx"),
+                                        **options))  # type: ignore[arg-type]
+
+
+def render_notice(report: Report, out_dir: Path, **options: object) -> Path:
+    """Write 催报通知 of a report into out_dir, as consolidate does."""
+    from gkreport.render.memo import NOTICE_TEMPLATE, render_outputs, write_outputs
+
+    return write_outputs(render_outputs(report, out_dir, (NOTICE_TEMPLATE,),
+                                        **options))[0]  # type: ignore[arg-type]

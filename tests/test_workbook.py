@@ -81,7 +81,8 @@ def small_report() -> Report:
     )
     results = (
         TaskResult(tasks[0], Status.ON_TRACK, False, Colour.YELLOW, 3, 2, 1, 0, 1, 100.0,
-                   missing_units=(SIJING,), previous_status=Status.ON_TRACK),
+                   missing_units=(SIJING,), previous_status=Status.ON_TRACK,
+                   unverified=(YUEYANG,)),
         TaskResult(tasks[1], Status.BEHIND, True, Colour.RED, 1, 1, 0, 1, 0, 30.0,
                    previous_status=Status.ON_TRACK, change="按计划推进→滞后"),
         TaskResult(tasks[2], Status.ON_TRACK, False, Colour.BLUE, 2, 2, 0, 0, 0, 45.0),

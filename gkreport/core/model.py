@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
@@ -285,6 +286,18 @@ class Period:
         return Period(self.year + 1, 1) if self.month == 12 else Period(self.year, self.month + 1)
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def group(items: Iterable[_V], key: Callable[[_V], _K]) -> dict[_K, tuple[_V, ...]]:
+    """Items by key, each group in the items' order."""
+    out: dict[_K, list[_V]] = {}
+    for item in items:
+        out.setdefault(key(item), []).append(item)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 _T = TypeVar("_T", bound=type)
 
 
@@ -371,6 +384,11 @@ class Returns:
     files: FileCounts
     rows: RowCounts
     skipped_files: tuple[str, ...] = ()
+    problems_of_file: dict[str, tuple[Problem, ...]] = field(init=False, repr=False,
+                                                             compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "problems_of_file", group(self.problems, attrgetter("file")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +447,12 @@ class Report:
     trend: dict[int, dict[Period, Status]] = field(default_factory=dict)
     trend_periods: tuple[Period, ...] = ()
     skipped_files: tuple[str, ...] = ()  # Returns.skipped_files, carried for the check report
+    # Lookups built once with the report: every output asks them per task.
+    entries_of_task: dict[int, tuple[Entry, ...]] = field(init=False, repr=False,
+                                                          compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entries_of_task", group(self.entries, attrgetter("task_no")))
 
 
 # ---------------------------------------------------------------- the key figures

@@ -43,12 +43,10 @@ class UnitCheck:
 def unit_table(returns: Returns, plan: Plan) -> list[UnitCheck]:
     """One line per file read or refused, units in registry order, unidentified files last."""
     order = {u.name: i for i, u in enumerate(plan.units)}
-    by_file: dict[str, list[Problem]] = {}
-    for p in returns.problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = returns.problems_of_file
     lines = []
     for s in returns.submissions:
-        found = by_file.get(s.file, [])
+        found = by_file.get(s.file, ())
         ranked = sorted(found, key=lambda p: not p.is_error)  # errors first, stable
         lines.append(UnitCheck(
             unit=s.unit, file=s.file, errors=sum(p.is_error for p in found),
@@ -94,12 +92,10 @@ def skip_reason(name: str) -> str:
 def file_rows(returns: Returns) -> list[tuple[str, str, str, int | str, int | str, int | str,
                                              int | str, str]]:
     """One row per entry of the period folder (files read, refused, skipped), by name."""
-    by_file: dict[str, list[Problem]] = {}
-    for p in returns.problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = returns.problems_of_file
 
     def outcome(s: Submission) -> tuple[str, str]:
-        found = by_file.get(s.file, [])
+        found = by_file.get(s.file, ())
         if s.superseded:
             return SUPERSEDED, next((p.message for p in found if not p.is_error), "")
         if not s.accepted:
@@ -109,7 +105,7 @@ def file_rows(returns: Returns) -> list[tuple[str, str, str, int | str, int | st
     rows: list[tuple[str, str, str, int | str, int | str, int | str, int | str, str]] = []
     for s in returns.submissions:
         result, reason = outcome(s)
-        found = by_file.get(s.file, [])
+        found = by_file.get(s.file, ())
         errors = sum(p.is_error for p in found)
         rows.append((s.file, s.unit or "（未识别）", result, s.rows_read, s.rows_rejected,
                      errors, len(found) - errors, reason))

@@ -237,13 +237,6 @@ def _categories_sentence(cats: list[dict[str, Any]]) -> str:
     return "；".join(parts) + "。" if parts else ""
 
 
-def _entries_by_task(report: Report) -> dict[int, list[Entry]]:
-    by: dict[int, list[Entry]] = {}
-    for e in report.entries:
-        by.setdefault(e.task_no, []).append(e)
-    return by
-
-
 def _highlights(report: Report) -> dict[str, Any]:
     newly = [t for t in report.tasks if t.status is Status.DONE and t.previous_status is not None
              and t.previous_status is not Status.DONE]
@@ -285,13 +278,13 @@ def _highlights(report: Report) -> dict[str, Any]:
             "sentence": sentence, "quotes_intro": quotes_intro, "quotes_text": quotes_text}
 
 
-def _reasons(entries: list[Entry]) -> list[tuple[str, str]]:
+def _reasons(entries: tuple[Entry, ...]) -> list[tuple[str, str]]:
     """(unit, 存在问题) of a late task's units not done: the workbook 逾期滞后 sheet's 原因."""
     return [(e.unit, e.issues) for e in entries
             if substantive_issue(e.issues) and e.status is not Status.DONE]
 
 
-def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, Any]]:
+def _delays(report: Report) -> list[dict[str, Any]]:
     """Every overdue or behind task; `in_table` marks the few the memo's table shows
     (overdue first, then those with most units behind), `detail` the overdue ones among
     them that also get a paragraph."""
@@ -302,7 +295,7 @@ def _delays(report: Report, by_task: dict[int, list[Entry]]) -> list[dict[str, A
     detailed = {t.task.no for t in [t for t in ranked[:MAX_DELAY_ROWS] if t.overdue][:MAX_DETAILED]}
     for t in late:
         units = _units_text(t.task.units_text)
-        given = _reasons(by_task.get(t.task.no, []))
+        given = _reasons(report.entries_of_task.get(t.task.no, ()))
         reasons = [{"unit": u, "text": _excerpt(x, MAX_ISSUE_CHARS)} for u, x in given[:MAX_REASONS]]
         if given:
             who = given[0][0] + (f"等{len(given)}家" if len(given) > 1 else "")
@@ -478,7 +471,7 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
     missing, fix = _units(report, annotated or {})
     annex = len(missing) + len(fix) > MAX_UNITS_INLINE
     plan_title = report.plan.title
-    delays = _delays(report, _entries_by_task(report))
+    delays = _delays(report)
     delays_more = _delays_more(delays)
     cats = _categories(s)
     missing_line = (f"未报送单位（{len(missing)}家）："
@@ -654,19 +647,3 @@ def render_all(report: Report, out_dir: Path, *, templates: Path | None = None,
     """
     return write_outputs(render_outputs(report, out_dir, templates=templates,
                                         annotated=annotated))
-
-
-def render_memo(report: Report, out_dir: Path, *, templates: Path | None = None,
-                annotated: Mapping[str, Path] | None = None) -> list[Path]:
-    """Write 简报_PERIOD.md, .html and .docx into out_dir (all rendered before any is written)."""
-    contents = render_outputs(report, out_dir, (*MEMO_TEMPLATES, "docx"),
-                              templates=templates, annotated=annotated)
-    return write_outputs(contents)
-
-
-def render_notice(report: Report, out_dir: Path, *, templates: Path | None = None,
-                  annotated: Mapping[str, Path] | None = None) -> Path:
-    """Write 催报通知_PERIOD.md (missing units, forms to correct) into out_dir."""
-    contents = render_outputs(report, out_dir, (NOTICE_TEMPLATE,), templates=templates,
-                              annotated=annotated)
-    return write_outputs(contents)[0]

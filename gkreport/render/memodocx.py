@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gkreport.core.model import OVERDUE, STATUS_HEX
@@ -26,7 +25,6 @@ SIZE_TITLE, SIZE_BODY, SIZE_TABLE, SIZE_PAGE = 22, 16, 10.5, 14  # 2号, 3号, �
 LINE_PT = 28.95  # 22 lines in the 225 mm type area
 TITLE_LINE_PT = 36
 TABLE_LINE_PT = 16
-TEXT_WIDTH_MM = 156  # 210 - 28 - 26
 CELL_MARGIN_MM = 1  # left and right; Word's default 1.9 mm would cost a character a column
 # 10.5 pt characters are 3.7 mm wide, plus 2 mm of cell margins: 3 characters need 13.5 mm.
 # The memo context caps its table texts to two lines of these widths.
@@ -245,11 +243,6 @@ def _setup(doc: Any, ctx: dict[str, Any], created: datetime) -> None:
     props.keywords, props.comments, props.category = f"简报 {ctx['period']}", "", ""
     props.created = props.modified = props.last_printed = created
     props.revision = 1
-
-
-def write_docx(ctx: dict[str, Any], path: Path, *, created: datetime) -> None:
-    """Write the memo as a GB/T 9704-style .docx from the memo context."""
-    Path(path).write_bytes(docx_bytes(ctx, created=created))
 
 
 def docx_bytes(ctx: dict[str, Any], *, created: datetime) -> bytes:

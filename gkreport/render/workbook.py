@@ -507,9 +507,7 @@ def detail_rows(report: Report) -> list[tuple[int, str, Entry | None]]:
     A unit whose form was accepted but whose row for the task was not gets a stand-in
     待核实 entry naming its file, with the note UNUSED_ROW_NOTE (row 0, no cell).
     """
-    by_task: dict[int, list[Entry]] = {}
-    for e in report.entries:
-        by_task.setdefault(e.task_no, []).append(e)
+    by_task = dict(report.entries_of_task)
     out: list[tuple[int, str, Entry | None]] = []
     for t in report.tasks:
         entries = {e.unit: e for e in by_task.pop(t.task.no, [])}
@@ -575,13 +573,10 @@ def _overdue(book: _Book, report: Report) -> None:
             Col("任务状态", "center", 10), Col("逾期", "center", 6), Col("滞后单位", "wrap", 20),
             Col("未报送单位", "wrap", 24), Col("原因（单位填报的存在问题）", "wrap", 44))
     rows: list[list[Cell]] = []
-    by_task: dict[int, list[Entry]] = {}
-    for e in report.entries:
-        by_task.setdefault(e.task_no, []).append(e)
     for t in report.tasks:
         if not (t.overdue or t.status is Status.BEHIND):
             continue
-        mine = by_task.get(t.task.no, [])
+        mine = report.entries_of_task.get(t.task.no, ())
         behind = [e.unit for e in mine if e.status is Status.BEHIND]
         reasons = _joined(f"{e.unit}：{e.issues.strip()}" for e in mine
                           if substantive_issue(e.issues) and e.status is not Status.DONE)
