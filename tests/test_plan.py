@@ -24,11 +24,11 @@ from gkreport.plan.rules import (
     build_collectives,
     build_plan,
     parse_deadline,
-    parse_task_table,
     plan_name,
     resolve_units,
-    split_units,
 )
+from gkreport.plan.table import parse_task_table
+from gkreport.plan.unitphrases import split_units
 
 # ---------------------------------------------------------------- deadlines
 

@@ -277,9 +277,12 @@ def test_year_option_wins_and_stays_in_the_title(tmp_path: Path) -> None:
 def test_no_year_anywhere(tmp_path: Path) -> None:
     source = tmp_path / "无年度.txt"
     source.write_text("一、类\n1.任务。(责任单位:区财政局,完成时限:6月底前)\n", encoding="utf-8")
-    result = import_plan(source, out=tmp_path / "a.xlsx")
-    assert [p.code for p in result.problems] == ["plan-no-year"]
-    assert result.plan.title == f"{result.plan.year}年工作要点"
+    # Not this year by default: --year is required, and nothing is written.
+    with pytest.raises(GkreportError) as exc:
+        import_plan(source, out=tmp_path / "a.xlsx")
+    assert str(exc.value) == ("[错误] 无年度.txt：未能从标题或正文中识别计划年度。请用 --year 指定年度，"
+                              "例如 gkreport plan import 文件名 --year 2025")
+    assert not (tmp_path / "a.xlsx").exists()
     result = import_plan(source, out=tmp_path / "b.xlsx", year=2024)
     assert result.problems == () and result.plan.title == "2024年工作要点"
     assert read_plan(result.path).task(1).deadline.date == date(2024, 6, 30)
@@ -359,7 +362,8 @@ BAD = [
     ("zip.docx", lambda p: shutil.make_archive(str(p.with_suffix("")), "zip", p.parent)
      and p.with_suffix(".zip").rename(p), "plan-unreadable", "不是有效的 Word 文档"),
     ("empty.docx", _empty_docx, "plan-no-tasks", "没有任务分解表"),
-    ("header-only.docx", _header_only_docx, "plan-no-tasks", "表格中没有任务行"),
+    ("header-only.docx", _header_only_docx, "plan-header-no-rows",
+     "找到表头（序号、工作任务、责任单位），但没有找到任务行"),
     ("no-units.xlsx", _missing_units_xlsx, "plan-missing-column", "缺少“责任单位”列"),
     ("empty.txt", lambda p: p.write_bytes(b""), "plan-no-tasks", "文件为空"),
     ("blank.txt", lambda p: p.write_text(" \n\n", encoding="utf-8"), "plan-no-tasks", "文件为空"),
@@ -401,7 +405,9 @@ def test_missing_column_message(tmp_path: Path) -> None:
         import_plan(source, out=tmp_path / "out.xlsx")
     assert str(exc.value) == (
         "[错误] 缺列.xlsx / 任务分解表：任务分解表缺少“责任单位”列（可用列名：责任单位、责任部门、"
-        "主责单位、承办单位、实施单位、牵头单位、牵头部门）。请在表头中加入“责任单位”列")
+        "主责单位、承办单位、实施单位、责任科室、负责科室、责任处室、负责处室、负责部门、负责单位、"
+        "主责部门、责任主体、落实单位、责任股室、牵头单位、牵头部门、牵头科室、牵头处室）。"
+        "请在表头中加入“责任单位”列")
 
 
 def test_missing_source_and_bad_registry(tmp_path: Path) -> None:
