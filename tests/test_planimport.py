@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -419,3 +420,45 @@ def test_missing_source_and_bad_registry(tmp_path: Path) -> None:
     with pytest.raises(GkreportError):
         import_plan(SEED, out=tmp_path / "out.xlsx", registry=bad)
     assert not (tmp_path / "out.xlsx").exists()
+
+
+# ---------------------------------------------------------------- documents of other offices
+
+PLANS = Path(__file__).resolve().parent / "data" / "plans"
+SHAPES = sorted(p for p in PLANS.iterdir() if p.suffix in (".txt", ".docx", ".xlsx"))
+
+
+def _task_facts(plan: Plan) -> list[dict]:
+    return [{"no": t.no, "category": t.category, "text": t.text, "units": list(t.named_units),
+             "expected": list(t.expected_units), "lead": t.lead_unit,
+             "deadline": t.deadline.date.isoformat() if t.deadline.date else None,
+             "open": t.open} for t in plan.tasks]
+
+
+def _expected_facts(expected: dict) -> list[dict]:
+    return [{**t, "expected": t.get("expected", t["units"]), "open": t.get("open", False)}
+            for t in expected["tasks"]]
+
+
+@pytest.mark.parametrize("source", SHAPES, ids=[p.stem for p in SHAPES])
+def test_plan_documents_of_every_shape(tmp_path: Path, source: Path) -> None:
+    """Each document in tests/data/plans imports as its hand-written JSON says."""
+    expected = json.loads(source.with_suffix(".json").read_text(encoding="utf-8"))
+    out = tmp_path / "任务分解表.xlsx"
+    if "refused" in expected:
+        with pytest.raises(GkreportError) as exc:
+            import_plan(source, out=out, new_registry=True)
+        p = exc.value.problems[0]
+        assert (p.code, p.message, p.file) == (expected["refused"], expected["message"], source.name)
+        assert not out.exists()
+        return
+    result = import_plan(source, out=out, new_registry=expected["registry"] == "new")
+    plan = result.plan
+    assert (plan.year, plan.title) == (expected["year"], expected["title"])
+    assert _task_facts(plan) == _expected_facts(expected)
+    assert [[p.code, p.row] for p in result.problems] == expected["problems"]
+    if "units" in expected:
+        assert [[u.name, u.kind.value, list(u.aliases)] for u in plan.units] == expected["units"]
+    again = read_plan(out)  # the workbook reads back as the same plan, without errors
+    assert again.tasks == plan.tasks and again.units == plan.units
+    assert not again.has_errors

@@ -5,15 +5,14 @@ first import. `--new-registry` (and, on a first import, any plan naming a unit t
 registry does not know) builds 单位名录 from the units the plan names: a unit some registry
 already knows keeps its entry there (category, aliases, contact); a new one gets a category
 guessed from its name and the 备注 "新增，请核对". Collective terms the plan uses that the
-registry lacks (各科室, 各乡镇街道, 各相关单位 …) come from gkreport/data/collective_terms.csv.
+registry lacks (各科室, 各乡镇街道, 各相关单位, 县政府各部门 …) are added with a rule read
+from their wording (_TERMS); a name starting with 各 is never taken for a unit.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 
 from gkreport.core.model import Collective, Unit, UnitKind
@@ -26,24 +25,35 @@ from gkreport.plan.unitphrases import bracket_parts, parse_units
 NEW_NOTE = "新增，请核对"
 _TOWN = re.compile(r"(街道|镇|乡)(办事处|人民政府|政府)?$")
 _SECTION = re.compile(r"(科|室|所|处|股|村|居|居委会|社区|居民区)$")
+# 区政府办公室, 县司法局所属…: a name led by its level is a government department.
+_LEVEL = re.compile(r"^(区|县|市|旗|州|盟)")
 _KIND_ORDER = {UnitKind.DEPARTMENT: 0, UnitKind.STREET_TOWN: 1, UnitKind.OTHER: 2}
+# Collective terms by their wording, first match wins: (pattern on the folded name, rule).
+_TERMS = (
+    (re.compile(r"^各?(有关|相关)|^各(有关|相关)"), "开放"),
+    (re.compile(r"^各.*(村|社区|居委会?|村居|村（居）|村（社区）)$"), "开放"),
+    (re.compile(r"^各.*(科室|处室|股室|站所)$"), "类别=其他"),
+    (re.compile(r"^各.*(街镇|乡镇|街道|镇|乡|镇街)(（街道）|（镇）)?$"), "类别=街镇"),
+    (re.compile(r"^各.*(部门|委办局)$|^.+各部门$"), "类别=区政府部门"),
+    (re.compile(r"^各"), "开放"),
+)
 
 
 def guess_kind(name: str) -> UnitKind:
-    """街道/镇/乡 -> 街镇; 科/室/所 (and 处, 股, 村, 居委会, 社区) -> 其他; else 区政府部门."""
+    """街道/镇/乡 -> 街镇; 科/室/所 (and 处, 股, 村, 居委会, 社区) -> 其他, unless the name
+    starts with its level (区政府办公室); else 区政府部门."""
     key = unit_key(name)
     if _TOWN.search(key):
         return UnitKind.STREET_TOWN
-    if _SECTION.search(key):
+    if _SECTION.search(key) and not _LEVEL.match(key):
         return UnitKind.OTHER
     return UnitKind.DEPARTMENT
 
 
-def known_terms() -> list[tuple[str, str]]:
-    """Collective terms gkreport knows beyond a registry's own (name, rule)."""
-    data = resources.files("gkreport") / "data" / "collective_terms.csv"
-    with data.open(encoding="utf-8") as f:
-        return [(r["名称"], r["成员规则"]) for r in csv.DictReader(f)]
+def term_rule(name: str) -> str | None:
+    """The 成员规则 a collective term's wording implies (各科室 -> 类别=其他), or None."""
+    key = unit_key(name)
+    return next((rule for rx, rule in _TERMS if rx.search(key)), None)
 
 
 def _named(raw: tuple[RawTask, ...]) -> list[str]:
@@ -55,9 +65,12 @@ def with_terms(rows: tuple[tuple[str, str], ...], raw: tuple[RawTask, ...],
                ) -> tuple[tuple[str, str], ...]:
     """The registry's collective terms plus the known ones the plan uses and it lacks."""
     have = {unit_key(n) for n, _ in rows}
-    used = {unit_key(n) for n in _named(raw)}
-    added = [(n, rule) for n, rule in known_terms()
-             if unit_key(n) in used and unit_key(n) not in have]
+    added: list[tuple[str, str]] = []
+    for name in _named(raw):
+        rule = term_rule(name) if unit_key(name) not in have else None
+        if rule is not None:
+            have.add(unit_key(name))
+            added.append((name, rule))
     return rows + tuple(added)
 
 
@@ -84,7 +97,11 @@ class _Builder:
         return self.lookup.get(unit_key(name))
 
     def add(self, unit: Unit, new: bool) -> None:
-        if unit.name not in self.units:
+        had = self.units.get(unit.name)
+        if had is not None:  # 办公室, then 办公室（宣传科）: one unit, the second name kept
+            aliases = tuple(dict.fromkeys(had.aliases + unit.aliases))
+            self.units[unit.name] = Unit(had.name, had.kind, aliases, had.contact, had.phone)
+        else:
             self.units[unit.name] = unit
             note = NEW_NOTE if new or not self.keep else self.old_notes.get(unit.name, "")
             if note:

@@ -551,12 +551,18 @@ def plan_name(title: str) -> str:
 
     《2025年…工作要点》任务分解表 -> 2025年…工作要点; 2025年…工作任务分解表 ->
     2025年…工作要点 (the attachment's title names the work points it decomposes).
+    Matched on the folded title, so a traditional title keeps its characters.
     """
     name = clean(title)
-    m = re.search(r"《(.+?)》", name)
+    folded = fold(name)
+    m = re.search(r"《(.+?)》", folded)
     if m:
-        return m.group(1).strip()
-    m = re.fullmatch(r"(.+?)工作任务分解表", name)
+        return name[m.start(1):m.end(1)].strip()
+    m = re.fullmatch(r"(.+?)工作任务分解表", folded)
     if m:
-        return f"{m.group(1)}工作要点"
-    return re.sub(r"(重点)?(工作)?任务(分解|清单)表?$", "", name).strip() or name
+        return f"{name[:m.end(1)]}工作要点"
+    # "…工作要点任务清单" names the work points; "…重点任务清单" is the plan's own name.
+    m = re.search(r"(重点)?(工作)?任务(分解|清单)表?$", folded)
+    if m and re.search(r"(要点|计划|方案|安排)$", folded[:m.start()].strip()):
+        return name[:m.start()].strip()
+    return name

@@ -123,12 +123,23 @@ def is_deadline(value: object) -> bool:
     return True
 
 
+# Last characters of unit names and collective terms (局, 办公室, 街道, 中心, 各村（居）…).
+_UNIT_END = re.compile(r"[局委办室科所处股心站队院会部厅署馆团社司镇道乡村居区位门联校学构班组"
+                       r"行台军协盟]$")
+
+
 def prose(units: str) -> str:
-    """The first entry of a unit cell too long to be a unit name ("" when none is)."""
-    for e in parse_units(units).entries:
-        bare = re.sub(r"（[^（）]*）", "", e.name)
-        if len(bare) > PROSE_LENGTH:
-            return e.name
+    """The unit cell's text when it reads as prose rather than unit names, else "".
+
+    Prose: a name longer than any unit name, or a cell whose names mostly do not end the
+    way unit names do ("同步审签、确保解读质量").
+    """
+    entries = [re.sub(r"（[^（）]*）", "", e.name) for e in parse_units(units).entries]
+    if any(len(e) > PROSE_LENGTH for e in entries):
+        return clean(units)
+    ends = sum(bool(_UNIT_END.search(fold(e))) for e in entries)
+    if len(squash(units)) > 12 and ends * 2 < len(entries):
+        return clean(units)
     return ""
 
 
@@ -327,7 +338,7 @@ class _Reader:
             label = next((t for t in self.header.labels if match_header([t], _UNIT_NAMES)),
                          COLUMN_LABELS["units"])
             self.problems.append(problem("plan-misaligned-row", file=self.file, sheet=self.sheet,
-                                         row=at, column=label, length=len(bad),
+                                         row=at, column=label, length=len(squash(bad)),
                                          excerpt=bad[:15]))
             return
         no, text = self._number(fit, at)

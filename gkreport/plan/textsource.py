@@ -74,14 +74,14 @@ def _row_layout(lines: list[str], start: int) -> tuple[list[list[object]], list[
     rows: list[list[object]] = []
     numbers: list[int] = []
     for n in range(start, len(lines)):
-        line = clean(lines[n])
+        line = lines[n].strip()
         if not line or PAGE_NUMBER.match(line):
             continue
-        cells = row_cells(line)
+        cells = row_cells(line)  # tabs are separators: not cleaned away first
         if cells == []:
             continue
         if cells is None:
-            line = _one_cell(line)
+            line = _one_cell(clean(line))
             if _STOP.match(line) or (rows and not _heading_line(line)):
                 break  # the text after the table
             if not line or not _heading_line(line):
@@ -97,13 +97,28 @@ def _heading_line(line: str) -> bool:
 
 
 def _cell_stream(lines: list[str], start: int) -> list[tuple[str, int]]:
+    """The cells after a one-cell-per-line header, with their line numbers.
+
+    Where cells end in "|", a long line without it is a cell wrapped onto the next line
+    (a PDF copy) and is joined to it; a short one is a last cell that lost its "|".
+    """
+    raw = [(clean(lines[n]), n + 1) for n in range(start, len(lines))]
+    raw = [(s, n) for s, n in raw if s and not PAGE_NUMBER.match(s)]
+    ended = sum(s.endswith("|") for s, _ in raw) * 2 > len(raw)
     cells: list[tuple[str, int]] = []
-    for n in range(start, len(lines)):
-        cell = _one_cell(clean(lines[n]))
+    wrapped = ""
+    for k, (line, n) in enumerate(raw):
+        cell = wrapped + _one_cell(line)
         if _STOP.match(cell):
             break
-        if cell and not PAGE_NUMBER.match(cell):
-            cells.append((cell, n + 1))
+        nxt = _one_cell(raw[k + 1][0]) if k + 1 < len(raw) else ""
+        if (ended and not line.endswith("|") and len(cell) > 10 and nxt
+                and as_int(nxt) is None and not heading_level(nxt)):
+            wrapped = cell
+            continue
+        wrapped = ""
+        if cell:
+            cells.append((cell, n))
     return cells
 
 
