@@ -11,7 +11,9 @@ import pytest
 import xlsxwriter
 from docx import Document
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
+from gkreport.cli import app
 from gkreport.core.model import Plan
 from gkreport.core.problems import GkreportError
 from gkreport.plan.book import default_registry, read_plan, write_plan_workbook
@@ -462,3 +464,91 @@ def test_plan_documents_of_every_shape(tmp_path: Path, source: Path) -> None:
     again = read_plan(out)  # the workbook reads back as the same plan, without errors
     assert again.tasks == plan.tasks and again.units == plan.units
     assert not again.has_errors
+
+
+# ---------------------------------------------------------------- the registry, through the CLI
+
+runner = CliRunner()
+NEW_REGISTRY = [p for p in SHAPES if json.loads(p.with_suffix(".json").read_text(
+    encoding="utf-8")).get("registry") == "new" and "错位" not in p.stem]
+
+
+@pytest.fixture
+def empty_workspace(tmp_path: Path) -> Path:
+    """A workspace with no plan workbook yet: an office's first import."""
+    ws = tmp_path / "ws"
+    (ws / "input").mkdir(parents=True)
+    return ws
+
+
+def _forms(ws: Path) -> set[str]:
+    r = runner.invoke(app, ["forms", "--period", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    return {p.name.removesuffix("_2025-06_填报表.xlsx")
+            for p in (ws / "output" / "forms" / "2025-06").glob("*_2025-06_填报表.xlsx")}
+
+
+@pytest.mark.parametrize("source", NEW_REGISTRY, ids=[p.stem for p in NEW_REGISTRY])
+def test_new_registry_then_forms_gives_every_named_unit_its_form(empty_workspace: Path,
+                                                                  source: Path) -> None:
+    ws = empty_workspace
+    r = runner.invoke(app, ["plan", "import", str(source), "--new-registry", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert sum("单位名录按计划新建" in line for line in r.stdout.splitlines()) == 1
+    plan = read_plan(ws / "input" / "任务分解表.xlsx")
+    named = {u for t in plan.tasks for u in t.named_units}
+    assert named == {u.name for u in plan.units}  # every unit the plan names, and only those
+    assert _forms(ws) == set(plan.expected_units) == named
+
+
+def test_first_import_builds_the_registry_when_the_bundled_one_does_not_fit(
+        empty_workspace: Path) -> None:
+    source = PLANS / "02-西岭镇-整行一行.txt"
+    r = runner.invoke(app, ["plan", "import", str(source), "-w", str(empty_workspace)])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1:] == [
+        "  [警告] 02-西岭镇-整行一行.txt：单位名录按计划新建：5 个单位（其他 5），其中 5 个在“备注”中"
+        "标为“新增，请核对”。请在计划工作簿的“单位名录”中核对单位名称和类别（类别按名称推测），"
+        "补充别名、联系人和联系电话"]
+    assert _forms(empty_workspace) == {"财政所", "党政办公室", "规划建设办公室", "社会事务办公室",
+                                       "经济发展办公室"}
+
+
+def test_first_import_of_the_bundled_district_keeps_the_bundled_registry(
+        empty_workspace: Path, plan: Plan) -> None:
+    r = runner.invoke(app, ["plan", "import", str(SEED), "-w", str(empty_workspace)])
+    assert r.exit_code == 0, r.output
+    assert "单位名录按计划新建" not in r.output
+    again = read_plan(empty_workspace / "input" / "任务分解表.xlsx")
+    assert again.units == plan.units and again.tasks == plan.tasks
+
+
+def test_existing_registry_lists_unknown_units_in_one_problem(workspace: Path) -> None:
+    source = PLANS / "02-西岭镇-整行一行.txt"
+    r = runner.invoke(app, ["plan", "import", str(source), "-w", str(workspace)])
+    assert r.exit_code == 1
+    problems = [line.strip() for line in r.stdout.splitlines()[1:]]
+    assert problems == [
+        "[错误] 02-西岭镇-整行一行.txt：5 个责任单位不在单位名录中：财政所（第 7 行）；党政办公室"
+        "（第 8、10、11 行，是否为“区政府办公室”？）；规划建设办公室（第 9 行）；社会事务办公室"
+        "（第 9、11 行）；经济发展办公室（第 11 行）。请在单位名录中登记这些单位（或其别名），"
+        "或改正单位名称；如果是新单位的计划，可用 gkreport plan import --new-registry 按计划新建"
+        "单位名录"]
+
+
+def test_new_registry_keeps_what_the_workspace_registry_knows(workspace: Path) -> None:
+    """Re-importing with --new-registry: units the registry knows keep their entry (aliases,
+    category) and no 新增 mark; units it does not know are added and marked."""
+    source = workspace / "要点.txt"
+    source.write_text("2026年某区工作要点\n| 序号 | 工作任务 | 责任单位 | 完成时限 |\n"
+                      "| 1 | 任务甲。 | 区发改委牵头，区宇宙局配合 | 全年 |\n", encoding="utf-8")
+    r = runner.invoke(app, ["plan", "import", str(source), "--new-registry", "-w", str(workspace)])
+    assert r.exit_code == 0, r.output
+    plan = read_plan(workspace / "input" / "任务分解表.xlsx")
+    assert [(u.name, u.kind.value, u.aliases) for u in plan.units] == [
+        ("区发展改革委", "区政府部门", ("区发改委", "区发展和改革委员会")),
+        ("区宇宙局", "区政府部门", ())]
+    ws = load_workbook(workspace / "input" / "任务分解表.xlsx")["单位名录"]
+    assert [(r[0], r[-1]) for r in ws.iter_rows(min_row=2, values_only=True)] == [
+        ("区发展改革委", ""), ("区宇宙局", "新增，请核对")]
+    assert plan.task(1).lead_unit == "区发展改革委"

@@ -460,7 +460,7 @@ def _group_unknown(problems: list[Problem], start: int, unknown: list[tuple[str,
     hints: dict[str, str] = {}
     for name, hint, row in unknown:
         rows.setdefault(name, []).append(row)
-        hints[name] = hint.strip("，？")
+        hints[name] = hint.lstrip("，")
     names = [f"{n}（第 {_rows_text(rs)} 行{'，' + hints[n] if hints[n] else ''}）"
              for n, rs in list(rows.items())[:40]]
     more = f" 等 {len(rows)} 个" if len(rows) > 40 else ""
