@@ -227,18 +227,27 @@ def _score(fit: _Fit, cols: dict[str, int]) -> int:
     return score
 
 
-def _sound(fit: _Fit, cols: dict[str, int]) -> bool:
-    """A reading by position that needs no second look: text, units that are no prose,
-    and a deadline cell when the table has one."""
+def _sound(fit: _Fit, cols: dict[str, int], r: list[object]) -> bool:
+    """A reading by position that needs no second look: a number cell holding a number,
+    text, units that are neither prose nor a date, and a deadline cell when the table has
+    one (one that does not read as a deadline is the document's error, unless another
+    cell of the row does read as one)."""
     units = fit.units
-    return bool(fit.text and units and not prose(units)
-                and ("deadline" not in cols or clean(fit.roles.get("deadline"))))
+    if not (fit.text and units) or prose(units) or is_deadline(units):
+        return False
+    if clean(fit.no) and as_int(fit.no) is None and "no" in cols:
+        return False
+    if "deadline" not in cols:
+        return True
+    deadline = fit.roles.get("deadline")
+    return is_deadline(deadline) or (bool(clean(deadline)) and not any(
+        is_deadline(c) for c in r if c is not deadline))
 
 
 def fit_row(r: list[object], cols: dict[str, int]) -> _Fit:
     """The best reading of a data row: by position, else right-aligned filled cells."""
     positional = _positional(r, cols)
-    if _sound(positional, cols):
+    if _sound(positional, cols, r):
         return positional
     # Ties go to the position, then to the more right-aligned readings.
     candidates = [positional, *reversed(_aligned(r, cols))]
