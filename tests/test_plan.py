@@ -612,3 +612,12 @@ def test_guess_kind(name: str, kind: str) -> None:
     ("区财政局", None)])
 def test_collective_terms_by_wording(term: str, rule: str | None) -> None:
     assert term_rule(term) == rule
+
+
+def test_a_numbered_row_without_text_or_units_is_reported() -> None:
+    rows: list[list[object]] = [["序号", "工作任务", "责任单位", "完成时限"],
+                                [1, "任务一", "区财政局", "全年"], [2, "", "", "6月底前"],
+                                ["（此处空白）", None, None, None]]
+    table = parse_task_table(rows, file="t.xlsx", sheet="S")
+    assert [t.no for t in table.tasks] == [1]
+    assert [(p.code, p.row) for p in table.problems] == [("plan-empty-task", 3)]

@@ -367,6 +367,12 @@ BAD = [
     ("empty.docx", _empty_docx, "plan-no-tasks", "没有任务分解表"),
     ("header-only.docx", _header_only_docx, "plan-header-no-rows",
      "找到表头（序号、工作任务、责任单位），但没有找到任务行"),
+    ("header-only.txt", lambda p: p.write_text(
+        "2025年某局工作要点\n重点任务 | 具体要求 | 责任科室 | 时限要求 |\n", encoding="utf-8"),
+     "plan-header-no-rows", "找到表头（重点任务、具体要求、责任科室、时限要求），但没有找到任务行"),
+    ("progress.txt", lambda p: p.write_text(
+        "序号 | 任务 | 责任单位 | 完成时限 | 完成情况 |\n1 | 甲 | 区财政局 | 全年 | 已完成 |\n",
+        encoding="utf-8"), "plan-progress-report", "这是进度报告，不是任务分解表"),
     ("no-units.xlsx", _missing_units_xlsx, "plan-missing-column", "缺少“责任单位”列"),
     ("empty.txt", lambda p: p.write_bytes(b""), "plan-no-tasks", "文件为空"),
     ("blank.txt", lambda p: p.write_text(" \n\n", encoding="utf-8"), "plan-no-tasks", "文件为空"),
@@ -552,3 +558,19 @@ def test_new_registry_keeps_what_the_workspace_registry_knows(workspace: Path) -
     assert [(r[0], r[-1]) for r in ws.iter_rows(min_row=2, values_only=True)] == [
         ("区发展改革委", ""), ("区宇宙局", "新增，请核对")]
     assert plan.task(1).lead_unit == "区发展改革委"
+
+
+def test_cli_asks_for_the_year_when_the_document_names_none(empty_workspace: Path) -> None:
+    source = empty_workspace / "要点.txt"
+    source.write_text("| 序号 | 工作任务 | 责任单位 | 完成时限 |\n| 1 | 任务甲。 | 区财政局 | 6月底前 |\n",
+                      encoding="utf-8")
+    r = runner.invoke(app, ["plan", "import", str(source), "-w", str(empty_workspace)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == ("[错误] 要点.txt：未能从标题或正文中识别计划年度。请用 --year 指定年度，"
+                                "例如 gkreport plan import 文件名 --year 2025")
+    assert not (empty_workspace / "input" / "任务分解表.xlsx").exists()
+    r = runner.invoke(app, ["plan", "import", str(source), "--year", "2026", "-w",
+                            str(empty_workspace)])
+    assert r.exit_code == 0, r.output
+    assert read_plan(empty_workspace / "input" / "任务分解表.xlsx").task(1).deadline.date == date(
+        2026, 6, 30)

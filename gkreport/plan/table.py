@@ -192,7 +192,7 @@ def _aligned(r: list[object], cols: dict[str, int]) -> list[_Fit]:
     """The row's filled cells matched to the header's roles, every way that fits."""
     values = [v for v in r if clean(v)]
     no = None
-    for k in range(min(2, len(values) - 2)):
+    for k in range(min(2, len(values) - 1)):
         if as_int(values[k]) is not None:
             no = values.pop(k)
             break
@@ -210,7 +210,7 @@ def _aligned(r: list[object], cols: dict[str, int]) -> list[_Fit]:
 def _score(fit: _Fit, cols: dict[str, int]) -> int:
     """How well a row's cells fit the header: units that read as units, a deadline that
     reads as one, a text longer than the category cells."""
-    if not fit.text:
+    if not fit.text or as_int(fit.text) is not None or is_deadline(fit.text):
         return -100
     units = fit.units
     score = (3 if not prose(units) else -6) if units else -3
@@ -340,7 +340,11 @@ class _Reader:
             return
         fit = fit_row(r, self.header.cols)
         if not fit.text and not fit.units:
-            return  # a note or a stray cell under the table
+            if as_int(fit.no) is not None or is_deadline(fit.roles.get("deadline")):
+                # A numbered or dated row whose text and units are blank: say so.
+                self.problems.append(problem("plan-empty-task", file=self.file,
+                                             sheet=self.sheet, row=at))
+            return  # else a note or a stray cell under the table
         self.levels.take(fit.levels)
         bad = prose(fit.units)
         if bad:
