@@ -621,3 +621,13 @@ def test_a_numbered_row_without_text_or_units_is_reported() -> None:
     table = parse_task_table(rows, file="t.xlsx", sheet="S")
     assert [t.no for t in table.tasks] == [1]
     assert [(p.code, p.row) for p in table.problems] == [("plan-empty-task", 3)]
+
+
+def test_a_lone_unit_cell_is_not_taken_for_a_category() -> None:
+    rows: list[list[object]] = [["序号", "一级指标", "工作任务", "责任单位", "完成时限"],
+                                [1, "类一", "任务一", "区财政局", "全年"],
+                                [None, None, None, "各街镇", None],  # a split cell
+                                [2, None, "任务二", "区民政局", "全年"]]
+    table = parse_task_table(rows, file="t.xlsx", sheet="S")
+    assert [(t.no, t.category) for t in table.tasks] == [(1, "类一"), (2, "类一")]
+    assert [(p.code, p.row) for p in table.problems] == [("plan-empty-task", 3)]

@@ -196,6 +196,8 @@ def _aligned(r: list[object], cols: dict[str, int]) -> list[_Fit]:
         if as_int(values[k]) is not None:
             no = values.pop(k)
             break
+    if len(values) < 2:
+        return []  # one filled cell: read by position only (a split cell, a stray note)
     roles = [k for _, k in sorted((i, k) for k, i in cols.items()) if k != "no"]
     extra = max(0, len(values) - len(roles))
     fits = []
@@ -298,9 +300,10 @@ class _Levels:
         return CATEGORY_SEP.join(out)
 
 
-def _category_row(r: list[object]) -> str | None:
+def _category_row(r: list[object], text_col: int) -> str | None:
     """The text of a row that is a heading of its own ("一、X", merged across, or a short
-    lone cell), "" for a note under the table, None for a task row."""
+    lone cell no further right than the text column), "" for a note under the table, None
+    for a task row."""
     cells = [clean_text(c) for c in r if clean(c)]
     filled = list(dict.fromkeys(cells))
     if len(filled) != 1 or as_int(filled[0]) is not None:
@@ -308,8 +311,10 @@ def _category_row(r: list[object]) -> str | None:
     only = filled[0]
     if _NOTE_ROW.match(only):
         return ""
-    if heading_level(only) or len(cells) > 1 or (len(only) <= 40 and not only.endswith(
-            ("。", "；", ";")) and not is_deadline(only)):
+    at = next(i for i, c in enumerate(r) if clean(c))
+    if heading_level(only) or len(cells) > 1 or (
+            at <= text_col and len(only) <= 40 and not only.endswith(("。", "；", ";"))
+            and not is_deadline(only)):
         return only
     return None
 
@@ -330,7 +335,7 @@ class _Reader:
     progress: int = 0  # task rows with something in a 完成情况-like column
 
     def row(self, r: list[object], at: int) -> None:
-        heading = _category_row(r)
+        heading = _category_row(r, self.header.cols["text"])
         if heading is not None:
             found = heading_level(heading)
             if found:
