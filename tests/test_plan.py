@@ -19,16 +19,19 @@ from gkreport.plan.book import (
     units_from_records,
     write_plan_workbook,
 )
+from gkreport.plan.fold import fold
+from gkreport.plan.registry import guess_kind, term_rule
 from gkreport.plan.rules import (
     RawTask,
     build_collectives,
     build_plan,
     parse_deadline,
-    parse_task_table,
     plan_name,
     resolve_units,
-    split_units,
+    table_title,
 )
+from gkreport.plan.table import parse_task_table
+from gkreport.plan.unitphrases import parse_units, split_units
 
 # ---------------------------------------------------------------- deadlines
 
@@ -437,3 +440,194 @@ def test_write_plan_workbook_round_trip(tmp_path: Path, plan: Plan) -> None:
     assert again.units == plan.units and again.collectives == plan.collectives
     assert [c.value for c in wb["单位名录"][1]] == ["单位名称", "类别", "别名", "联系人", "联系电话"]
     assert wb["集合名称"]["B4"].value == "开放"
+
+
+# ---------------------------------------------------------------- unit phrases
+
+
+@pytest.mark.parametrize(("cell", "entries", "tail"), [
+    ("区财政局牵头，区民政局、各街镇配合",
+     [("区财政局", "牵头"), ("区民政局", "配合"), ("各街镇", "配合")], ""),
+    ("综合科牵头落实", [("综合科", "牵头")], ""),
+    ("区教育局、区卫健委、区民政局分别牵头落实",
+     [("区教育局", "牵头"), ("区卫健委", "牵头"), ("区民政局", "牵头")], ""),
+    ("各街镇负责落实", [("各街镇", "")], ""),
+    ("区财政局，区审计局、区国资委", [("区财政局", ""), ("区审计局", ""), ("区国资委", "")], ""),
+    ("区住建委、区交通委等相关部门", [("区住建委", ""), ("区交通委", "")], "等相关部门"),
+    ("区应急局等有关行业主管部门", [("区应急局", "")], "等有关行业主管部门"),
+    ("区委宣传部（区政府新闻办）、区网信办", [("区委宣传部（区政府新闻办）", ""), ("区网信办", "")], ""),
+    ("区财政局（配合）、区发改委（牵头）", [("区财政局", "配合"), ("区发改委", "牵头")], ""),
+    ("区财政局\n（牵头）、区民政局", [("区财政局", "牵头"), ("区民政局", "")], ""),
+    ("牵头单位：区财政局；配合单位：区民政局", [("区财政局", "牵头"), ("区民政局", "配合")], ""),
+    ("區財政局牽頭，區民政局配合", [("區財政局", "牵头"), ("區民政局", "配合")], ""),
+    ("各村（居）", [("各村（居）", "")], ""),
+])
+def test_unit_phrases(cell: str, entries: list[tuple[str, str]], tail: str) -> None:
+    phrase = parse_units(cell)
+    role = {(True, False): "牵头", (False, True): "配合", (False, False): ""}
+    assert [(e.name, role[e.lead, e.partner]) for e in phrase.entries] == entries
+    assert phrase.tail == tail
+
+
+def test_lead_from_phrases(registry: tuple) -> None:
+    units, collectives = registry
+    assert resolve_units("区财政局配合，区发改委牵头", units, collectives)[2] == "区发展改革委"
+    named, _, lead, _, unknown = resolve_units("區財政局、區民政局", units, collectives)
+    assert (named, lead, unknown) == (["区财政局", "区民政局"], "区财政局", [])
+
+
+def test_bracketed_second_name_is_decided_by_the_registry(registry: tuple) -> None:
+    units, collectives = registry
+    # An alias in brackets: one unit.
+    assert resolve_units("区发改委（区发展和改革委员会）", units, collectives)[0] == ["区发展改革委"]
+    # A unit of its own in brackets: both.
+    assert resolve_units("区文化旅游局（区体育局）", units, collectives)[0] == [
+        "区文化旅游局", "区体育局"]
+    # Nothing known inside: one unknown name, never split at the bracket.
+    assert resolve_units("区宇宙局（区银河办）", units, collectives)[4] == [("区宇宙局（区银河办）", "")]
+
+
+def test_unknown_units_on_several_rows_are_one_problem(registry: tuple) -> None:
+    units, collectives = registry
+    raw = (RawTask(1, "类", "任务一", "区宇宙局、区财政局", "全年", 3),
+           RawTask(2, "类", "任务二", "区宇宙局", "全年", 4),
+           RawTask(3, "类", "任务三", "松江区财政局牵头，区银河办配合", "全年", 5))
+    plan = build_plan(year=2025, title="t", raw=raw, units=units, collectives=collectives,
+                      problems=[], file="计划.xlsx")
+    assert [(p.code, p.row) for p in plan.problems] == [("plan-unknown-units", None)]
+    assert plan.problems[0].message == (
+        "3 个责任单位不在单位名录中：区宇宙局（第 3、4 行）；松江区财政局（第 5 行，是否为“区财政局”？）；"
+        "区银河办（第 5 行）")
+
+
+def test_plan_warnings_tail_nobody_and_same_text(registry: tuple) -> None:
+    units, collectives = registry
+    raw = (RawTask(1, "类", "重点任务", "区财政局等相关部门", "全年", 3),
+           RawTask(2, "类", "重点任务", "各有关单位", "全年", 4),
+           RawTask(3, "类", "重点任务", "区民政局等", "全年", 5))
+    plan = build_plan(year=2025, title="t", raw=raw, units=units, collectives=collectives,
+                      problems=[], file="计划.xlsx")
+    assert [p.code for p in plan.problems] == ["plan-units-etc", "plan-no-expected-units",
+                                               "plan-same-text"]
+    assert [p.message for p in plan.problems] == [
+        "2 项任务的责任单位以“等相关部门”“等”结尾，只计入列明的单位（第 3、5 行）",
+        "1 项任务不要求任何单位报送（序号 2），责任单位只写了“各有关单位”",
+        "3 项任务的内容相同：“重点任务”（序号 1、2、3）"]
+    assert not plan.has_errors
+
+
+# ---------------------------------------------------------------- headers and rows
+
+
+def test_requirement_column_is_the_text_and_the_heading_a_category() -> None:
+    rows: list[list[object]] = [
+        ["重点任务", "具体要求", "责任科室", "时限要求"],
+        ["加强主动公开", "要求甲。", "办公室", "全年"],
+        ["", "要求乙。", "法规科", "6月底前"],
+        ["深化政策解读", "要求丙。", "法规科", "全年"],
+    ]
+    table = parse_task_table(rows)
+    assert [(t.no, t.category, t.text) for t in table.tasks] == [
+        (1, "加强主动公开", "要求甲。"), (2, "加强主动公开", "要求乙。"), (3, "深化政策解读", "要求丙。")]
+
+
+def test_three_heading_levels_keep_the_upper_level() -> None:
+    rows: list[list[object]] = [
+        ["工作任务", "责任单位", "完成时限"],
+        ["一、甲类", "一、甲类", "一、甲类"],
+        ["（一）子类A", None, None],
+        ["1.任务一", "区财政局", "全年"],
+        ["（二）子类B", None, None],
+        ["2.任务二", "区民政局", "全年"],
+        ["二、乙类", None, None],
+        ["3.任务三", "区民政局", "全年"],
+    ]
+    table = parse_task_table(rows)
+    assert [(t.no, t.category, t.text) for t in table.tasks] == [
+        (1, "甲类／子类A", "任务一"), (2, "甲类／子类B", "任务二"), (3, "乙类", "任务三")]
+
+
+def test_rows_that_do_not_line_up_are_right_aligned() -> None:
+    rows: list[list[object]] = [
+        ["序号", "工作任务", "责任单位", "完成时限"],
+        ["第一类", 1, "任务一", "区财政局", "全年"],  # an extra leading category cell
+        [2, "任务二", "区民政局", "6月底前"],
+        ["", "", 3, "任务三", "区民政局", "长期坚持"],  # leading empty cells
+    ]
+    table = parse_task_table(rows, file="t.xlsx")
+    assert [(t.no, t.category, t.text, t.units_text, t.deadline) for t in table.tasks] == [
+        (1, "第一类", "任务一", "区财政局", "全年"), (2, "第一类", "任务二", "区民政局", "6月底前"),
+        (3, "第一类", "任务三", "区民政局", "长期坚持")]
+    assert table.problems == ()
+
+
+def test_traditional_header_and_deadline() -> None:
+    rows: list[list[object]] = [["序號", "工作任務", "責任單位", "完成時限"],
+                                [1, "任務", "區財政局", "長期堅持"]]
+    table = parse_task_table(rows)
+    assert [(t.text, t.units_text) for t in table.tasks] == [("任務", "區財政局")]
+    assert parse_deadline(table.tasks[0].deadline, 2025).ongoing
+    assert fold("責任單位：區財政局") == "责任单位：区财政局"
+
+
+def test_progress_report_is_refused() -> None:
+    rows: list[list[object]] = [["序号", "任务内容", "完成状态", "完成进度"],
+                                [1, "任务一", "已完成", "100%"], [2, "任务二", "进行中", "50%"]]
+    with pytest.raises(GkreportError) as exc:
+        parse_task_table(rows, file="回收表.xlsx", sheet="填报")
+    p = exc.value.problems[0]
+    assert (p.code, p.message) == ("plan-progress-report", "这是进度报告，不是任务分解表：表中有 4 处"
+                                   "“已完成”“按计划推进”或完成比例等填报内容")
+
+
+def test_a_plan_with_an_empty_progress_column_is_still_a_plan() -> None:
+    rows: list[list[object]] = [["序号", "工作任务", "责任单位", "完成时限", "完成情况"],
+                                [1, "任务一", "区财政局", "全年", ""]]
+    assert len(parse_task_table(rows).tasks) == 1
+
+
+@pytest.mark.parametrize(("lines", "title"), [
+    (["https://www.example.gov.cn/art_1.html", "首页 > 政务公开", "某区2025年政务公开工作要点",
+      "发布时间：2025-03-01"], "某区2025年政务公开工作要点"),
+    (["www.example.gov.cn", "当前位置：首页 > 信息公开"], ""),
+    (["附件1", "2025年某工作任务分解表"], "2025年某工作任务分解表"),
+    (["2025年某区工作会议", "2025年3月5日"], "2025年某区工作会议"),
+])
+def test_table_title_skips_web_page_lines(lines: list[str], title: str) -> None:
+    assert table_title(lines) == title
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("岳阳街道", "街镇"), ("西岭镇", "街镇"), ("某某乡", "街镇"), ("综合科", "其他"),
+    ("党政办公室", "其他"), ("财政所", "其他"), ("政策法规处", "其他"), ("区政府办公室", "区政府部门"),
+    ("县司法局", "区政府部门"), ("区疾控中心", "区政府部门"), ("平安办", "区政府部门")])
+def test_guess_kind(name: str, kind: str) -> None:
+    assert guess_kind(name).value == kind
+
+
+@pytest.mark.parametrize(("term", "rule"), [
+    ("各部门", "类别=区政府部门"), ("县政府各部门", "类别=区政府部门"), ("各乡镇街道", "类别=街镇"),
+    ("各镇（街道）", "类别=街镇"), ("各科室", "类别=其他"), ("各业务处室", "类别=其他"),
+    ("各相关单位", "开放"), ("有关部门", "开放"), ("各村（居）", "开放"), ("各中小学", "开放"),
+    ("区财政局", None)])
+def test_collective_terms_by_wording(term: str, rule: str | None) -> None:
+    assert term_rule(term) == rule
+
+
+def test_a_numbered_row_without_text_or_units_is_reported() -> None:
+    rows: list[list[object]] = [["序号", "工作任务", "责任单位", "完成时限"],
+                                [1, "任务一", "区财政局", "全年"], [2, "", "", "6月底前"],
+                                ["（此处空白）", None, None, None]]
+    table = parse_task_table(rows, file="t.xlsx", sheet="S")
+    assert [t.no for t in table.tasks] == [1]
+    assert [(p.code, p.row) for p in table.problems] == [("plan-empty-task", 3)]
+
+
+def test_a_lone_unit_cell_is_not_taken_for_a_category() -> None:
+    rows: list[list[object]] = [["序号", "一级指标", "工作任务", "责任单位", "完成时限"],
+                                [1, "类一", "任务一", "区财政局", "全年"],
+                                [None, None, None, "各街镇", None],  # a split cell
+                                [2, None, "任务二", "区民政局", "全年"]]
+    table = parse_task_table(rows, file="t.xlsx", sheet="S")
+    assert [(t.no, t.category) for t in table.tasks] == [(1, "类一"), (2, "类一")]
+    assert [(p.code, p.row) for p in table.problems] == [("plan-empty-task", 3)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 import xlsxwriter
 from docx import Document
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
+from gkreport.cli import app
 from gkreport.core.model import Plan
 from gkreport.core.problems import GkreportError
 from gkreport.plan.book import default_registry, read_plan, write_plan_workbook
@@ -277,9 +280,12 @@ def test_year_option_wins_and_stays_in_the_title(tmp_path: Path) -> None:
 def test_no_year_anywhere(tmp_path: Path) -> None:
     source = tmp_path / "无年度.txt"
     source.write_text("一、类\n1.任务。(责任单位:区财政局,完成时限:6月底前)\n", encoding="utf-8")
-    result = import_plan(source, out=tmp_path / "a.xlsx")
-    assert [p.code for p in result.problems] == ["plan-no-year"]
-    assert result.plan.title == f"{result.plan.year}年工作要点"
+    # Not this year by default: --year is required, and nothing is written.
+    with pytest.raises(GkreportError) as exc:
+        import_plan(source, out=tmp_path / "a.xlsx")
+    assert str(exc.value) == ("[错误] 无年度.txt：未能从标题或正文中识别计划年度。请用 --year 指定年度，"
+                              "例如 gkreport plan import 文件名 --year 2025")
+    assert not (tmp_path / "a.xlsx").exists()
     result = import_plan(source, out=tmp_path / "b.xlsx", year=2024)
     assert result.problems == () and result.plan.title == "2024年工作要点"
     assert read_plan(result.path).task(1).deadline.date == date(2024, 6, 30)
@@ -359,7 +365,14 @@ BAD = [
     ("zip.docx", lambda p: shutil.make_archive(str(p.with_suffix("")), "zip", p.parent)
      and p.with_suffix(".zip").rename(p), "plan-unreadable", "不是有效的 Word 文档"),
     ("empty.docx", _empty_docx, "plan-no-tasks", "没有任务分解表"),
-    ("header-only.docx", _header_only_docx, "plan-no-tasks", "表格中没有任务行"),
+    ("header-only.docx", _header_only_docx, "plan-header-no-rows",
+     "找到表头（序号、工作任务、责任单位），但没有找到任务行"),
+    ("header-only.txt", lambda p: p.write_text(
+        "2025年某局工作要点\n重点任务 | 具体要求 | 责任科室 | 时限要求 |\n", encoding="utf-8"),
+     "plan-header-no-rows", "找到表头（重点任务、具体要求、责任科室、时限要求），但没有找到任务行"),
+    ("progress.txt", lambda p: p.write_text(
+        "序号 | 任务 | 责任单位 | 完成时限 | 完成情况 |\n1 | 甲 | 区财政局 | 全年 | 已完成 |\n",
+        encoding="utf-8"), "plan-progress-report", "这是进度报告，不是任务分解表"),
     ("no-units.xlsx", _missing_units_xlsx, "plan-missing-column", "缺少“责任单位”列"),
     ("empty.txt", lambda p: p.write_bytes(b""), "plan-no-tasks", "文件为空"),
     ("blank.txt", lambda p: p.write_text(" \n\n", encoding="utf-8"), "plan-no-tasks", "文件为空"),
@@ -401,7 +414,9 @@ def test_missing_column_message(tmp_path: Path) -> None:
         import_plan(source, out=tmp_path / "out.xlsx")
     assert str(exc.value) == (
         "[错误] 缺列.xlsx / 任务分解表：任务分解表缺少“责任单位”列（可用列名：责任单位、责任部门、"
-        "主责单位、承办单位、实施单位、牵头单位、牵头部门）。请在表头中加入“责任单位”列")
+        "主责单位、承办单位、实施单位、责任科室、负责科室、责任处室、负责处室、负责部门、负责单位、"
+        "主责部门、责任主体、落实单位、责任股室、牵头单位、牵头部门、牵头科室、牵头处室）。"
+        "请在表头中加入“责任单位”列")
 
 
 def test_missing_source_and_bad_registry(tmp_path: Path) -> None:
@@ -413,3 +428,149 @@ def test_missing_source_and_bad_registry(tmp_path: Path) -> None:
     with pytest.raises(GkreportError):
         import_plan(SEED, out=tmp_path / "out.xlsx", registry=bad)
     assert not (tmp_path / "out.xlsx").exists()
+
+
+# ---------------------------------------------------------------- documents of other offices
+
+PLANS = Path(__file__).resolve().parent / "data" / "plans"
+SHAPES = sorted(p for p in PLANS.iterdir() if p.suffix in (".txt", ".docx", ".xlsx"))
+
+
+def _task_facts(plan: Plan) -> list[dict]:
+    return [{"no": t.no, "category": t.category, "text": t.text, "units": list(t.named_units),
+             "expected": list(t.expected_units), "lead": t.lead_unit,
+             "deadline": t.deadline.date.isoformat() if t.deadline.date else None,
+             "open": t.open} for t in plan.tasks]
+
+
+def _expected_facts(expected: dict) -> list[dict]:
+    return [{**t, "expected": t.get("expected", t["units"]), "open": t.get("open", False)}
+            for t in expected["tasks"]]
+
+
+@pytest.mark.parametrize("source", SHAPES, ids=[p.stem for p in SHAPES])
+def test_plan_documents_of_every_shape(tmp_path: Path, source: Path) -> None:
+    """Each document in tests/data/plans imports as its hand-written JSON says."""
+    expected = json.loads(source.with_suffix(".json").read_text(encoding="utf-8"))
+    out = tmp_path / "任务分解表.xlsx"
+    if "refused" in expected:
+        with pytest.raises(GkreportError) as exc:
+            import_plan(source, out=out, new_registry=True)
+        p = exc.value.problems[0]
+        assert (p.code, p.message, p.file) == (expected["refused"], expected["message"], source.name)
+        assert not out.exists()
+        return
+    result = import_plan(source, out=out, new_registry=expected["registry"] == "new")
+    plan = result.plan
+    assert (plan.year, plan.title) == (expected["year"], expected["title"])
+    assert _task_facts(plan) == _expected_facts(expected)
+    assert [[p.code, p.row] for p in result.problems] == expected["problems"]
+    if "units" in expected:
+        assert [[u.name, u.kind.value, list(u.aliases)] for u in plan.units] == expected["units"]
+    again = read_plan(out)  # the workbook reads back as the same plan, without errors
+    assert again.tasks == plan.tasks and again.units == plan.units
+    assert not again.has_errors
+
+
+# ---------------------------------------------------------------- the registry, through the CLI
+
+runner = CliRunner()
+NEW_REGISTRY = [p for p in SHAPES if json.loads(p.with_suffix(".json").read_text(
+    encoding="utf-8")).get("registry") == "new" and "错位" not in p.stem]
+
+
+@pytest.fixture
+def empty_workspace(tmp_path: Path) -> Path:
+    """A workspace with no plan workbook yet: an office's first import."""
+    ws = tmp_path / "ws"
+    (ws / "input").mkdir(parents=True)
+    return ws
+
+
+def _forms(ws: Path) -> set[str]:
+    r = runner.invoke(app, ["forms", "--period", "2025-06", "-w", str(ws), "-q"])
+    assert r.exit_code == 0, r.output
+    return {p.name.removesuffix("_2025-06_填报表.xlsx")
+            for p in (ws / "output" / "forms" / "2025-06").glob("*_2025-06_填报表.xlsx")}
+
+
+@pytest.mark.parametrize("source", NEW_REGISTRY, ids=[p.stem for p in NEW_REGISTRY])
+def test_new_registry_then_forms_gives_every_named_unit_its_form(empty_workspace: Path,
+                                                                  source: Path) -> None:
+    ws = empty_workspace
+    r = runner.invoke(app, ["plan", "import", str(source), "--new-registry", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert sum("单位名录按计划新建" in line for line in r.stdout.splitlines()) == 1
+    plan = read_plan(ws / "input" / "任务分解表.xlsx")
+    named = {u for t in plan.tasks for u in t.named_units}
+    assert named == {u.name for u in plan.units}  # every unit the plan names, and only those
+    assert _forms(ws) == set(plan.expected_units) == named
+
+
+def test_first_import_builds_the_registry_when_the_bundled_one_does_not_fit(
+        empty_workspace: Path) -> None:
+    source = PLANS / "02-西岭镇-整行一行.txt"
+    r = runner.invoke(app, ["plan", "import", str(source), "-w", str(empty_workspace)])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1:] == [
+        "  [警告] 02-西岭镇-整行一行.txt：单位名录按计划新建：5 个单位（其他 5），其中 5 个在“备注”中"
+        "标为“新增，请核对”。请在计划工作簿的“单位名录”中核对单位名称和类别（类别按名称推测），"
+        "补充别名、联系人和联系电话"]
+    assert _forms(empty_workspace) == {"财政所", "党政办公室", "规划建设办公室", "社会事务办公室",
+                                       "经济发展办公室"}
+
+
+def test_first_import_of_the_bundled_district_keeps_the_bundled_registry(
+        empty_workspace: Path, plan: Plan) -> None:
+    r = runner.invoke(app, ["plan", "import", str(SEED), "-w", str(empty_workspace)])
+    assert r.exit_code == 0, r.output
+    assert "单位名录按计划新建" not in r.output
+    again = read_plan(empty_workspace / "input" / "任务分解表.xlsx")
+    assert again.units == plan.units and again.tasks == plan.tasks
+
+
+def test_existing_registry_lists_unknown_units_in_one_problem(workspace: Path) -> None:
+    source = PLANS / "02-西岭镇-整行一行.txt"
+    r = runner.invoke(app, ["plan", "import", str(source), "-w", str(workspace)])
+    assert r.exit_code == 1
+    problems = [line.strip() for line in r.stdout.splitlines()[1:]]
+    assert problems == [
+        "[错误] 02-西岭镇-整行一行.txt：5 个责任单位不在单位名录中：财政所（第 7 行）；党政办公室"
+        "（第 8、10、11 行，是否为“区政府办公室”？）；规划建设办公室（第 9 行）；社会事务办公室"
+        "（第 9、11 行）；经济发展办公室（第 11 行）。请在单位名录中登记这些单位（或其别名），"
+        "或改正单位名称；如果是新单位的计划，可用 gkreport plan import --new-registry 按计划新建"
+        "单位名录"]
+
+
+def test_new_registry_keeps_what_the_workspace_registry_knows(workspace: Path) -> None:
+    """Re-importing with --new-registry: units the registry knows keep their entry (aliases,
+    category) and no 新增 mark; units it does not know are added and marked."""
+    source = workspace / "要点.txt"
+    source.write_text("2026年某区工作要点\n| 序号 | 工作任务 | 责任单位 | 完成时限 |\n"
+                      "| 1 | 任务甲。 | 区发改委牵头，区宇宙局配合 | 全年 |\n", encoding="utf-8")
+    r = runner.invoke(app, ["plan", "import", str(source), "--new-registry", "-w", str(workspace)])
+    assert r.exit_code == 0, r.output
+    plan = read_plan(workspace / "input" / "任务分解表.xlsx")
+    assert [(u.name, u.kind.value, u.aliases) for u in plan.units] == [
+        ("区发展改革委", "区政府部门", ("区发改委", "区发展和改革委员会")),
+        ("区宇宙局", "区政府部门", ())]
+    ws = load_workbook(workspace / "input" / "任务分解表.xlsx")["单位名录"]
+    assert [(r[0], r[-1]) for r in ws.iter_rows(min_row=2, values_only=True)] == [
+        ("区发展改革委", ""), ("区宇宙局", "新增，请核对")]
+    assert plan.task(1).lead_unit == "区发展改革委"
+
+
+def test_cli_asks_for_the_year_when_the_document_names_none(empty_workspace: Path) -> None:
+    source = empty_workspace / "要点.txt"
+    source.write_text("| 序号 | 工作任务 | 责任单位 | 完成时限 |\n| 1 | 任务甲。 | 区财政局 | 6月底前 |\n",
+                      encoding="utf-8")
+    r = runner.invoke(app, ["plan", "import", str(source), "-w", str(empty_workspace)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == ("[错误] 要点.txt：未能从标题或正文中识别计划年度。请用 --year 指定年度，"
+                                "例如 gkreport plan import 文件名 --year 2025")
+    assert not (empty_workspace / "input" / "任务分解表.xlsx").exists()
+    r = runner.invoke(app, ["plan", "import", str(source), "--year", "2026", "-w",
+                            str(empty_workspace)])
+    assert r.exit_code == 0, r.output
+    assert read_plan(empty_workspace / "input" / "任务分解表.xlsx").task(1).deadline.date == date(
+        2026, 6, 30)

@@ -122,7 +122,7 @@ def _print_plan(plan: Any, out: show.Printer) -> None:
     if plan.problems:
         out.line(f"\n计划中的问题（{len(plan.problems)}）：", style="bold")
         for p in plan.problems:
-            out.problem(p, indent="  ")
+            out.finding(p)
     else:
         out.line("计划无问题。", style="green")
 
@@ -132,19 +132,23 @@ def plan_import(
     source: Annotated[Path, typer.Argument(help="正式文件：.docx、.xlsx 或纯文本导出（.txt）",
                                            dir_okay=False)],
     year: Annotated[int | None, typer.Option("--year", metavar="YYYY",
-                                             help="计划年度（默认：从标题识别）")] = None,
+                                             help="计划年度（默认：从标题或正文识别）")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", metavar="<file>",
         help="输出的计划工作簿（默认：工作目录 input/任务分解表.xlsx）")] = None,
+    new_registry: Annotated[bool, typer.Option(
+        "--new-registry", help="按计划中出现的单位新建单位名录（新单位标为“新增，请核对”）")] = False,
     workspace: Workspace = Path("."),
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """把正式文件中的任务分解表导入为计划工作簿（任务分解表、单位名录、集合名称）。
 
-    单位名录和集合名称沿用工作目录中已有的计划工作簿，没有时使用内置的默认名录。
+    单位名录和集合名称沿用工作目录中已有的计划工作簿；没有时用内置名录，计划中有它不认识的单位则按计划新建。
 
-    Example: gkreport plan import 2025年政务公开工作要点.docx --year 2025
+    加 --new-registry 总是按计划中出现的单位新建单位名录。标题和正文中都没有年度时须用 --year 指定。
+
+    Example: gkreport plan import 2025年政务公开工作要点.docx --new-registry
     """
     with _guard(debug):
         from gkreport.plan.importer import import_plan
@@ -152,11 +156,14 @@ def plan_import(
         paths = _paths(workspace)
         target = out or paths.plan
         registry = paths.plan if paths.plan.exists() else None
-        result = import_plan(source, out=target, year=year, registry=registry)
+        # No registry in the workspace yet: build one from the plan unless the bundled
+        # registry knows every unit it names (None = decide by the plan).
+        new = True if new_registry else (None if registry is None else False)
+        result = import_plan(source, out=target, year=year, registry=registry, new_registry=new)
     printer = show.Printer(quiet)
     printer.line(f"已导入 {len(result.plan.tasks)} 项任务（{result.plan.year}年）→ {result.path}")
     for p in result.problems:
-        printer.problem(p, indent="  ")
+        printer.finding(p)
     if any(p.is_error for p in result.problems):
         raise typer.Exit(1)
 

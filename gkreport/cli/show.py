@@ -63,8 +63,13 @@ class Printer:
         self.out.print(line)
 
     def problem(self, p: Problem, indent: str = "") -> None:
+        """A problem that stopped or failed the command: on stderr, even when quiet."""
         self.err.print(indent + plain(p.line()), markup=False,
                        style="red" if p.is_error else "yellow")
+
+    def finding(self, p: Problem, indent: str = "  ") -> None:
+        """A problem found in what the command read (the plan): part of its listing."""
+        self.line(indent + p.line(), style="red" if p.is_error else "yellow")
 
     def table(self, table: Any) -> None:
         if not self.quiet:

@@ -7,6 +7,7 @@ plan import uses when no existing plan workbook supplies the registry.
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -25,12 +26,12 @@ from gkreport.plan.rules import (
     build_collectives,
     build_plan,
     find_header,
-    parse_task_table,
     plan_name,
     unit_key,
     unit_kind,
     year_from_title,
 )
+from gkreport.plan.table import parse_task_table
 
 PLAN_FILE = "任务分解表.xlsx"
 UNIT_SHEET = "单位名录"
@@ -41,6 +42,8 @@ UNIT_HEADERS: dict[str, tuple[str, ...]] = {
     "aliases": ("别名", "简称", "其他名称"),
     "contact": ("联系人",),
     "phone": ("联系电话", "电话", "手机"),
+    # "新增，请核对" on units a plan import added; read so that the next import keeps it.
+    "note": ("备注", "说明"),
 }
 COLLECTIVE_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("名称", "集合名称"),
@@ -128,19 +131,28 @@ def _sheet(wb: _Book, name: str, file: str, limit: int = MAX_ROWS) -> list[list[
     return wb.grid(names[name], limit)
 
 
-def _registry(wb: _Book, file: str,
-              ) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
-    units, problems = units_from_records(
-        _records(_sheet(wb, UNIT_SHEET, file, MAX_REGISTRY_ROWS), UNIT_HEADERS, "name"),
-        file=file)
-    coll_rows = [(squash(r.get("name")), clean(r.get("rule"))) for r in
-                 _records(_sheet(wb, COLLECTIVE_SHEET, file),
-                          COLLECTIVE_HEADERS, "name")]
-    return units, coll_rows, problems
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """单位名录 and 集合名称 as a plan workbook holds them, with each unit's 备注."""
+
+    units: tuple[Unit, ...]
+    collectives: tuple[tuple[str, str], ...]  # (name, rule) rows
+    notes: tuple[tuple[str, str], ...] = ()  # (unit name, 备注)
 
 
-def read_registry(path: Path) -> tuple[tuple[Unit, ...], list[tuple[str, str]], list[Problem]]:
-    """单位名录 and 集合名称 rows (name, rule) of a plan workbook, with their problems."""
+def _registry(wb: _Book, file: str) -> tuple[Registry, list[Problem]]:
+    records = _records(_sheet(wb, UNIT_SHEET, file, MAX_REGISTRY_ROWS), UNIT_HEADERS, "name")
+    units, problems = units_from_records(records, file=file)
+    notes = tuple((squash(r.get("name")), clean(r.get("note"))) for r in records
+                  if clean(r.get("note")))
+    coll_rows = tuple((squash(r.get("name")), clean(r.get("rule"))) for r in
+                      _records(_sheet(wb, COLLECTIVE_SHEET, file),
+                               COLLECTIVE_HEADERS, "name"))
+    return Registry(units, coll_rows, notes), problems
+
+
+def read_registry(path: Path) -> tuple[Registry, list[Problem]]:
+    """单位名录 and 集合名称 of a plan workbook, with their problems."""
     wb = _Book(path)
     return _registry(wb, path.name)
 
@@ -150,10 +162,11 @@ def read_plan(path: Path, *, year: int | None = None) -> Plan:
     file = path.name
     wb = _Book(path)
     task_grid = _sheet(wb, TASK_SHEET, file)
-    units, coll_rows, problems = _registry(wb, file)
+    registry, problems = _registry(wb, file)
+    units = registry.units
     table = parse_task_table(task_grid, file=file, sheet=TASK_SHEET)
     problems = list(table.problems) + problems
-    collectives, coll_problems = build_collectives(coll_rows, units, file=file)
+    collectives, coll_problems = build_collectives(list(registry.collectives), units, file=file)
     problems += coll_problems
     found_year = year or year_from_title(table.title)
     if found_year is None:
@@ -208,80 +221,92 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[RawTask, ...],
-                        units: tuple[Unit, ...], collectives: list[tuple[str, str]]) -> Path:
-    """Write a plan workbook; category cells of a group are merged, as in the official table."""
-    from gkreport.core.text import column_width
+                        units: tuple[Unit, ...], collectives: list[tuple[str, str]],
+                        notes: dict[str, str] | None = None) -> Path:
+    """Write a plan workbook; category cells of a group are merged, as in the official table.
+
+    `notes` gives units a 备注 ("新增，请核对"); the column is written only when some has one.
+    """
     from gkreport.core.xlsx import close_workbook, new_workbook, write_xlsx
 
     def build(tmp: Path) -> None:
         wb = new_workbook(tmp, title=title or "任务分解表", created=datetime(2000, 1, 1))
         base = {"valign": "vcenter", "border": 1, "font_name": "宋体", "font_size": 10}
-        wrap = wb.add_format({**base, "text_wrap": True})
-        center = wb.add_format({**base, "text_wrap": True, "align": "center"})
-        day = wb.add_format({**base, "align": "center", "num_format": "yyyy-mm-dd"})
-        head = wb.add_format({**base, "bold": True, "align": "center", "bg_color": "#D9E1F2",
-                              "font_name": "黑体"})
-        big = wb.add_format({"bold": True, "font_size": 14, "align": "center",
-                             "font_name": "宋体"})
-        ws = wb.add_worksheet(TASK_SHEET)
-        headers = ["序号", "一级指标", "二级指标", "责任单位", "时间节点"]
-        ws.merge_range(0, 0, 0, len(headers) - 1, title, big)
-        ws.set_row(0, 28)
-        ws.write_row(1, 0, headers, head)
-        for c, w in enumerate((6, 16, 60, 30, 12)):
-            ws.set_column(c, c, w)
-        rows = list(tasks)
-        r = 2
-        i = 0
-        while i < len(rows):
-            j = i
-            while j + 1 < len(rows) and rows[j + 1].category == rows[i].category:
-                j += 1
-            if j > i:
-                ws.merge_range(r, 1, r + j - i, 1, rows[i].category, center)
-            else:
-                ws.write_string(r, 1, rows[i].category, center)
-            for k in range(i, j + 1):
-                t = rows[k]
-                ws.write_number(r + k - i, 0, t.no, center)
-                ws.write_string(r + k - i, 2, t.text, wrap)
-                ws.write_string(r + k - i, 3, t.units_text, wrap)
-                if isinstance(t.deadline, date):
-                    ws.write_datetime(r + k - i, 4, datetime(t.deadline.year, t.deadline.month,
-                                                             t.deadline.day), day)
-                else:
-                    ws.write_string(r + k - i, 4, clean(t.deadline), center)
-            r += j - i + 1
-            i = j + 1
-        ws.freeze_panes(2, 0)
-        ws.autofilter(1, 0, max(r - 1, 1), len(headers) - 1)
-        ws.repeat_rows(1)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-
-        us = wb.add_worksheet(UNIT_SHEET)
-        uh = ["单位名称", "类别", "别名", "联系人", "联系电话"]
-        table = [[u.name, u.kind.value, "、".join(u.aliases), u.contact, u.phone] for u in units]
-        us.write_row(0, 0, uh, head)
-        for n, values in enumerate(table, start=1):
-            for c, v in enumerate(values):
-                us.write_string(n, c, v, wrap)
-        for c in range(len(uh)):
-            us.set_column(c, c, column_width([uh[c]] + [row[c] for row in table]))
-        us.freeze_panes(1, 0)
-        us.autofilter(0, 0, len(units), len(uh) - 1)
-
+        formats = {
+            "wrap": wb.add_format({**base, "text_wrap": True}),
+            "center": wb.add_format({**base, "text_wrap": True, "align": "center"}),
+            "day": wb.add_format({**base, "align": "center", "num_format": "yyyy-mm-dd"}),
+            "head": wb.add_format({**base, "bold": True, "align": "center",
+                                   "bg_color": "#D9E1F2", "font_name": "黑体"}),
+            "big": wb.add_format({"bold": True, "font_size": 14, "align": "center",
+                                  "font_name": "宋体"}),
+        }
+        _task_sheet(wb.add_worksheet(TASK_SHEET), title, list(tasks), formats)
+        _unit_sheet(wb.add_worksheet(UNIT_SHEET), units, notes or {}, formats)
         cs = wb.add_worksheet(COLLECTIVE_SHEET)
-        cs.write_row(0, 0, ["名称", "成员规则", "说明"], head)
-        notes = {"开放": "不据此要求任何单位报送，但接受任何已登记单位对该任务的报送"}
+        cs.write_row(0, 0, ["名称", "成员规则", "说明"], formats["head"])
+        explain = {"开放": "不据此要求任何单位报送，但接受任何已登记单位对该任务的报送"}
         for n, (name, rule) in enumerate(collectives, start=1):
-            note = notes.get(rule, "按单位名录的“类别”展开" if rule.startswith("类别") else "")
+            note = explain.get(rule, "按单位名录的“类别”展开" if rule.startswith("类别") else "")
             for c, v in enumerate((name, rule, note)):
-                cs.write_string(n, c, v, wrap)
+                cs.write_string(n, c, v, formats["wrap"])
         cs.set_column(0, 0, 14)
         cs.set_column(1, 1, 18)
         cs.set_column(2, 2, 60)
         close_workbook(wb, path)
 
     return write_xlsx(path, build)
+
+
+def _task_sheet(ws: Any, title: str, rows: list[RawTask], f: dict[str, Any]) -> None:
+    headers = ["序号", "一级指标", "二级指标", "责任单位", "时间节点"]
+    ws.merge_range(0, 0, 0, len(headers) - 1, title, f["big"])
+    ws.set_row(0, 28)
+    ws.write_row(1, 0, headers, f["head"])
+    for c, w in enumerate((6, 16, 60, 30, 12)):
+        ws.set_column(c, c, w)
+    r = 2
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and rows[j + 1].category == rows[i].category:
+            j += 1
+        if j > i:
+            ws.merge_range(r, 1, r + j - i, 1, rows[i].category, f["center"])
+        else:
+            ws.write_string(r, 1, rows[i].category, f["center"])
+        for k in range(i, j + 1):
+            t = rows[k]
+            ws.write_number(r + k - i, 0, t.no, f["center"])
+            ws.write_string(r + k - i, 2, t.text, f["wrap"])
+            ws.write_string(r + k - i, 3, t.units_text, f["wrap"])
+            if isinstance(t.deadline, date):
+                ws.write_datetime(r + k - i, 4, datetime(t.deadline.year, t.deadline.month,
+                                                         t.deadline.day), f["day"])
+            else:
+                ws.write_string(r + k - i, 4, clean(t.deadline), f["center"])
+        r += j - i + 1
+        i = j + 1
+    ws.freeze_panes(2, 0)
+    ws.autofilter(1, 0, max(r - 1, 1), len(headers) - 1)
+    ws.repeat_rows(1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+def _unit_sheet(us: Any, units: tuple[Unit, ...], notes: dict[str, str], f: dict[str, Any],
+                ) -> None:
+    from gkreport.core.text import column_width
+
+    uh = ["单位名称", "类别", "别名", "联系人", "联系电话"] + (["备注"] if notes else [])
+    table = [[u.name, u.kind.value, "、".join(u.aliases), u.contact, u.phone]
+             + ([notes.get(u.name, "")] if notes else []) for u in units]
+    us.write_row(0, 0, uh, f["head"])
+    for n, values in enumerate(table, start=1):
+        for c, v in enumerate(values):
+            us.write_string(n, c, v, f["wrap"])
+    for c in range(len(uh)):
+        us.set_column(c, c, column_width([uh[c]] + [row[c] for row in table]))
+    us.freeze_panes(1, 0)
+    us.autofilter(0, 0, len(units), len(uh) - 1)

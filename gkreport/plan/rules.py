@@ -1,7 +1,8 @@
-"""The plan's rules: deadlines, header detection with synonyms, task tables, unit lists.
+"""The plan's rules: deadlines, header names, unit lists, and resolving tasks into a Plan.
 
-`build_plan` resolves raw task rows against the registry into a `Plan`. The importers,
-the plan workbook (planbook.py) and the form reader share these pieces.
+`build_plan` resolves raw task rows against the registry into a `Plan`. The task-table
+reader (table.py), the importers, the plan workbook (book.py) and the form reader share
+these pieces. Matching folds traditional characters to simplified (fold.py).
 """
 
 from __future__ import annotations
@@ -13,25 +14,41 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from gkreport.core.model import Collective, Deadline, Plan, Task, Unit, UnitKind
-from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.core.problems import Problem, problem
 from gkreport.core.text import clean, nfkc, squash
+from gkreport.plan.fold import fold
+from gkreport.plan.unitphrases import bracket_parts, parse_units
 
 TASK_SHEET = "任务分解表"
 COLLECTIVE_SHEET = "集合名称"
 
-# Canonical column -> accepted header names (compared without whitespace). "lead" precedes
-# "units" so a table with both 牵头单位 and 责任单位 columns keeps both.
+# Canonical column -> accepted header names (compared without whitespace, folded to
+# simplified). "lead" precedes "units" so a table with both 牵头单位 and 责任单位 columns
+# keeps both. A "requirement" column (具体要求) next to a "text" column (工作任务) is the task
+# text, and the short one becomes a category level ("heading"). "progress" columns belong
+# to progress reports, not plans; "note" columns are known and ignored.
 TASK_HEADERS: dict[str, tuple[str, ...]] = {
     "no": ("序号", "编号", "序"),
-    "category": ("一级指标", "工作类别", "任务类别", "类别", "分类", "工作板块", "工作领域"),
-    "text": ("二级指标", "工作任务", "具体任务", "任务内容", "工作内容", "主要任务", "工作要点",
-             "具体工作", "工作措施", "任务"),
-    "lead": ("牵头单位", "牵头部门"),
-    "units": ("责任单位", "责任部门", "主责单位", "承办单位", "实施单位"),
-    "partners": ("配合单位", "协办单位", "配合部门", "参与单位"),
-    "deadline": ("时间节点", "完成时限", "完成时间", "时限要求", "时限", "完成期限", "时间安排"),
+    "category": ("一级指标", "工作类别", "任务类别", "类别", "分类", "工作板块", "工作领域",
+                 "重点领域", "领域", "板块", "项目类别", "工作分类"),
+    "text": ("二级指标", "工作任务", "具体任务", "任务内容", "主要任务", "工作要点", "具体工作",
+             "任务", "重点任务", "目标", "工作目标", "任务名称", "重点工作", "工作事项",
+             "目标任务"),
+    "requirement": ("具体要求", "工作要求", "目标和要求", "目标要求", "具体内容", "主要内容",
+                    "工作内容", "任务要求", "工作措施", "具体措施", "主要措施", "推进措施",
+                    "工作举措", "具体举措", "任务描述"),
+    "lead": ("牵头单位", "牵头部门", "牵头科室", "牵头处室"),
+    "units": ("责任单位", "责任部门", "主责单位", "承办单位", "实施单位", "责任科室", "负责科室",
+              "责任处室", "负责处室", "负责部门", "负责单位", "主责部门", "责任主体", "落实单位",
+              "责任股室"),
+    "partners": ("配合单位", "协办单位", "配合部门", "参与单位", "配合科室", "配合处室",
+                 "协同单位", "协助单位"),
+    "deadline": ("时间节点", "完成时限", "完成时间", "时限要求", "时限", "完成期限", "时间安排",
+                 "时间要求", "完成节点", "完成日期", "办结时限", "进度安排", "时间进度"),
+    "progress": ("完成情况", "进展情况", "推进情况", "工作进展", "进展", "完成进度", "完成比例",
+                 "进度", "完成状态", "落实情况", "完成率", "工作完成情况", "目前进展"),
+    "note": ("备注", "说明"),
 }
-REQUIRED_TASK_COLUMNS = ("text", "units")
 COLUMN_LABELS = {"no": "序号", "category": "一级指标", "text": "二级指标", "units": "责任单位",
                  "lead": "牵头单位", "partners": "配合单位", "deadline": "时间节点"}
 
@@ -73,7 +90,7 @@ def parse_deadline(value: object, year: int) -> Deadline:
     if isinstance(value, date):
         return Deadline(value.isoformat(), value)
     text = clean(value)
-    s = squash(nfkc(text)).rstrip("。.;；,，")
+    s = fold(squash(nfkc(text))).rstrip("。.;；,，")
     if not s:
         raise ValueError("时间节点为空")
     if s in _ONGOING:
@@ -108,7 +125,7 @@ def parse_deadline(value: object, year: int) -> Deadline:
     raise ValueError(f"无法识别的时间节点：{text}")
 
 
-# ---------------------------------------------------------------- tables
+# ---------------------------------------------------------------- raw rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +142,17 @@ class RawTask:
 
 @dataclass(frozen=True, slots=True)
 class TaskTable:
-    """The task rows found in one source, its title line, and what was odd about it."""
+    """The task rows found in one source, its title line, and what was odd about it.
+
+    `header` is the header row as written (for a refusal that says what was found);
+    `year` is a year the source's text names, when its title names none.
+    """
 
     title: str
     tasks: tuple[RawTask, ...]
     problems: tuple[Problem, ...]
+    header: tuple[str, ...] = ()
+    year: int | None = None
 
 
 _LINE_BREAK = re.compile(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*")
@@ -158,7 +181,7 @@ def category_name(value: object) -> str:
 
 def match_header(cells: list[object], synonyms: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """Map canonical column keys to column indexes for one candidate header row."""
-    names = [squash(nfkc(clean(c))) if c is not None else "" for c in cells]
+    names = [fold(squash(nfkc(clean(c)))) if c is not None else "" for c in cells]
     if not any(names):
         return {}
     exact, anywhere = _synonym_index(synonyms)
@@ -222,52 +245,6 @@ def find_header(rows: list[list[object]], synonyms: dict[str, tuple[str, ...]],
     return None if best is None else (-1 - best[0], best[1])
 
 
-def _task_columns(cells: list[object]) -> dict[str, int]:
-    cols = match_header(cells, TASK_HEADERS)
-    if "units" not in cols and "lead" in cols:
-        cols["units"] = cols.pop("lead")
-    return cols
-
-
-def _header_like(cells: list[object]) -> bool:
-    """Whether every filled cell of a row is a header name (a second header row)."""
-    filled = [c for c in cells if clean(c)]
-    return bool(filled) and all(match_header([c], TASK_HEADERS) for c in filled)
-
-
-def _find_task_header(rows: list[list[object]], scan: int = 30,
-                      ) -> tuple[int, int, dict[str, int]] | tuple[None, None, dict[str, int]]:
-    """(header row, first data row, columns); (None, None, best partial columns) if absent."""
-    best: dict[str, int] = {}
-    for r, cells in enumerate(rows[:scan]):
-        cols = _task_columns(cells)
-        if all(k in cols for k in REQUIRED_TASK_COLUMNS):
-            start = r + 1
-            # A two-row header: 责任单位 over 牵头单位 | 配合单位.
-            if start < len(rows) and _header_like(rows[start]):
-                sub = match_header(rows[start], TASK_HEADERS)
-                for key, i in sub.items():
-                    for old in [k for k, j in cols.items() if j == i]:
-                        del cols[old]
-                    cols[key] = i
-                if "units" not in cols and "lead" in cols:
-                    cols["units"] = cols.pop("lead")
-                start += 1
-            return r, start, cols
-        if len(cols) > len(best):
-            best = cols
-    return None, None, best
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value) if float(value).is_integer() else None
-    s = squash(nfkc(clean(value))).rstrip(".、")
-    return int(s) if s.isdigit() else None
-
-
 def join_units(lead: str, units: str, partners: str) -> str:
     """Join 牵头单位, 责任单位 and 配合单位 into one list, the lead first and not repeated."""
     if lead and units and unit_key(units).startswith(unit_key(lead)):
@@ -275,100 +252,42 @@ def join_units(lead: str, units: str, partners: str) -> str:
     return "、".join(p for p in (lead, units, partners) if p)
 
 
-def parse_task_table(rows: list[list[object]], *, file: str = "", sheet: str = "",
-                     row_offset: int = 0) -> TaskTable:
-    """Find the header in a grid of cells and return its task rows.
+_TITLE_WORDS = ("要点", "任务分解", "清单", "方案", "计划", "任务表", "分解表")
+# A web page's own lines: address, site navigation, publication data, page tools.
+_PAGE_LINE = re.compile(r"https?:|www\.|\.(cn|com|gov)\b|首页|当前位置|您的位置|>|»|›|发布时间|"
+                        r"发布日期|来源[:：]|字号|打印|关闭|浏览次数|分享")
 
-    Tolerates title rows above the header, a two-row header (责任单位 over 牵头单位 and
-    配合单位), category cells given only on the first row of a group or repeated (merged
-    cells), a category given as a row of its own, a repeated header row, a missing 序号
-    column (numbered in order), numbering that restarts in every category (renumbered,
-    with a warning) and a missing deadline column (every task 全年, with a warning).
-    Raises GkreportError when no header with the required columns exists.
-    """
-    rows = [list(r[:MAX_COLS]) for r in rows[:MAX_ROWS]]
-    header, start, cols = _find_task_header(rows)
-    if header is None or start is None:
-        if len(cols) < 2:
-            raise GkreportError(problem("plan-no-tasks", file=file, sheet=sheet,
-                                        detail="没有找到含“二级指标”“责任单位”等列的表头"))
-        missing = next(k for k in REQUIRED_TASK_COLUMNS if k not in cols)
-        raise GkreportError(problem("plan-missing-column", file=file, sheet=sheet,
-                                    column=COLUMN_LABELS[missing],
-                                    synonyms="、".join(TASK_HEADERS[missing] + (
-                                        TASK_HEADERS["lead"] if missing == "units" else ()))))
-    title = table_title([c for r in rows[:header] for c in r])
-    problems: list[Problem] = []
-    if "deadline" not in cols:
-        problems.append(problem("plan-no-deadline-column", file=file, sheet=sheet))
-    header_cells = [squash(c) for c in rows[header]]
 
-    def cell(r: list[object], key: str) -> object:
-        i = cols.get(key)
-        return r[i] if i is not None and i < len(r) else None
-
-    tasks: list[RawTask] = []
-    category = ""
-    for r_index in range(start, len(rows)):
-        r = rows[r_index]
-        excel_row = r_index + 1 + row_offset
-        filled = list(dict.fromkeys(clean_text(c) for c in r if clean(c)))
-        if not filled or [squash(c) for c in r] == header_cells:
-            continue  # blank row, or the header repeated on a new page
-        if len(filled) == 1 and _as_int(cell(r, "no")) is None:
-            only = filled[0]
-            if re.match(r"^(注|备注|说明)[:：\s]", only):
-                continue
-            # A category as a row of its own: merged across the table, or "一、…" alone.
-            if sum(bool(clean(c)) for c in r) > 1 or CATEGORY_NUMBER.match(only):
-                category = category_name(only)
-                continue
-        text = clean_text(cell(r, "text"))
-        units = join_units(clean(cell(r, "lead")), clean(cell(r, "units")),
-                            clean(cell(r, "partners")))
-        if clean(cell(r, "category")):
-            category = category_name(cell(r, "category"))
-        if not text and not units:
-            continue  # a note under the table
-        raw_no = cell(r, "no")
-        if "no" not in cols or not clean(raw_no):
-            no = (tasks[-1].no + 1) if tasks else 1
-        else:
-            parsed = _as_int(raw_no)
-            if parsed is None:
-                problems.append(problem("plan-bad-no", file=file, sheet=sheet, row=excel_row,
-                                        text=clean(raw_no)))
-                continue
-            no = parsed
-        if not text:
-            problems.append(problem("plan-empty-task", file=file, sheet=sheet, row=excel_row))
-            continue
-        deadline: object = cell(r, "deadline") if "deadline" in cols else "全年"
-        tasks.append(RawTask(no, category, text, units, deadline, excel_row))
-    tasks, renumbered = _renumber(tasks)
-    if renumbered:
-        problems.append(problem("plan-renumbered", file=file, sheet=sheet, count=len(tasks)))
-    return TaskTable(title, tuple(tasks), tuple(problems))
+def title_line(text: str) -> bool:
+    """Whether a line can be a plan's title (not a sentence, not the page's own lines)."""
+    s = fold(clean(text))
+    return (bool(s) and len(s) <= 60 and not _PAGE_LINE.search(s)
+            and not s.endswith(("。", "；", ";", "：", ":")))
 
 
 def table_title(cells: list[object]) -> str:
-    """The title among the cells above a table: the one naming a year, else the first.
+    """The title among the cells above a table, nearest the table first.
 
-    Skips "附件" / "附件1" labels and page numbers, which often sit above the title.
+    A line naming the kind of document (要点 / 任务分解 / 清单 / 方案 …) wins, else one
+    naming a year; web-page lines (addresses, navigation, dates), "附件" labels, page
+    numbers and sentences are never titles. "" when nothing qualifies.
     """
     texts = [clean_text(c) for c in cells if clean(c)]
-    texts = [t for t in dict.fromkeys(texts)
-             if not re.fullmatch(r"附件\s*\d*[:：]?|[-—–]?\s*\d+\s*[-—–]?", t)]
-    return next((t for t in texts if year_from_title(t)), texts[0] if texts else "")
+    texts = [t for t in reversed(list(dict.fromkeys(texts))) if title_line(t)
+             and not re.fullmatch(r"附件\s*\d*[:：]?|[-—–]?\s*\d+\s*[-—–]?", t)
+             and not re.fullmatch(r"\d{4}\s*年\s*\d{1,2}\s*月(\s*\d{1,2}\s*日)?", nfkc(t))]
+    texts = [re.sub(r"^附件\s*\d*\s*[:：]\s*", "", t) for t in texts]
+    return next((t for t in texts if any(w in fold(t) for w in _TITLE_WORDS)),
+                next((t for t in texts if year_from_title(t)), ""))
 
 
-def _renumber(tasks: list[RawTask]) -> tuple[list[RawTask], bool]:
-    """Number 1..N when 序号 restart in every category (一.1, 一.2, 二.1 …), else unchanged."""
-    restarts = [i for i in range(1, len(tasks)) if tasks[i].no <= tasks[i - 1].no]
-    if not restarts or any(tasks[i].category == tasks[i - 1].category for i in restarts):
-        return tasks, False
-    return [RawTask(n, t.category, t.text, t.units_text, t.deadline, t.row)
-            for n, t in enumerate(tasks, start=1)], True
+def text_year(texts: list[str]) -> int | None:
+    """The year a document's text names most often (the later one on a tie), or None."""
+    counts: dict[int, int] = {}
+    for t in texts:
+        for m in re.finditer(r"(20\d{2})\s*年", nfkc(t)):
+            counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
+    return max(counts, key=lambda y: (counts[y], y)) if counts else None
 
 
 # ---------------------------------------------------------------- units
@@ -383,8 +302,8 @@ def unit_kind(text: str) -> UnitKind | None:
 
 
 def unit_key(name: object) -> str:
-    """A unit name as compared: no whitespace, NFKC, parentheses full-width."""
-    return squash(nfkc(clean(name))).replace("(", "（").replace(")", "）")
+    """A unit name as compared: no whitespace, NFKC, simplified, parentheses full-width."""
+    return fold(squash(nfkc(clean(name)))).replace("(", "（").replace(")", "）")
 
 
 def build_collectives(rows: list[tuple[str, str]], units: tuple[Unit, ...], *, file: str = "",
@@ -433,15 +352,6 @@ def _build_lookup(units: tuple[Unit, ...]) -> dict[str, str]:
     return lookup
 
 
-# Notes written beside a unit name: 区政府办公室（牵头）, 各街镇（配合）.
-_UNIT_NOTE = re.compile(r"（(牵头|牵头单位|配合|配合单位|主责|负责|按职责分工|分别负责)）$")
-
-
-def split_units(text: str) -> list[str]:
-    """Split a 责任单位 cell on 、，,；; and whitespace (line breaks and stray spaces too)."""
-    return [p for p in UNIT_SPLIT.split(nfkc(text).replace("(", "（").replace(")", "）")) if p]
-
-
 def suggest_unit(name: str, units: tuple[Unit, ...], collectives: tuple[Collective, ...] = (),
                  ) -> str:
     """The registered name closest to an unknown one ("" when nothing is close)."""
@@ -459,48 +369,131 @@ def suggest_unit(name: str, units: tuple[Unit, ...], collectives: tuple[Collecti
     return lookup.get(close[0]) or names.get(close[0], close[0])
 
 
-def resolve_units(text: str, units: tuple[Unit, ...], collectives: tuple[Collective, ...],
-                  ) -> tuple[list[str], list[str], str, bool, list[tuple[str, str]]]:
-    """Resolve a unit list: (named units, expected units, lead, open, unknown names + hint).
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A 责任单位 cell resolved against the registry."""
+
+    named: tuple[str, ...]  # registered units named explicitly, in the order written
+    expected: tuple[str, ...]  # named units, then members of collective terms
+    lead: str  # the unit marked 牵头, else the first unit or term written
+    open: bool  # an open term (各有关单位): any registered unit may report
+    unknown: tuple[tuple[str, str], ...]  # (name as written, suggestion hint)
+    tail: str = ""  # "等相关部门" cut from the end of the cell
+
+
+def _match_entry(name: str, lookup: dict[str, str], coll: dict[str, Collective],
+                 ) -> list[str | Collective]:
+    """What an entry names: a unit, a collective term, or for "A（B）" whatever the
+    registry says (A's second name, or two units); [] when unknown."""
+    key = unit_key(name)
+    if key in lookup:
+        return [lookup[key]]
+    if key in coll:
+        return [coll[key]]
+    parts = bracket_parts(name)
+    if parts:
+        found = [m for p in parts for m in _match_entry(p, lookup, coll)]
+        return list(dict.fromkeys(found))
+    if key.endswith("等") and len(key) > 1:
+        return _match_entry(key[:-1], lookup, coll)
+    return []
+
+
+def resolve_phrase(text: str, units: tuple[Unit, ...], collectives: tuple[Collective, ...],
+                   ) -> Resolved:
+    """Resolve a 责任单位 cell (a list or a phrase such as "A牵头，B配合").
 
     Named units come first in the order written, then the members of collective terms in
-    registry order. The lead is the first unit or collective term written, unless one is
-    marked （牵头）. An open term (各有关单位) adds no expected unit but sets `open`.
+    registry order. The lead is the unit or term marked 牵头 (or （牵头）), else the first
+    written. An open term (各有关单位) adds no expected unit but sets `open`.
     """
     lookup = _name_lookup(units)
     coll = {unit_key(c.name): c for c in collectives}
+    phrase = parse_units(text)
     named: list[str] = []
     expected: list[str] = []
     unknown: list[tuple[str, str]] = []
-    lead = ""
-    marked = ""
+    first = marked = ""
     is_open = False
-    for part in split_units(text):
-        note = _UNIT_NOTE.search(part)
-        part = _UNIT_NOTE.sub("", part) or part
-        key = unit_key(part)
-        if key not in lookup and key not in coll and key.endswith("等"):
-            key = key[:-1]  # "区发改委等"
-        if key in lookup:
-            name = lookup[key]
-            named.append(name)
-            expected.append(name)
-        elif key in coll:
-            c = coll[key]
-            name = c.name
-            is_open = is_open or c.open
-            expected.extend(c.members)
-        else:
-            hint = suggest_unit(part, units, collectives)
-            unknown.append((part, f"，是否为“{hint}”？" if hint else ""))
-            name = part
-        lead = lead or name
-        if note and note.group(1).startswith(("牵头", "主责")):
-            marked = marked or name
+    for entry in phrase.entries:
+        found = _match_entry(entry.name, lookup, coll)
+        for m in found:
+            if isinstance(m, Collective):
+                is_open = is_open or m.open
+                expected.extend(m.members)
+            else:
+                named.append(m)
+        if not found:
+            hint = suggest_unit(entry.name, units, collectives)
+            unknown.append((entry.name, f"，是否为“{hint}”？" if hint else ""))
+        label = (found[0].name if isinstance(found[0], Collective) else found[0]) if found \
+            else entry.name
+        first = first or label
+        if entry.lead:
+            marked = marked or label
     order = {u.name: i for i, u in enumerate(units)}
-    named_set = list(dict.fromkeys(named))
+    named_set = tuple(dict.fromkeys(named))
     rest = sorted(set(expected) - set(named_set), key=lambda n: order.get(n, 10**6))
-    return named_set, named_set + rest, marked or lead, is_open, unknown
+    return Resolved(named_set, named_set + tuple(rest), marked or first, is_open,
+                    tuple(unknown), phrase.tail)
+
+
+def resolve_units(text: str, units: tuple[Unit, ...], collectives: tuple[Collective, ...],
+                  ) -> tuple[list[str], list[str], str, bool, list[tuple[str, str]]]:
+    """resolve_phrase as a tuple: (named units, expected units, lead, open, unknown + hint)."""
+    r = resolve_phrase(text, units, collectives)
+    return list(r.named), list(r.expected), r.lead, r.open, list(r.unknown)
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = "、".join(str(r) for r in rows[:10])
+    return shown + (f" 等 {len(rows)} 处" if len(rows) > 10 else "")
+
+
+def _group_unknown(problems: list[Problem], start: int, unknown: list[tuple[str, str, int]],
+                   *, file: str, sheet: str) -> None:
+    """Unknown units on more than one row become one problem listing every name, its rows
+    and the closest registered name (a new office's plan names dozens)."""
+    if len(unknown) < 2:
+        return
+    rows: dict[str, list[int]] = {}
+    hints: dict[str, str] = {}
+    for name, hint, row in unknown:
+        rows.setdefault(name, []).append(row)
+        hints[name] = hint.lstrip("，")
+    names = [f"{n}（第 {_rows_text(rs)} 行{'，' + hints[n] if hints[n] else ''}）"
+             for n, rs in list(rows.items())[:40]]
+    more = f" 等 {len(rows)} 个" if len(rows) > 40 else ""
+    problems[start:] = [p for p in problems[start:] if p.code != "plan-unknown-unit"]
+    problems.append(problem("plan-unknown-units", file=file, sheet=sheet, count=len(rows),
+                            names="；".join(names) + more))
+
+
+def _plan_warnings(tasks: list[Task], tails: list[tuple[str, int]], *, file: str, sheet: str,
+                   ) -> list[Problem]:
+    """Grouped warnings: "…等相关部门" cut, tasks no form will carry, many equal texts."""
+    out: list[Problem] = []
+    if tails:
+        out.append(problem("plan-units-etc", file=file, sheet=sheet, count=len(tails),
+                           tails="”“".join(dict.fromkeys(t for t, _ in tails)),
+                           rows=_rows_text([r for _, r in tails])))
+    nobody = [t for t in tasks if t.units_text and not t.expected_units]
+    if nobody:
+        out.append(problem("plan-no-expected-units", file=file, sheet=sheet, count=len(nobody),
+                           nos="、".join(str(t.no) for t in nobody[:20]),
+                           terms="”“".join(dict.fromkeys(t.units_text for t in nobody[:5]))))
+    same: dict[str, list[int]] = {}
+    for t in tasks:
+        same.setdefault(t.text, []).append(t.no)
+    for text, nos in same.items():
+        if len(nos) >= SAME_TEXT_WARNING:
+            out.append(problem("plan-same-text", file=file, sheet=sheet, count=len(nos),
+                               text=text[:30], nos="、".join(map(str, nos[:20]))))
+    return out
+
+
+# Tasks sharing one text: a heading column taken for the task text, most likely.
+SAME_TEXT_WARNING = 3
 
 
 def build_plan(*, year: int, title: str, raw: tuple[RawTask, ...], units: tuple[Unit, ...],
@@ -509,6 +502,10 @@ def build_plan(*, year: int, title: str, raw: tuple[RawTask, ...], units: tuple[
     """Resolve raw task rows against the registry into a Plan (problems collected, not raised)."""
     tasks: list[Task] = []
     seen: set[int] = set()
+    unknown: list[tuple[str, str, int]] = []  # (name, hint, row)
+    tails: list[tuple[str, int]] = []
+    raw_rows: list[int] = []
+    start = len(problems)
     for r in raw:
         if r.no in seen:
             problems.append(problem("plan-duplicate-no", file=file, sheet=sheet, row=r.row, no=r.no))
@@ -522,15 +519,23 @@ def build_plan(*, year: int, title: str, raw: tuple[RawTask, ...], units: tuple[
                                     text=clean(r.deadline)))
             # Kept as due at year end so the task still shows; the error stops `plan show`.
             deadline = Deadline(clean(r.deadline), date(year, 12, 31))
-        named, expected, lead, is_open, unknown = resolve_units(r.units_text, units, collectives)
-        for name, hint in unknown:
+        res = resolve_phrase(r.units_text, units, collectives)
+        for name, hint in res.unknown:
             problems.append(problem("plan-unknown-unit", file=file, sheet=sheet, row=r.row,
                                     name=name, hint=hint))
+            unknown.append((name, hint, r.row))
+        if res.tail:
+            tails.append((res.tail, r.row))
         if not r.units_text:
             problems.append(problem("plan-no-units", file=file, sheet=sheet, row=r.row))
         tasks.append(Task(no=r.no, category=r.category, text=r.text, units_text=r.units_text,
-                          deadline=deadline, named_units=tuple(named),
-                          expected_units=tuple(expected), lead_unit=lead, open=is_open))
+                          deadline=deadline, named_units=res.named,
+                          expected_units=res.expected, lead_unit=res.lead, open=res.open))
+        raw_rows.append(r.row)
+    _group_unknown(problems, start, unknown, file=file, sheet=sheet)
+    unsure = {row for _, _, row in unknown}
+    problems += _plan_warnings([t for t, r in zip(tasks, raw_rows, strict=True) if r not in unsure],
+                               tails, file=file, sheet=sheet)
     return Plan(year=year, title=title, tasks=tuple(tasks), units=units,
                 collectives=collectives, problems=tuple(problems), source=file)
 
@@ -546,12 +551,18 @@ def plan_name(title: str) -> str:
 
     《2025年…工作要点》任务分解表 -> 2025年…工作要点; 2025年…工作任务分解表 ->
     2025年…工作要点 (the attachment's title names the work points it decomposes).
+    Matched on the folded title, so a traditional title keeps its characters.
     """
     name = clean(title)
-    m = re.search(r"《(.+?)》", name)
+    folded = fold(name)
+    m = re.search(r"《(.+?)》", folded)
     if m:
-        return m.group(1).strip()
-    m = re.fullmatch(r"(.+?)工作任务分解表", name)
+        return name[m.start(1):m.end(1)].strip()
+    m = re.fullmatch(r"(.+?)工作任务分解表", folded)
     if m:
-        return f"{m.group(1)}工作要点"
-    return re.sub(r"(重点)?(工作)?任务(分解|清单)表?$", "", name).strip() or name
+        return f"{name[:m.end(1)]}工作要点"
+    # "…工作要点任务清单" names the work points; "…重点任务清单" is the plan's own name.
+    m = re.search(r"(重点)?(工作)?任务(分解|清单)表?$", folded)
+    if m and re.search(r"(要点|计划|方案|安排)$", folded[:m.start()].strip()):
+        return name[:m.start()].strip()
+    return name
