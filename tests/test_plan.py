@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from gkreport.core.model import Plan, UnitKind
 from gkreport.core.problems import GkreportError
+from gkreport.core.text import fold
 from gkreport.plan.book import (
     default_registry,
     plan_json,
@@ -19,7 +20,6 @@ from gkreport.plan.book import (
     units_from_records,
     write_plan_workbook,
 )
-from gkreport.plan.fold import fold
 from gkreport.plan.registry import guess_kind, term_rule
 from gkreport.plan.rules import (
     RawTask,

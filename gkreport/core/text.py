@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from importlib import resources
 
 _WS = re.compile(r"[\s\u3000\u00a0]+")
 
@@ -67,9 +69,35 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+# Traditional Chinese folded to simplified, for matching only: plans published in
+# traditional characters (區財政局, 責任單位, 長期堅持) are matched against simplified header
+# names, registry names and deadline words, and keep their text as written. The table
+# (gkreport/data/t2s.txt) maps one character to one, so a folded string has the original's
+# length and positions found in it slice the original.
+@cache
+def _table() -> dict[int, int]:
+    text = (resources.files("gkreport") / "data" / "t2s.txt").read_text(encoding="utf-8")
+    table: dict[int, int] = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        for k in range(0, len(line) - 1, 2):
+            table[ord(line[k])] = ord(line[k + 1])
+    return table
+
+
+def fold(text: str) -> str:
+    """The text with traditional characters replaced by simplified ones (same length).
+
+    >>> fold("區財政局 長期堅持")
+    '区财政局 长期坚持'
+    """
+    return text.translate(_table()) if not text.isascii() else text
+
+
 def unit_key(name: object) -> str:
-    """A unit name as compared: no whitespace, NFKC, parentheses full-width."""
-    return squash(nfkc(clean(name))).replace("(", "（").replace(")", "）")
+    """A unit name as compared: no whitespace, NFKC, simplified, parentheses full-width."""
+    return fold(squash(nfkc(clean(name)))).replace("(", "（").replace(")", "）")
 
 
 # Characters Windows refuses in file names, plus control characters.

@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 
 from gkreport.core.problems import problem
-from gkreport.core.text import clean
-from gkreport.plan.fold import fold
+from gkreport.core.text import clean, fold
 from gkreport.plan.rules import (
     RawTask,
     TaskTable,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from gkreport.core.model import Collective, Unit, UnitKind
 from gkreport.core.problems import Problem, problem
+from gkreport.core.text import fold
 from gkreport.plan.book import Registry, default_registry, read_registry
-from gkreport.plan.fold import fold
 from gkreport.plan.rules import RawTask, build_collectives, resolve_phrase, unit_key
 from gkreport.plan.unitphrases import bracket_parts, parse_units
 

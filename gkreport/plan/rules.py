@@ -15,8 +15,7 @@ from datetime import date, datetime
 
 from gkreport.core.model import Collective, Deadline, Plan, Task, Unit, UnitKind
 from gkreport.core.problems import Problem, problem
-from gkreport.core.text import clean, nfkc, squash
-from gkreport.plan.fold import fold
+from gkreport.core.text import clean, fold, nfkc, squash, unit_key
 from gkreport.plan.unitphrases import bracket_parts, parse_units
 
 TASK_SHEET = "任务分解表"
@@ -299,11 +298,6 @@ def unit_kind(text: str) -> UnitKind | None:
         if squash(text) == k.value:
             return k
     return None
-
-
-def unit_key(name: object) -> str:
-    """A unit name as compared: no whitespace, NFKC, simplified, parentheses full-width."""
-    return fold(squash(nfkc(clean(name)))).replace("(", "（").replace(")", "）")
 
 
 def build_collectives(rows: list[tuple[str, str]], units: tuple[Unit, ...], *, file: str = "",

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 
 from gkreport.core.model import normalise_status
 from gkreport.core.problems import GkreportError, Problem, problem
-from gkreport.core.text import clean, nfkc, squash
-from gkreport.plan.fold import fold
+from gkreport.core.text import clean, fold, nfkc, squash
 from gkreport.plan.rules import (
     COLUMN_LABELS,
     MAX_COLS,

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gkreport.core.text import nfkc
-from gkreport.plan.fold import fold
+from gkreport.core.text import fold, nfkc
 
 
 @dataclass(frozen=True, slots=True)
