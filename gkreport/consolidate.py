@@ -1,40 +1,43 @@
-"""The consolidate stage (pure): plan + returns + history -> Report, and its key figures."""
+"""The consolidate stage (pure): plan + returns + the year so far -> Report, and its figures."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gkreport.core.model import (
     REPORTABLE,
-    CategoryFigures,
     Colour,
     Entry,
     FileCounts,
     Period,
     Plan,
-    ProblemCounts,
-    Report,
     Returns,
     RowCounts,
     Status,
     Submission,
     SubmissionState,
-    Summary,
     Task,
+    group,
+)
+from gkreport.core.problems import Problem, problem
+from gkreport.core.report import (
+    CategoryFigures,
+    FileRecord,
+    ProblemCounts,
+    Report,
+    Summary,
     TaskFigures,
     TaskResult,
     UnitFigures,
     UnitResult,
-    group,
 )
-from gkreport.core.problems import Problem, problem
 from gkreport.core.text import clean
-
-if TYPE_CHECKING:  # history imports sqlite3; consolidate only needs its read methods
-    from gkreport.history import History
+from gkreport.ledger import unit_records
+from gkreport.year import Prior, carried, trend_rows
 
 # A deadline this many days after the period's end (or on it) turns a task blue (临期).
 NEAR_DEADLINE_DAYS = 30
@@ -55,15 +58,18 @@ def substantive_issue(text: str) -> bool:
 
 
 def near_deadline(status: Status, deadline: date | None, period_end: date) -> bool:
-    """临期: not 已完成 and the deadline falls on or within NEAR_DEADLINE_DAYS after period_end."""
+    """临期: not 已完成 and the deadline falls after period_end, within NEAR_DEADLINE_DAYS."""
     return (status is not Status.DONE and deadline is not None
-            and period_end <= deadline <= period_end + timedelta(days=NEAR_DEADLINE_DAYS))
+            and period_end < deadline <= period_end + timedelta(days=NEAR_DEADLINE_DAYS))
 
 
 def is_overdue(task: Task, status: Status, period: Period) -> bool:
-    """逾期: the deadline date is before the period's last day and the task is not 已完成."""
+    """逾期: the deadline is on or before the period's last day and the task is not 已完成.
+
+    A report for June is written after June ends: a task due on 30 June not done by then
+    is overdue in June's report, not "due within 30 days"."""
     d = task.deadline.date
-    return d is not None and d < period.end and status is not Status.DONE
+    return d is not None and d <= period.end and status is not Status.DONE
 
 
 def colour_for(status: Status, *, overdue: bool, deadline: date | None, period_end: date,
@@ -71,8 +77,8 @@ def colour_for(status: Status, *, overdue: bool, deadline: date | None, period_e
     """The warning colour (三色预警) of a task or an entry; one rule for every output.
 
     In order: RED when overdue; YELLOW when the status is 滞后 or 待核实, or any report
-    behind it is 待核实 (`unverified`); BLUE when not 已完成 and the deadline falls on or
-    within NEAR_DEADLINE_DAYS days after `period_end`; GREEN when 已完成; else NONE.
+    behind it is 待核实 (`unverified`); BLUE when not 已完成 and the deadline falls after
+    `period_end`, within NEAR_DEADLINE_DAYS days; GREEN when 已完成; else NONE.
     For a single entry pass the task's `overdue` and the entry's own status.
     """
     if overdue:
@@ -96,8 +102,8 @@ def task_status(task: Task, reports: Mapping[str, Status], period: Period) -> tu
 
     1. 已完成 when there is at least one report, every expected unit reported, and every
        report (expected or extra unit) is 已完成. A 待核实 row is therefore never done.
-    2. 滞后 when any report is 滞后, or the task is 逾期 (deadline before the period's end
-       and not 已完成; an ongoing task has no deadline and is never 逾期).
+    2. 滞后 when any report is 滞后, or the task is 逾期 (deadline on or before the period's
+       last day and not 已完成; an ongoing task has no deadline and is never 逾期).
     3. 未启动 when no report shows work begun: no reports at all, or every report is
        未启动 or 待核实 (an unreadable status counts as reported but not started).
     4. 按计划推进 otherwise: some work begun and nothing behind. Missing units do not make
@@ -147,37 +153,85 @@ def _accept_entries(plan: Plan, returns: Returns) -> tuple[list[Entry], list[Pro
     return list(kept.values()), dropped
 
 
-def _task_result(task: Task, entries: tuple[Entry, ...], period: Period,
-                 previous: dict[int, Status] | None, accepted: frozenset[str]) -> TaskResult:
-    by_unit = {e.unit: e for e in entries}
-    reported = [by_unit[u] for u in task.expected_units if u in by_unit]
-    expected = set(task.expected_units)
-    extras = [e for e in entries if e.unit not in expected]
-    everyone = reported + extras
-    # The unit sent a usable form but this task's row was rejected: it reported, unread.
-    unverified = tuple(u for u in task.expected_units if u not in by_unit and u in accepted)
-    missing = tuple(u for u in task.expected_units if u not in by_unit and u not in accepted)
-    reports = {e.unit: e.status for e in everyone} | dict.fromkeys(unverified, Status.UNVERIFIED)
+def _reports(task: Task, entries: tuple[Entry, ...], read: Mapping[str, Submission],
+             ) -> tuple[dict[str, Status], tuple[str, ...], tuple[str, ...]]:
+    """(unit -> status of each report counted, 待核实 units, missing units) of a task.
+
+    An expected unit whose accepted form gives no usable row for the task (the row's text
+    changed, the row is gone…) and had nothing to carry forward reported 待核实: it sent
+    its form. One whose form of an earlier plan lacks a task added since is missing on it,
+    as is one that sent no form.
+    """
+    by_unit = {e.unit: e.status for e in entries}
+    unread = tuple(u for u in task.expected_units if u not in by_unit and u in read
+                   and not (read[u].old_plan and task.no in read[u].lacking))
+    missing = tuple(u for u in task.expected_units if u not in by_unit and u not in unread)
+    return by_unit | dict.fromkeys(unread, Status.UNVERIFIED), unread, missing
+
+
+def _task_result(task: Task, entries: tuple[Entry, ...], period: Period, prior: Prior,
+                 read: Mapping[str, Submission]) -> TaskResult:
+    reports, unread, missing = _reports(task, entries, read)
     status, overdue = task_status(task, reports, period)
-    progress = [e.progress for e in everyone if e.progress is not None]
-    avg = sum(progress) / len(progress) if progress else None
-    prev = previous.get(task.no) if previous else None
-    change = f"{prev.value}→{status.value}" if prev is not None and prev is not status else ""
+    progress = [e.progress for e in entries if e.progress is not None]
+    prev = prior.previous_status(task)
+    new = prior.is_new(task)
+    change = ("新增" if new else f"{prev.value}→{status.value}"
+              if prev is not None and prev is not status else "")
     return TaskResult(
         task=task, status=status, overdue=overdue,
         colour=colour_for(status, overdue=overdue, deadline=task.deadline.date,
                           period_end=period.end,
                           unverified=Status.UNVERIFIED in reports.values()),
         expected=len(task.expected_units), reported=len(reports),
-        done=sum(e.status is Status.DONE for e in everyone),
-        behind=sum(e.status is Status.BEHIND for e in everyone),
-        missing=len(missing), avg_progress=avg, missing_units=missing,
-        previous_status=prev, change=change, unverified_units=unverified,
-        unverified=tuple(u for u, s in reports.items() if s is Status.UNVERIFIED))
+        done=sum(e.status is Status.DONE for e in entries),
+        behind=sum(e.status is Status.BEHIND for e in entries),
+        missing=len(missing), avg_progress=sum(progress) / len(progress) if progress else None,
+        missing_units=missing, previous_status=prev, change=change, unverified_units=unread,
+        unverified=tuple(u for u, s in reports.items() if s is Status.UNVERIFIED),
+        carried_units=tuple(e.unit for e in entries if e.carried_from is not None),
+        reverted=tuple((e.unit, prior.done[(task.key, e.unit)]) for e in entries
+                       if e.carried_from is None and e.status in _NOT_DONE
+                       and (task.key, e.unit) in prior.done),
+        new=new, behind_units=tuple(e.unit for e in entries if e.status is Status.BEHIND),
+        open_units=tuple(u for u, s in reports.items() if s not in (Status.DONE, Status.BEHIND)))
 
 
-def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
-                  problems: tuple[Problem, ...]) -> tuple[UnitResult, ...]:
+_NOT_DONE = frozenset({Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED})
+
+
+def _carry(plan: Plan, entries: list[Entry], read: Mapping[str, Submission],
+           prior: Prior) -> list[Entry]:
+    """The reports carried into this period (沿用上期): for each expected unit with no row
+    for a task (no form, or its form lacks the task) that reported the task earlier in the
+    year. A row that was there but could not be used (待核实) is not replaced."""
+    have = {(e.task_no, e.unit) for e in entries}
+    out = []
+    for t in plan.tasks:
+        for u in t.expected_units:
+            if (t.no, u) in have or (u in read and t.no not in read[u].lacking):
+                continue
+            entry = carried(t, u, prior)
+            if entry is not None:
+                out.append(entry)
+    return out
+
+
+def _reverted(tasks: tuple[TaskResult, ...], entries_of: Mapping[int, tuple[Entry, ...]],
+              ) -> list[Problem]:
+    """status-reverted: a unit that reported a task 已完成 and now reports it not done."""
+    out = []
+    for t in tasks:
+        for unit, when in t.reverted:
+            e = next(x for x in entries_of[t.task.no] if x.unit == unit)
+            out.append(problem("status-reverted", file=e.file, sheet=e.sheet, cell=e.cell,
+                               row=e.row, unit=unit, no=t.task.no, done=when.label,
+                               status=e.status.value))
+    return out
+
+
+def _unit_results(plan: Plan, submissions: tuple[Submission, ...], problems: tuple[Problem, ...],
+                  records: Mapping[str, Any]) -> tuple[UnitResult, ...]:
     # Grouped once: a city has ~1,000 units, each asking for its own forms and problems.
     subs = group(submissions, attrgetter("unit"))
     probs = group(problems, attrgetter("unit"))
@@ -197,62 +251,51 @@ def _unit_results(plan: Plan, submissions: tuple[Submission, ...],
             state = SubmissionState.MISSING
         else:
             state = SubmissionState.NEEDS_FIX if errors else SubmissionState.SUBMITTED
-        results.append(UnitResult(unit=unit, state=state, file=file,
-                                  tasks=len(plan.tasks_for(name)), errors=errors,
-                                  warnings=len(own) - errors))
+        record = records.get(name)
+        late = record.late_days if record and accepted else None
+        results.append(UnitResult(
+            unit=unit, state=state, file=file, tasks=len(plan.tasks_for(name)), errors=errors,
+            warnings=len(own) - errors, received=record.received if late is not None else None,
+            late_days=late, rounds=record.rounds if record else 0,
+            files=record.files if record else (),
+            new_tasks=accepted.lacking if accepted and accepted.old_plan else ()))
     return tuple(results)
 
 
-def consolidate(plan: Plan, returns: Returns, period: Period, *,
-                history: History | None = None) -> Report:
-    """Merge a period's returns against the plan into a Report (reads history, never writes).
+def consolidate(plan: Plan, returns: Returns, period: Period, *, prior: Prior | None = None,
+                due: date | None = None, ledger: Sequence[FileRecord] = ()) -> Report:
+    """Merge a period's returns against the plan into a Report (pure: reads nothing).
 
-    Unit results (报送情况) cover every expected unit in plan order: 已报送; 需修改 when its
-    accepted form has any 错误; 未报送 when it has no accepted form (a refused form's file
-    and problems are still shown). `tasks` is the number of tasks the unit is expected on.
-    The trend comes from stored periods of the same plan year up to this one; the previous
-    period (上月状态, 变化) is the latest earlier one consolidated against the same plan
-    (fingerprint), so a renumbered plan never attaches old statuses to other tasks. A stored
-    copy of this period and later periods are ignored: re-running any period, in any order,
-    gives the same Report.
+    `prior` is what the plan year's earlier consolidated periods say (gkreport.year): 上期,
+    the reports carried forward (沿用上期), completions reverted since, the trend. `due`
+    and `ledger` (every file seen for the period) give each unit's timeliness and return
+    rounds. Unit results (报送情况) cover every expected unit in registry order: 已报送;
+    需修改 when its accepted form has any 错误; 未报送 when it has no accepted form (a
+    refused form's file and problems are still shown; a unit whose reports were carried
+    is still 未报送). Re-running any period, in any order, gives the same Report.
     """
+    prior = prior or Prior()
     entries, dropped = _accept_entries(plan, returns)
-    problems = returns.problems + tuple(dropped)
-    rows = RowCounts(read=returns.rows.read, merged=len(entries),
-                     rejected=returns.rows.rejected + len(dropped)) if dropped else returns.rows
-
-    stored: dict[Period, dict[int, Status]] = {}
-    previous_period: Period | None = None
-    if history is not None:
-        # one read, so previous status and trend come from the same snapshot
-        snapshot = {p: v for p, v in history.stored_statuses(year=plan.year).items()
-                    if p < period}
-        stored = {p: statuses for p, (_, statuses) in snapshot.items()}
-        previous_period = max((p for p, (fp, _) in snapshot.items() if fp == plan.fingerprint),
-                              default=None)
-    previous = stored.get(previous_period) if previous_period else None
-
+    read = {s.unit: s for s in returns.submissions if s.accepted and s.unit}
+    carried_entries = _carry(plan, entries, read, prior)
+    entries = sorted([*entries, *carried_entries], key=entry_key(plan))
     by_task = group(entries, attrgetter("task_no"))
-    accepted = frozenset(s.unit for s in returns.submissions if s.accepted and s.unit)
-    tasks = tuple(_task_result(t, by_task.get(t.no, ()), period, previous, accepted)
+    tasks = tuple(_task_result(t, by_task.get(t.no, ()), period, prior, read)
                   for t in plan.tasks)
-
-    trend_periods = tuple(sorted({*stored, period}))
-    trend: dict[int, dict[Period, Status]] = {}
-    for t in tasks:
-        row = {p: stored[p][t.task.no] for p in trend_periods
-               if p in stored and t.task.no in stored[p]}
-        row[period] = t.status
-        trend[t.task.no] = dict(sorted(row.items()))
-
-    units = _unit_results(plan, returns.submissions, problems)
-    summary = summarise(period, plan, tasks, units, tuple(entries), problems, returns.files,
-                        rows, previous_period)
+    problems = (*returns.problems, *dropped, *_reverted(tasks, by_task))
+    # The guard's rejects (rows ingest let through) move from merged to rejected.
+    rows = replace(returns.rows, merged=len(entries) - len(carried_entries),
+                   rejected=returns.rows.rejected + len(dropped), carried=len(carried_entries))
+    units = _unit_results(plan, returns.submissions, problems, unit_records(ledger, due))
+    periods, trend = trend_rows(plan, prior, period, {t.task.key: t.status for t in tasks})
+    summary = summarise(period, plan, tasks, units, problems, returns.files, rows,
+                        prior.previous, due)
     return Report(
-        period=period, plan=plan, tasks=tasks, units=units,
-        entries=tuple(entries), submissions=returns.submissions, problems=problems,
-        files=returns.files, rows=rows, summary=summary, previous_period=previous_period,
-        trend=trend, trend_periods=trend_periods, skipped_files=returns.skipped_files)
+        period=period, plan=plan, tasks=tasks, units=units, entries=tuple(entries),
+        submissions=returns.submissions, problems=problems, files=returns.files, rows=rows,
+        summary=summary, previous_period=prior.previous, trend=trend, trend_periods=periods,
+        skipped_files=returns.skipped_files, due=due, ledger=tuple(ledger),
+        plan_versions=tuple(dict.fromkeys([*prior.versions.values(), plan.fingerprint])))
 
 
 def _counts(tasks: list[TaskResult] | tuple[TaskResult, ...]) -> dict[Status, int]:
@@ -260,9 +303,8 @@ def _counts(tasks: list[TaskResult] | tuple[TaskResult, ...]) -> dict[Status, in
 
 
 def summarise(period: Period, plan: Plan, tasks: tuple[TaskResult, ...],
-              units: tuple[UnitResult, ...], entries: tuple[Entry, ...],
-              problems: tuple[Problem, ...], files: FileCounts, rows: RowCounts,
-              previous_period: Period | None) -> Summary:
+              units: tuple[UnitResult, ...], problems: tuple[Problem, ...], files: FileCounts,
+              rows: RowCounts, previous_period: Period | None, due: date | None) -> Summary:
     """The key figures of a period, computed once: every figure shown anywhere comes from it."""
     categories = []
     for cat in plan.categories:
@@ -280,7 +322,10 @@ def summarise(period: Period, plan: Plan, tasks: tuple[TaskResult, ...],
             submitted=sum(u.state is not SubmissionState.MISSING for u in units),
             missing=tuple(u.unit.name for u in units if u.state is SubmissionState.MISSING),
             needs_fix=tuple(u.unit.name for u in units
-                            if u.state is SubmissionState.NEEDS_FIX)),
+                            if u.state is SubmissionState.NEEDS_FIX),
+            due=due, on_time=tuple(u.unit.name for u in units if u.late_days == 0),
+            late=tuple((u.unit.name, u.late_days) for u in units if u.late_days),
+            returned={u.unit.name: u.rounds for u in units if u.rounds}),
         files=files, rows=rows, problems=ProblemCounts(errors, len(problems) - errors),
         previous_period=previous_period,
         colours={c: sum(t.colour is c for t in tasks)

@@ -1,82 +1,33 @@
-"""The workspace: where inputs and outputs live, the run lock, and each command's pipeline.
+"""Each command's pipeline over a workspace; every CLI command calls one `run_*` here.
 
-Every CLI command calls exactly one `run_*` function here; these never print.
+The `run_*` functions never print: they return results (and raise GkreportError when they
+cannot go on), and the CLI shows them.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gkreport.core.model import Period, Plan, Report, Returns
-from gkreport.core.problems import GkreportError, problem
+from gkreport.core.model import Period, Plan, Returns
+from gkreport.core.problems import GkreportError, Problem, problem
+from gkreport.core.report import Report
+from gkreport.paths import RETURNED_DIR, Paths, latest_period, run_lock
 
 if TYPE_CHECKING:
     from gkreport.forms.writer import FormsResult
+    from gkreport.history import History
+    from gkreport.plan.settings import Settings
+    from gkreport.year import Prior
+
+__all__ = ["Paths", "latest_period", "run_lock", "run_forms", "run_check", "run_consolidate",
+           "run_memo", "run_demo", "run_plan_diff", "load_plan_checked"]
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Paths:
-    """The workspace layout of DESIGN.md."""
-
-    root: Path
-
-    @property
-    def input(self) -> Path:
-        return self.root / "input"
-
-    @property
-    def output(self) -> Path:
-        return self.root / "output"
-
-    @property
-    def plan(self) -> Path:
-        from gkreport.plan.book import PLAN_FILE
-
-        return self.input / PLAN_FILE
-
-    @property
-    def history(self) -> Path:
-        from gkreport.history import history_path
-
-        return history_path(self.root)
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates"
-
-    def returns(self, period: Period) -> Path:
-        return self.input / str(period)
-
-    def forms(self, period: Period) -> Path:
-        return self.output / "forms" / str(period)
-
-    def period_out(self, period: Period) -> Path:
-        return self.output / str(period)
-
-
-def latest_period(paths: Paths) -> Period:
-    """The latest input/YYYY-MM folder: the default period of `consolidate`."""
-    found = []
-    for p in paths.input.glob("*"):
-        if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}", p.name):
-            try:
-                found.append(Period.parse(p.name))
-            except ValueError:  # e.g. a folder named 2025-13
-                continue
-    if not found:
-        raise GkreportError(problem("no-period", path=str(paths.input)))
-    return max(found, key=lambda p: (p.year, p.month))
 
 
 def load_plan_checked(paths: Paths) -> Plan:
@@ -91,61 +42,38 @@ def load_plan_checked(paths: Paths) -> Plan:
     return plan
 
 
-@contextmanager
-def run_lock(paths: Paths, *, wait: float = 60.0) -> Iterator[None]:
-    """Serialise runs that write a workspace's outputs: a second run waits, then refuses."""
-    paths.output.mkdir(parents=True, exist_ok=True)
-    lock_path = paths.output / ".gkreport.lock"
-    fh = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole run
-    deadline = time.monotonic() + wait
-    try:
-        while True:
-            try:
-                _try_lock(fh)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    raise GkreportError(problem("workspace-busy", file=str(lock_path))) from None
-                time.sleep(0.2)
-        yield
-    finally:
-        try:
-            _unlock(fh)
-        finally:
-            fh.close()
+def templates_dir(paths: Paths) -> Path | None:
+    """The workspace's templates/ folder, when the office made one."""
+    return paths.templates if paths.templates.is_dir() else None
 
 
-def _try_lock(fh: Any) -> None:
-    if os.name == "nt":
-        import msvcrt
+@dataclass(frozen=True, slots=True)
+class Year:
+    """What a period's run needs besides its forms: its plan version, the year so far, its
+    due date and the office's settings."""
 
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlock(fh: Any) -> None:
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    except OSError:
-        pass
+    plan: Plan
+    prior: Prior
+    due: date
+    settings: Settings
+    history: History
 
 
-def _history(paths: Paths) -> Any:
+def year_of(paths: Paths, period: Period, *, stored_plan: bool = True) -> Year:
+    """The context of a period. A period already consolidated re-runs with the plan version
+    it was consolidated with (kept in the history), never a later one; a new period takes
+    the workspace's plan."""
     from gkreport.history import History
+    from gkreport.ledger import due_date
+    from gkreport.plan.book import read_settings
+    from gkreport.year import build_prior
 
-    return History(paths.history)
+    history = History(paths.history)
+    plan = (history.plan_of(period) if stored_plan else None) or load_plan_checked(paths)
+    settings = read_settings(paths.plan)
+    due = history.due(period) or due_date(period, settings.due_day)
+    prior = build_prior(plan, history.year_rows(plan.year, period))
+    return Year(plan, prior, due, settings, history)
 
 
 # ---------------------------------------------------------------- forms
@@ -154,16 +82,27 @@ def _history(paths: Paths) -> Any:
 def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
               password: str | None = None, due: date | None = None, contact: str = "",
               progress: Progress | None = None) -> FormsResult:
-    """Write this period's forms, prefilled with each unit's answers from the previous period."""
+    """Write this period's forms, each unit's rows prefilled with its own latest report of
+    the year; remember the period's due date; remove forms of units no longer expected."""
     from gkreport.forms.writer import write_forms
+    from gkreport.plan.settings import ensure_settings_sheet
 
-    plan = load_plan_checked(paths)
-    history = _history(paths) if paths.history.exists() else None
-    # Same plan year only: January's forms are not prefilled with last year's answers.
-    previous = (history.previous_entries(period, year=plan.year,
-                                          fingerprint=plan.fingerprint) if history else {})
-    return write_forms(plan, period, paths.forms(period), units=units or None, password=password,
-                       due=due, previous=previous, contact=contact, progress=progress)
+    if paths.plan.exists():
+        ensure_settings_sheet(paths.plan)
+    year = year_of(paths, period, stored_plan=False)
+    due = due or year.due
+    year.history.set_due(period, due)
+    previous = {}
+    for t in year.plan.tasks:
+        for u in t.expected_units:
+            e = year.prior.report_of(t, u)
+            if e is not None:  # its own latest report: "(4月)" when older than last month
+                when = "" if e.carried_from == period.previous else \
+                    f"（{e.carried_from.month}月）" if e.carried_from else ""
+                previous[(t.no, u)] = (f"{e.status.value}{when}", e.note)
+    return write_forms(year.plan, period, paths.forms(period), units=units or None,
+                       password=password, due=due, previous=previous,
+                       contact=contact or year.settings.contact_line, progress=progress)
 
 
 # ---------------------------------------------------------------- check
@@ -173,46 +112,93 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
 class CheckResult:
     plan: Plan
     returns: Returns
+    report: Report  # the period as it stands (not recorded): for the notice and the figures
     check_report: Path
     annotated: dict[str, Path] = field(default_factory=dict)
+    written: tuple[Path, ...] = ()
 
 
-def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -> Returns:
+def _read(paths: Paths, year: Year, period: Period, progress: Progress | None) -> Returns:
     from gkreport.intake.ingest import read_returns
 
     folder = paths.returns(period)
     if not folder.is_dir():
         raise GkreportError(problem("no-input", path=str(folder), period=str(period)))
-    notes = (_history(paths).previous_notes(period, year=plan.year,
-                                            fingerprint=plan.fingerprint)
-             if paths.history.exists() else {})
-    return read_returns(plan, period, folder, previous_notes=notes, progress=progress)
+    notes = {(t.no, u): e.note for t in year.plan.tasks for u in t.expected_units
+             if (e := year.prior.report_of(t, u)) is not None}
+    return read_returns(year.plan, period, folder, previous_notes=notes, progress=progress)
 
 
-def write_check_outputs(paths: Paths, plan: Plan, period: Period, returns: Returns,
-                         ) -> tuple[Path, dict[str, Path]]:
-    import shutil
+def _merge(year: Year, period: Period, returns: Returns) -> Report:
+    """The period's Report from what was read, the year so far and the ledger."""
+    from gkreport.consolidate import consolidate
+    from gkreport.ledger import file_records, merge
 
+    known = year.history.ledger(period)
+    ledger = merge(known, file_records(returns, known))
+    return consolidate(year.plan, returns, period, prior=year.prior, due=year.due,
+                       ledger=ledger)
+
+
+def write_check_outputs(out: Path, report: Report, returns: Returns, folder: Path,
+                        ) -> tuple[Path, dict[str, Path]]:
+    """The check report and the annotated copies to return (退回修改/) into `out`."""
     from gkreport.render.annotate import annotate_returns
     from gkreport.render.checkreport import report_filename, write_check_report
 
-    out = paths.period_out(period)
-    report_path = write_check_report(returns, plan, period, out / report_filename(period))
-    back = out / "退回修改"
-    # Last run's annotated copies must not linger once a unit has fixed its form.
-    if back.is_dir():
-        shutil.rmtree(back)
-    annotated = annotate_returns(returns, paths.returns(period), back)
+    report_path = write_check_report(returns, report.plan, report.period,
+                                     out / report_filename(report.period))
+    annotated = annotate_returns(returns, folder, out / RETURNED_DIR)
     return report_path, annotated
 
 
-def run_check(paths: Paths, period: Period, *, progress: Progress | None = None) -> CheckResult:
-    """Read the returned forms, write the check report and the annotated copies."""
-    plan = load_plan_checked(paths)
-    returns = _read(paths, plan, period, progress)
+def run_check(paths: Paths, period: Period, *, progress: Progress | None = None,
+              today: date | None = None) -> CheckResult:
+    """Read the returned forms; write the check report, the annotated copies and the
+    reminder notice into output/PERIOD/校验/ (never over the period's record); add the
+    files to the submission ledger."""
+    from gkreport.render.memo import NOTICE_TEMPLATE, render_outputs, write_outputs
+
     with run_lock(paths):
-        report_path, annotated = write_check_outputs(paths, plan, period, returns)
-    return CheckResult(plan, returns, report_path, annotated)
+        year = year_of(paths, period)
+        returns = _read(paths, year, period, progress)
+        report = _merge(year, period, returns)
+        out = paths.check_out(period)
+        report_path, annotated = write_check_outputs(out, report, returns,
+                                                     paths.returns(period))
+        notice = _notice(year, report, today)
+        written = write_outputs(render_outputs(report, out, (NOTICE_TEMPLATE,),
+                                               templates=templates_dir(paths),
+                                               annotated=annotated, notice=notice))
+        year.history.record_files(report.ledger)
+    return CheckResult(year.plan, returns, report, report_path, annotated,
+                       (report_path, *written))
+
+
+def _notice(year: Year, report: Report, today: date | None) -> Any:
+    from gkreport.ledger import cards, year_from_results
+    from gkreport.render.memo import Notice
+
+    past = [r for r in year.history.unit_year(report.plan.year) if r[0] < report.period]
+    now = [(report.period, u.unit.name, u.late_days, u.rounds) for u in report.units]
+    names = {n: report.plan.unit_named(n) or n for _, n, *_ in past}
+    return Notice(sender=year.settings.sender, contact=year.settings.contact_line,
+                  issued=_issued(report, today or date.today()),
+                  cards=cards([*year_from_results(past, names), *now]))
+
+
+STALE_DAYS = 31  # a notice rendered this long after the due date is an old period's
+
+
+def _issued(report: Report, today: date) -> date:
+    """The notice's date of issue: today, while the period is being collected; for a period
+    long past (re-rendered, or the bundled example) the day its last file came, so that its
+    "已逾期N天" reads as it did then."""
+    due = report.due
+    if due is None or (today - due).days <= STALE_DAYS:
+        return today
+    last = max((f.received.date() for f in report.ledger), default=due)
+    return max(last, due)
 
 
 # ---------------------------------------------------------------- consolidate
@@ -223,76 +209,107 @@ class ConsolidateResult:
     report: Report
     written: tuple[Path, ...]
     annotated: dict[str, Path] = field(default_factory=dict)
-
-
-def templates_dir(paths: Paths) -> Path | None:
-    """The workspace's templates/ folder, when the office made one."""
-    return paths.templates if paths.templates.is_dir() else None
+    caught_up: tuple[Period, ...] = ()  # earlier periods consolidated first (catch-up)
+    notes: tuple[Problem, ...] = ()  # why a catch-up period could not be consolidated
 
 
 def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None = None,
-                    ) -> ConsolidateResult:
-    """Read, check and merge a period; write every output; record the period in the history.
+                    today: date | None = None) -> ConsolidateResult:
+    """Consolidate a period: first, oldest first, every earlier period of its plan year that
+    has returns in input/ but is not in the history (catch-up, so no comparison skips a
+    month); then the period itself.
 
-    The steps run in an order that keeps the workspace whole when a run fails or is killed
-    at any point: each output file is replaced atomically (old or new, never half-written),
-    the memo is rendered in memory before anything is replaced (a broken template stops
-    the run with last month's outputs intact), and the history is committed last, in one
-    transaction, so it holds this period only once every output is in place.
+    Each period's steps run in an order that keeps the workspace whole when a run fails or
+    is killed at any point: each output file is replaced atomically (old or new, never
+    half-written), the memo is rendered in memory before anything is replaced (a broken
+    template stops the run with last month's outputs intact), and the history is committed
+    last, in one transaction, so it holds the period only once every output is in place.
     """
-    from gkreport.consolidate import consolidate
-    from gkreport.core.xlsx import write_text_atomic
     from gkreport.history import History
+
+    with run_lock(paths):
+        done = set(History(paths.history).periods())
+        caught, notes = [], []
+        for earlier in paths.periods_with_returns():
+            if earlier.year == period.year and earlier < period and earlier not in done:
+                try:
+                    _consolidate_one(paths, earlier, None, today)
+                    caught.append(earlier)
+                except GkreportError as exc:  # e.g. a month with no usable form
+                    notes.extend(exc.problems)
+        result = _consolidate_one(paths, period, progress, today)
+    return replace(result, caught_up=tuple(caught), notes=tuple(notes))
+
+
+def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
+                     today: date | None) -> ConsolidateResult:
+    from gkreport.core.xlsx import write_text_atomic
     from gkreport.render.memo import render_outputs, write_outputs
     from gkreport.render.workbook import write_workbook
 
-    plan = load_plan_checked(paths)
+    year = year_of(paths, period)
+    returns = _read(paths, year, period, progress)
+    if returns.files.read == 0:
+        # Nothing usable: keep last run's outputs and history rather than a month of 未报送.
+        raise GkreportError(problem("no-forms", path=str(paths.returns(period)),
+                                    period=str(period), found=returns.files.found))
+    report = _merge(year, period, returns)
     out = paths.period_out(period)
-    with run_lock(paths):
-        returns = _read(paths, plan, period, progress)
-        if returns.files.read == 0:
-            # Nothing usable: keep last run's outputs and history rather than a month of 未报送.
-            raise GkreportError(problem("no-forms", path=str(paths.returns(period)),
-                                        period=str(period), found=returns.files.found))
-        history = History(paths.history)
-        report = consolidate(plan, returns, period, history=history)
-        check_path, annotated = write_check_outputs(paths, plan, period, returns)
-        memo = render_outputs(report, out, templates=templates_dir(paths), annotated=annotated)
-        workbook = write_workbook(report, out / f"汇总表_{period}.xlsx")
-        written = [check_path, workbook, *write_outputs(memo)]
-        summary_path = out / "summary.json"
-        write_text_atomic(summary_path, json.dumps(report.summary.to_json(), ensure_ascii=False,
-                                                   indent=2) + "\n")
-        written.append(summary_path)
-        history.record(report)
+    check_path, annotated = write_check_outputs(out, report, returns, paths.returns(period))
+    memo = render_outputs(report, out, templates=templates_dir(paths), annotated=annotated,
+                          notice=_notice(year, report, today))
+    workbook = write_workbook(report, out / f"汇总表_{period}.xlsx")
+    written = [check_path, workbook, *write_outputs(memo)]
+    summary_path = out / "summary.json"
+    write_text_atomic(summary_path, json.dumps(report.summary.to_json(), ensure_ascii=False,
+                                               indent=2) + "\n")
+    written.append(summary_path)
+    year.history.record(report)
     return ConsolidateResult(report, tuple(written), annotated)
 
 
-def run_memo(paths: Paths, period: Period) -> ConsolidateResult:
-    """Re-render memo and notice from the stored period, without re-reading the forms."""
+def run_memo(paths: Paths, period: Period, *, today: date | None = None) -> ConsolidateResult:
+    """Re-render memo and notice from the stored period (its own plan version, its forms'
+    contents as stored): the forms and the plan file are not read again."""
     from gkreport.consolidate import consolidate
     from gkreport.core.model import SubmissionState
     from gkreport.render.annotate import unit_stem
     from gkreport.render.memo import render_all
 
-    plan = load_plan_checked(paths)
-    history = _history(paths)
-    if period not in history.periods():
+    year = year_of(paths, period)
+    if period not in year.history.periods():
         raise GkreportError(problem("history-missing-period", period=str(period)))
-    if history.fingerprint(period) != plan.fingerprint:
-        raise GkreportError(problem("plan-changed", period=str(period)))
-    report = consolidate(plan, history.load_returns(period), period, history=history)
+    report = consolidate(year.plan, year.history.load_returns(period), period,
+                         prior=year.prior, due=year.due, ledger=year.history.ledger(period))
     out = paths.period_out(period)
-    back = out / "退回修改"
+    back = out / RETURNED_DIR
     # The annotated copies written by that period's consolidate, keyed by unit as annotate does.
     annotated = {u.unit.name: f for u in report.units for f in sorted(back.glob(
         f"{unit_stem(u.unit.name, period)}.xls*")) if u.state is SubmissionState.NEEDS_FIX}
     with run_lock(paths):
-        written = render_all(report, out, templates=templates_dir(paths), annotated=annotated)
+        written = render_all(report, out, templates=templates_dir(paths), annotated=annotated,
+                             notice=_notice(year, report, today))
     return ConsolidateResult(report, tuple(written), annotated)
 
 
-# ---------------------------------------------------------------- demo
+# ---------------------------------------------------------------- plan diff, demo
+
+
+def run_plan_diff(paths: Paths, period: Period | None = None) -> Any:
+    """The workspace plan against the version the latest consolidated period (or `period`)
+    was consolidated with."""
+    from gkreport.history import History
+    from gkreport.plan.versions import diff_plans
+
+    history = History(paths.history)
+    plan = load_plan_checked(paths)
+    stored = history.periods(year=plan.year) or history.periods()
+    target = period or (stored[-1] if stored else None)
+    old = history.plan_of(target) if target else None
+    if old is None:
+        raise GkreportError(problem("history-missing-period",
+                                    period=str(target) if target else "任一"))
+    return diff_plans(old, plan, since=target)
 
 
 def run_demo(paths: Paths, period: Period, *, seed: int = 2025, force: bool = False,

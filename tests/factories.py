@@ -9,7 +9,8 @@ from pathlib import Path
 import openpyxl
 
 from gkreport.consolidate import summarise
-from gkreport.core.model import Deadline, Entry, Period, Report, Returns, Status, Task
+from gkreport.core.model import Deadline, Entry, Period, Returns, Status, Task
+from gkreport.core.report import Report
 from gkreport.forms import layout
 
 PERIOD = Period(2025, 6)
@@ -121,8 +122,8 @@ def build_report(**parts: object) -> Report:
     """A hand-built Report, its summary computed from its parts as consolidate does."""
     p = parts
     p["summary"] = summarise(p["period"], p["plan"], p["tasks"], p["units"],  # type: ignore[arg-type]
-                             p["entries"], p["problems"], p["files"], p["rows"],
-                             p.get("previous_period"))
+                             p["problems"], p["files"], p["rows"], p.get("previous_period"),
+                             p.get("due"))
     return Report(**p)  # type: ignore[arg-type]
 
 

@@ -47,7 +47,8 @@ def test_check_report_lists_every_problem(plan: Plan, returns: Returns, tmp_path
     summary = dict(wb["汇总"].iter_rows(min_row=2, values_only=True))
     # the terminal's words: 文件：发现 …；数据行：读取 N = 采用 N + 未采用 N
     assert summary == {"文件：发现": 3, "文件：读取": 2, "文件：拒收": 1, "文件：跳过": 0,
-                       "文件：发现 = 读取 + 拒收 + 跳过": "3 = 2 + 1 + 0",
+                       "文件：佐证材料": 0,
+                       "文件：发现 = 读取 + 拒收 + 跳过 + 佐证材料": "3 = 2 + 1 + 0 + 0",
                        "数据行：读取": 27, "数据行：采用": 27, "数据行：未采用": 0,
                        "数据行：读取 = 采用 + 未采用": "27 = 27 + 0", "错误": 2, "警告": 1}
 
@@ -73,18 +74,25 @@ def test_every_file_in_the_folder_is_accounted_for(plan: Plan, blank_forms: dict
     fill_form(blank_forms[UNIT], folder / "财政.xlsx")
     (folder / "~$财政.xlsx").write_bytes(b"lock")
     (folder / "Thumbs.db").write_bytes(b"x")
-    (folder / "旧版").mkdir()
+    (folder / "旧版").mkdir()  # an empty subfolder: nothing in it to account for
     (folder / "说明.docx").write_bytes(b"not a form")
+    (folder / "区财政局").mkdir()
+    (folder / "区财政局" / "会议纪要.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "区财政局" / "~$草稿.xlsx").write_bytes(b"lock")
     returns = read_returns(plan, PERIOD, folder)
     wb = openpyxl.load_workbook(write_check_report(returns, plan, PERIOD, tmp_path / "r.xlsx"))
     rows = list(wb["文件清单"].iter_rows(values_only=True))
     assert rows[0] == ("文件", "单位", "处理结果", "数据行：读取", "数据行：未采用", "错误",
                        "警告", "原因")
-    listed = {r[0]: (r[2], r[7]) for r in rows[1:]}
-    assert len(listed) == returns.files.found == 5
-    assert listed["财政.xlsx"] == ("读取", None)
-    assert listed["~$财政.xlsx"] == ("跳过", "Excel/WPS 打开文件时生成的临时锁定文件，不是填报表")
-    assert listed["Thumbs.db"][0] == listed["旧版"][0] == "跳过"
-    assert listed["说明.docx"][0] == "拒收" and listed["说明.docx"][1]
+    listed = {r[0]: (r[1], r[2], r[7]) for r in rows[1:]}
+    assert len(listed) == returns.files.found == 6
+    assert listed["财政.xlsx"] == ("区财政局", "读取", None)
+    assert listed["~$财政.xlsx"][1:] == ("跳过", "Excel/WPS 打开文件时生成的临时锁定文件，不是填报表")
+    assert listed["Thumbs.db"][1] == listed["区财政局/~$草稿.xlsx"][1] == "跳过"
+    # Evidence (佐证材料): listed with the unit its folder or name names, never refused
+    assert listed["区财政局/会议纪要.pdf"][:2] == ("区财政局", "佐证材料")
+    assert listed["说明.docx"][:2] == ("（未识别）", "佐证材料")
+    assert [(p.code, p.file) for p in returns.problems if p.code == "evidence-no-unit"] == [
+        ("evidence-no-unit", "说明.docx")]
     summary = dict(wb["汇总"].iter_rows(min_row=2, values_only=True))
-    assert summary["文件：发现 = 读取 + 拒收 + 跳过"] == "5 = 1 + 1 + 3"
+    assert summary["文件：发现 = 读取 + 拒收 + 跳过 + 佐证材料"] == "6 = 1 + 0 + 3 + 2"

@@ -112,8 +112,11 @@ def test_check_reports_problems_per_unit_and_reconciles(workspace: Path) -> None
     line = next(x for x in r.stdout.splitlines() if x.startswith("文件："))
     nums = [int(n) for n in __import__("re").findall(r"\d+", line.split("数据行：")[1])]
     assert nums[0] == nums[1] + nums[2]
-    assert (ws / "output" / "2025-06" / "校验报告_2025-06.xlsx").exists()
-    assert list((ws / "output" / "2025-06" / "退回修改").glob("*.xlsx"))
+    # check's working outputs go apart from the period's record (output/2025-06/校验/)
+    assert (ws / "output" / "2025-06" / "校验" / "校验报告_2025-06.xlsx").exists()
+    assert (ws / "output" / "2025-06" / "校验" / "催报通知_2025-06.md").exists()
+    assert not (ws / "output" / "2025-06" / "校验报告_2025-06.xlsx").exists()
+    assert list((ws / "output" / "2025-06" / "校验" / "退回修改").glob("*.xlsx"))
 
 
 def test_consolidate_two_months_then_rerun_is_identical(workspace: Path) -> None:
@@ -186,7 +189,8 @@ def test_two_consolidate_runs_at_once_leave_a_sound_history(workspace: Path) -> 
     assert [p.returncode for p in procs] == [0, 0], outs
     with sqlite3.connect(ws / "output" / "history.sqlite") as db:
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-        assert db.execute("select count(*) from periods").fetchone()[0] == 1
+        # June, and May before it (catch-up): each once, whichever run did it
+        assert db.execute("select count(*) from periods").fetchone()[0] == 2
     summary = json.loads((ws / "output" / "2025-06" / "summary.json").read_text(encoding="utf-8"))
     assert summary["rows"]["read"] == summary["rows"]["merged"] + summary["rows"]["rejected"]
     assert not list((ws / "output" / "2025-06").glob(".~tmp-*"))

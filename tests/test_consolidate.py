@@ -24,6 +24,7 @@ from gkreport.core.model import (
 )
 from gkreport.core.problems import problem
 from gkreport.history import History
+from gkreport.year import build_prior
 
 from .factories import make_entry, make_task
 
@@ -127,9 +128,15 @@ def test_done_after_deadline_is_not_overdue():
     assert (t.status, t.overdue, t.colour) == (DONE, False, Colour.GREEN)
 
 
-def test_deadline_on_the_period_end_is_not_yet_overdue_but_blue():
-    t = result(consolidate(PLAN, returns(entry(2, "区甲局", ON)), Period(2025, 4)), 2)
-    assert (t.status, t.overdue, t.colour) == (ON, False, Colour.BLUE)
+def test_deadline_on_the_period_end_is_overdue_in_that_period():
+    # Task 2 is due 30 April. April's report is written in May: not done by then, it is
+    # overdue (红), never "due within 30 days"; in March it is blue.
+    april = consolidate(PLAN, returns(entry(2, "区甲局", ON)), Period(2025, 4))
+    assert counts(result(april, 2))[:3] == (BEHIND, True, Colour.RED)
+    march = consolidate(PLAN, returns(entry(2, "区甲局", ON)), Period(2025, 3))
+    assert counts(result(march, 2))[:3] == (ON, False, Colour.BLUE)
+    done = consolidate(PLAN, returns(entry(2, "区甲局", DONE, 100)), Period(2025, 4))
+    assert counts(result(done, 2))[:3] == (DONE, False, Colour.GREEN)
 
 
 def test_ongoing_task_without_deadline_is_never_overdue():
@@ -196,7 +203,8 @@ END = date(2025, 6, 30)
     (UNVER, False, date(2025, 12, 31), False, Colour.YELLOW),
     (ON, False, date(2025, 7, 1), True, Colour.YELLOW),
     (BEHIND, False, date(2025, 7, 1), False, Colour.YELLOW),  # yellow wins over blue
-    (ON, False, END, False, Colour.BLUE),
+    (ON, False, END, False, Colour.NONE),  # due on the period's last day: overdue, not blue
+    (ON, False, date(2025, 7, 1), False, Colour.BLUE),  # the day after: blue
     (NOT, False, date(2025, 7, 30), False, Colour.BLUE),  # day 30: still blue
     (ON, False, date(2025, 7, 31), False, Colour.NONE),  # day 31: not yet
     (ON, False, None, False, Colour.NONE),
@@ -240,7 +248,8 @@ def test_unit_results_cover_every_expected_unit_in_plan_order():
     ]
     s = r.summary.to_json()
     assert s["units"] == {"expected": 4, "submitted": 2, "missing": ["丙街道", "丁镇"],
-                          "needs_fix": ["区乙局"]}
+                          "needs_fix": ["区乙局"], "due": None, "on_time": [], "late": [],
+                          "returned": {}}  # no due date, no ledger: nothing said of time
     assert s["problems"] == {"错误": 2, "警告": 2}
 
 
@@ -252,7 +261,7 @@ def test_summarise_figures_and_reconciliation():
                    entry(4, "区甲局", ON), rejected=2)
     r = consolidate(PLAN, rets, JUNE)
     s = r.summary.to_json()
-    assert s["rows"] == {"read": 7, "merged": 5, "rejected": 2}
+    assert s["rows"] == {"read": 7, "merged": 5, "rejected": 2, "carried": 0}
     assert s["rows"]["read"] == s["rows"]["merged"] + s["rows"]["rejected"]
     assert s["rows"]["merged"] == len(r.entries)
     assert s["tasks"] == {
@@ -264,7 +273,7 @@ def test_summarise_figures_and_reconciliation():
                        "逾期": 0}}}
     assert s["colours"] == {"红": 1, "黄": 1, "蓝": 1, "绿": 1}
     assert s["units"]["expected"] == 4 and s["units"]["submitted"] == 3
-    assert s["files"] == {"found": 3, "read": 3, "refused": 0, "skipped": 0}
+    assert s["files"] == {"found": 3, "read": 3, "refused": 0, "skipped": 0, "evidence": 0}
     assert s["period"] == "2025-06" and s["previous_period"] is None
 
 
@@ -294,29 +303,37 @@ def test_deterministic_whatever_the_input_order():
 
 # ---------------------------------------------------------------- history
 
+def prior(h: History, plan, period: Period):
+    """What consolidate is given of the year before `period`, as the workspace reads it."""
+    return build_prior(plan, h.year_rows(plan.year, period))
+
+
+def trend(report, no: int) -> dict[Period, Status]:
+    return next(r.statuses for r in report.trend if r.no == no)
+
+
 def test_previous_status_change_and_trend(tmp_path):
     h = History(tmp_path / "history.sqlite")
     may = Period(2025, 5)
     h.record(consolidate(PLAN, returns(entry(1, "区甲局", ON), entry(1, "区乙局", ON),
-                                       period=may), may, history=h))
+                                       period=may), may))
     # another plan year's period is not this plan's history
     h.record(consolidate(make_plan(2024), returns(period=Period(2024, 12)), Period(2024, 12)))
-    r = consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
-                    history=h)
+    june = returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE))
+    r = consolidate(PLAN, june, JUNE, prior=prior(h, PLAN, JUNE))
     assert r.previous_period == Period.parse("2025-05")
     t1, t3 = result(r, 1), result(r, 3)
     assert (t1.previous_status, t1.change) == (ON, "按计划推进→已完成")
     assert (t3.previous_status, t3.change) == (NOT, "")
     assert tuple(map(str, r.trend_periods)) == ("2025-05", "2025-06")
-    assert r.trend[1] == {Period(2025, 5): ON, Period(2025, 6): DONE}
-    assert r.trend[2] == {Period(2025, 5): BEHIND, Period(2025, 6): BEHIND}
+    assert trend(r, 1) == {Period(2025, 5): ON, Period(2025, 6): DONE}
+    # task 2 (due in April) is overdue in both months: 滞后
+    assert trend(r, 2) == {Period(2025, 5): BEHIND, Period(2025, 6): BEHIND}
     assert r.summary.to_json()["previous_period"] == "2025-05"
 
     # a stored copy of this period is ignored: recording then re-running gives the same Report
     h.record(r)
-    assert consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
-                       history=h) == r
-    # consolidate only reads
+    assert consolidate(PLAN, june, JUNE, prior=prior(h, PLAN, JUNE)) == r
     assert [str(p) for p in h.periods()] == ["2024-12", "2025-05", "2025-06"]
 
 
@@ -324,38 +341,45 @@ def test_rerunning_an_earlier_period_ignores_later_ones(tmp_path):
     h = History(tmp_path / "history.sqlite")
     may = Period(2025, 5)
     may_returns = returns(entry(1, "区甲局", ON), entry(1, "区乙局", ON), period=may)
-    first = consolidate(PLAN, may_returns, may, history=h)
+    first = consolidate(PLAN, may_returns, may, prior=prior(h, PLAN, may))
     h.record(first)
     h.record(consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)),
-                         JUNE, history=h))
-    again = consolidate(PLAN, may_returns, may, history=h)
-    assert again.trend_periods == (Period.parse("2025-05"),) and Period(2025, 6) not in again.trend[1]
+                         JUNE, prior=prior(h, PLAN, JUNE)))
+    again = consolidate(PLAN, may_returns, may, prior=prior(h, PLAN, may))
+    assert again.trend_periods == (may,) and JUNE not in trend(again, 1)
     assert again == first
     # the later period sees the earlier one
-    june = consolidate(PLAN, returns(), JUNE, history=h)
-    assert tuple(map(str, june.trend_periods)) == ("2025-05", "2025-06") and june.previous_period == Period.parse("2025-05")
+    june = consolidate(PLAN, returns(), JUNE, prior=prior(h, PLAN, JUNE))
+    assert june.trend_periods == (may, JUNE) and june.previous_period == may
 
 
-def test_previous_period_must_have_the_same_plan(tmp_path):
+def test_previous_period_follows_tasks_by_their_text(tmp_path):
+    """上期 is the latest consolidated period of the year, whatever plan version it used; a
+    task is the same task while its text is unchanged (renumbered or not)."""
     h = History(tmp_path / "history.sqlite")
     april, may = Period(2025, 4), Period(2025, 5)
     h.record(consolidate(PLAN, returns(entry(1, "区甲局", ON), entry(1, "区乙局", ON),
                                        period=april), april))
-    # May was consolidated against a renumbered plan: its task 1 is another task
-    renumbered = replace(PLAN, tasks=tuple(replace(t, text=f"改后任务{t.no}") for t in PLAN.tasks))
-    assert renumbered.fingerprint != PLAN.fingerprint
-    h.record(consolidate(renumbered, returns(entry(1, "区甲局", BEHIND), period=may), may))
-    r = consolidate(PLAN, returns(entry(1, "区甲局", DONE), entry(1, "区乙局", DONE)), JUNE,
-                    history=h)
-    assert r.previous_period == Period.parse("2025-04")  # latest earlier period of the same plan
-    assert (result(r, 1).previous_status, result(r, 1).change) == (ON, "按计划推进→已完成")
-    r = consolidate(renumbered, returns(), JUNE, history=h)
-    assert r.previous_period == Period.parse("2025-05") and result(r, 1).previous_status is BEHIND
-    # a plan no stored period used has no previous period at all
-    other = replace(PLAN, tasks=PLAN.tasks[:3])
-    r = consolidate(other, returns(), JUNE, history=h)
-    assert r.previous_period is None and all(t.previous_status is None for t in r.tasks)
-    assert tuple(map(str, r.trend_periods)) == ("2025-04", "2025-05", "2025-06")  # trend: same plan year
+    # May's plan: task 1 reworded (a new task), tasks 2-5 renumbered 12-15
+    may_plan = replace(PLAN, tasks=tuple(
+        replace(t, text="改后任务1") if t.no == 1 else replace(t, no=t.no + 10)
+        for t in PLAN.tasks))
+    assert may_plan.fingerprint != PLAN.fingerprint
+    h.record(consolidate(may_plan, returns(entry(1, "区甲局", BEHIND), entry(13, "丙街道", ON),
+                                           period=may), may))
+    r = consolidate(PLAN, returns(entry(3, "丙街道", DONE)), JUNE, prior=prior(h, PLAN, JUNE))
+    assert r.previous_period == may
+    # task 3 was numbered 13 in May: the same task (丙街道 done, 丁镇 not reporting: 按计划推进)
+    assert (result(r, 3).status, result(r, 3).previous_status, result(r, 3).change) == (
+        ON, ON, "")
+    assert trend(r, 3) == {april: NOT, may: ON, JUNE: result(r, 3).status}
+    # task 1's text was not in May's plan: 新增 again in June, its April status kept
+    assert (result(r, 1).previous_status, result(r, 1).change, result(r, 1).new) == (
+        None, "新增", True)
+    assert trend(r, 1) == {april: ON, JUNE: result(r, 1).status}
+    # May's reworded task ends its row in June: removed from the plan
+    gone = next(row for row in r.trend if row.no is None)
+    assert (gone.text, gone.statuses, gone.removed) == ("改后任务1", {may: BEHIND}, JUNE)
 
 
 def test_rejected_row_of_an_accepted_form_is_unverified_not_missing():
@@ -395,7 +419,7 @@ def test_substantive_issue(text, raised):
 def test_near_deadline_is_the_blue_rule():
     from gkreport.consolidate import near_deadline
 
-    for status, deadline, colour in [(ON, END, Colour.BLUE), (NOT, date(2025, 7, 30), Colour.BLUE),
+    for status, deadline, colour in [(ON, END, Colour.NONE), (NOT, date(2025, 7, 30), Colour.BLUE),
                                      (ON, date(2025, 7, 31), Colour.NONE),
                                      (DONE, END, Colour.GREEN)]:
         assert near_deadline(status, deadline, END) is (colour is Colour.BLUE)

@@ -242,8 +242,10 @@ CASES: list[tuple[str, Callable[[object], None] | None, str, list[tuple[str, str
      lambda r: (r.rows.read, r.rows.rejected, r.files.refused) == (7, 7, 1)),
     ("wrong period", set_meta("period", "2025-05"), "f.xlsx", [("form-wrong-period", "")],
      lambda r: r.problems[0].message.startswith("这是 2025-05") and r.rows.rejected == 7),
-    ("wrong plan", set_meta("fingerprint", "0123456789abcdef"), "f.xlsx",
-     [("form-wrong-plan", "")], lambda r: not r.submissions[0].accepted),
+    # A form of an older plan version: read row by row (its tasks are all still there).
+    ("older plan version", set_meta("fingerprint", "0123456789abcdef"), "f.xlsx",
+     [("form-old-plan", "")], lambda r: r.submissions[0].accepted and len(r.entries) == 7
+     and r.submissions[0].old_plan),
     # A1: a "100%" typed in Excel is the value 1 in a percent-formatted cell.
     ("percent-formatted progress", percent_cells, "f.xlsx", [],
      lambda r: [e.progress for e in r.entries][:4] == [100.0, 100.0, 80.0, 1.0]),
@@ -262,7 +264,7 @@ CASES: list[tuple[str, Callable[[object], None] | None, str, list[tuple[str, str
      [("form-wrong-period", "")],
      lambda r: r.problems[0].message.startswith("这是 2025-05") and r.rows.rejected == 7),
     ("plan in properties", set_property("fingerprint", "0123456789abcdef"), "f.xlsx",
-     [("form-wrong-plan", "")], lambda r: not r.submissions[0].accepted),
+     [("form-old-plan", "")], lambda r: r.submissions[0].accepted and r.submissions[0].old_plan),
     ("period in title", retitled("2025年松江区政务公开工作要点推进情况填报表（2025年5月）"), "f.xlsx",
      [("form-wrong-period", "A1")], lambda r: r.problems[0].message.startswith("这是 2025-05")),
     ("period in title, this month", retitled("2025年政务公开填报表（2025年6月）"), "f.xlsx", [],
@@ -449,11 +451,12 @@ def test_lock_files_and_folders_skipped(plan: Plan, blank_forms: dict[str, Path]
     (folder / "~$a.xlsx").write_bytes(b"\x00" * 165)
     (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (folder / ".~lock.a.xlsx#").write_text("x")
-    (folder / "旧版").mkdir()
+    (folder / "旧版").mkdir()  # subfolders are read: this one holds a lock file only
+    (folder / "旧版" / "~$b.xlsx").write_bytes(b"\x00" * 165)
     r = read_returns(plan, PERIOD, folder)
     assert r.problems == ()
     assert (r.files.found, r.files.read, r.files.skipped) == (5, 1, 4)
-    assert r.skipped_files == (".DS_Store", ".~lock.a.xlsx#", "~$a.xlsx", "旧版")
+    assert r.skipped_files == (".DS_Store", ".~lock.a.xlsx#", "~$a.xlsx", "旧版/~$b.xlsx")
 
 
 def test_many_files_in_processes_same_as_serial(plan: Plan, blank_forms: dict[str, Path],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gkreport.consolidate import consolidate, substantive_issue
+from gkreport.consolidate import consolidate
 from gkreport.core.model import (
     COLOUR_HEX,
     REPORTABLE,
@@ -22,17 +22,15 @@ from gkreport.core.model import (
     FileCounts,
     Period,
     Plan,
-    Report,
     Returns,
     RowCounts,
     Status,
     Submission,
     SubmissionState,
-    TaskResult,
     Unit,
-    UnitResult,
 )
 from gkreport.core.problems import GkreportError, problem
+from gkreport.core.report import Report, TaskResult, UnitResult
 from gkreport.render.memo import (
     MAX_DELAY_ROWS,
     MAX_UNITS_INLINE,
@@ -41,6 +39,8 @@ from gkreport.render.memo import (
     render_outputs,
     write_outputs,
 )
+from gkreport.render.notice import Notice
+from gkreport.render.wording import cn_date, md_escape
 from tests.factories import build_report, rebuild, render_memo, render_notice
 from tests.lo import convert, needs_lo
 
@@ -108,7 +108,9 @@ def make_report(plan: Plan, *, previous: bool = True, period: Period = JULY) -> 
             missing=len(t.expected_units) - len(rows), avg_progress=None,
             missing_units=tuple(u for u in t.expected_units if u in missing),
             previous_status=prev,
-            change=f"{prev.value}→{status.value}" if prev and prev is not status else ""))
+            change=f"{prev.value}→{status.value}" if prev and prev is not status else "",
+            behind_units=tuple(e.unit for e in rows if e.status is BEHIND),
+            open_units=tuple(e.unit for e in rows if e.status not in (DONE, BEHIND))))
     problems = []
     unit_results = []
     for i, name in enumerate(expected):
@@ -123,7 +125,8 @@ def make_report(plan: Plan, *, previous: bool = True, period: Period = JULY) -> 
     return build_report(period=period, plan=plan, tasks=tuple(results), units=tuple(unit_results),
                   entries=tuple(entries), submissions=(), problems=tuple(problems),
                   files=FileCounts(50, 49, 1, 0), rows=RowCounts(len(entries), len(entries), 0),
-                  previous_period=period.previous if previous else None)
+                  previous_period=period.previous if previous else None,
+                  due=date(period.next.year, period.next.month, 5))
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +140,9 @@ def rendered(report: Report, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     annotated = {name: out / "退回修改" / f"{name}.xlsx" for name in report.summary.to_json()["units"]
                  ["needs_fix"][:-1]}  # the last one has no annotated copy: the notice says so
     md, html, docx = render_memo(report, out, annotated=annotated)
-    notice = render_notice(report, out, annotated=annotated)
+    notice = render_notice(report, out, annotated=annotated,
+                           notice=Notice(sender="区政府办公室", contact="区政府办公室 王五 57771234",
+                                         issued=date(2025, 8, 8)))
     return {"md": md, "html": html, "docx": docx, "notice": notice, "out": out}
 
 
@@ -184,9 +189,13 @@ def check_figures(text: str, report: Report) -> int:
     unverified = re.search(r"(\d+)项任务有(\d+)条填报待核实", text)
     assert ((int(unverified.group(1)), int(unverified.group(2))) if unverified else (0, 0)) == (
         s["unverified"]["tasks"], s["unverified"]["reports"])
-    m = re.search(r"本期应报送单位(\d+)家，已报送(\d+)家、未报送(\d+)家，报送率([\d.]+)%；"
+    m = re.search(r"本期应报送单位(\d+)家，已报送(\d+)家(?:（按时(\d+)家、逾期(\d+)家）)?、"
+                  r"未报送(\d+)家，报送率([\d.]+)%；"
                   r"校验发现错误(\d+)处、警告(\d+)处，需退回修改(\d+)家。", text)
+    timely = len(units["on_time"]) + len(units["late"]) == units["submitted"] > 0
     assert m.groups() == (str(units["expected"]), str(units["submitted"]),
+                          str(len(units["on_time"])) if timely else None,
+                          str(len(units["late"])) if timely else None,
                           str(len(units["missing"])), pct(units["submitted"], units["expected"]),
                           str(s["problems"]["错误"]), str(s["problems"]["警告"]),
                           str(len(units["needs_fix"])))
@@ -210,10 +219,12 @@ def check_figures(text: str, report: Report) -> int:
     checked += check_unit_lists(text, report)
     if report.previous_period:
         prev = [t for t in report.tasks if t.previous_status is not None]
-        m = re.search(r"相比，新增完成(\d+)项，新增滞后(\d+)项，滞后转为正常或完成(\d+)项"
+        m = re.search(r"相比，(?:新增完成(\d+)项，?)?(?:新增滞后(\d+)项，?)?"
+                      r"(?:滞后转为正常或完成(\d+)项)?(?:各项任务状态没有变化)?"
                       r"(?:；已完成任务由(\d+)项变为(\d+)项)?。", text)
         before, now = (m.group(4), m.group(5)) if m.group(4) else (tasks["已完成"],) * 2
-        assert (int(m.group(1)), int(m.group(2)), int(m.group(3)), int(before), int(now)) == (
+        assert (int(m.group(1) or 0), int(m.group(2) or 0), int(m.group(3) or 0), int(before),
+                int(now)) == (
             sum(t.status is DONE and t.previous_status is not DONE for t in prev),
             sum(t.status is BEHIND and t.previous_status is not BEHIND for t in prev),
             sum(t.previous_status is BEHIND and t.status in (DONE, ON) for t in prev),
@@ -307,10 +318,15 @@ def test_memo_sections_name_units_deadlines_and_reasons(rendered, report):
     assert "\n---\n\n## 附件\n\n### 未报送单位和需修改单位名单\n" in text
     # Task 9 (4月) is overdue in July: first in the late-task table, with the units that gave
     # a reason counted as the workbook's 逾期滞后 sheet lists them (not done, a real problem).
-    given = [e.unit for e in report.entries if e.task_no == 9 and e.status is not DONE
-             and substantive_issue(e.issues)]
+    t9 = next(t for t in report.tasks if t.task.no == 9)
+    behind = [e.unit for e in report.entries if e.task_no == 9 and e.status is BEHIND]
+    first = behind[0] if behind else t9.missing_units[0]
+    named = len(behind) + len(t9.missing_units)  # behind, and missing: all it waits on
+    kinds = "、".join(x for x in (f"滞后{len(behind)}家" if behind else "",
+                                   f"未报送{len(t9.missing_units)}家" if t9.missing_units else "")
+                      if x)
     assert re.search(rf"^\| 9 \| 提升全区各级行政机关政策解读的质量和水平…… \| 4月 \| 逾期 \| "
-                     rf"{given[0]}等{len(given)}家：{given[0]}反映：", text, re.M)
+                     rf"{first}等{named}家（{kinds}）：{first}反映：", text, re.M)
     # Highlights: newly completed tasks 5 and 10 (on track last month), and two quoted notes.
     assert "本月新增完成任务2项（序号5、10）。" in text
     assert re.search(r"^- 序号5：依托全市统一的政策发布平台和查询门户……（区政府各部门、各街镇）。$", text, re.M)
@@ -324,20 +340,28 @@ def test_memo_sections_name_units_deadlines_and_reasons(rendered, report):
 def test_notice_lists_missing_units_with_contacts_and_forms_to_fix(rendered, report):
     text = rendered["notice"].read_text(encoding="utf-8")
     s = report.summary.to_json()
-    m = re.search(r"尚有(\d+)家单位未报送，(\d+)家单位的填报表需修改后重新报送", text)
-    assert tuple(map(int, m.groups())) == (len(s["units"]["missing"]), len(s["units"]["needs_fix"]))
-    listed = re.findall(r"^\d+\. (\S+)（联系人：(.*)；电话：(.*)）$", text, re.M)
-    assert [n for n, _, _ in listed] == s["units"]["missing"]
+    missing, fix = s["units"]["missing"], s["units"]["needs_fix"]
+    # Due on 5 August, issued on the 8th: three days late, said once and per missing unit.
+    assert "报送截止日期为2025年8月5日，现已逾期3天。" in text
+    assert f"\n一、未报送单位（{len(missing)}家）\n" in text
+    assert f"\n二、需修改后重新报送的单位（{len(fix)}家）\n" in text
+    listed = re.findall(r"^\d+\. (\S+)（联系人：(.*)；电话：(.*)），已逾期3天$", text, re.M)
+    assert [n for n, _, _ in listed] == missing
     assert listed[0][1:] == ("张三", "021-5778 0000")
     assert all(c == p == "名录未登记" for _, c, p in listed[1:])
-    fixes = re.findall(r"^\d+\. (\S+)：发现错误(\d+)处，(退回文件|原报送文件)“(.+?)”。$", text, re.M)
+    fixes = re.findall(r"^\d+\. (\S+)：发现错误(\d+)处，(请按退回文件|请修改原报送文件)“(.+?)”",
+                       text, re.M)
     errors = {u.unit.name: u.errors for u in report.units}
-    assert [(n, int(e)) for n, e, _, _ in fixes] == [(n, errors[n]) for n in s["units"]["needs_fix"]]
+    assert [(n, int(e)) for n, e, _, _ in fixes] == [(n, errors[n]) for n in fix]
+    # The file to send back, by its name only (never a folder of the office's workspace).
     assert [(kind, f) for _, _, kind, f in fixes[:-1]] == [
-        ("退回文件", f"退回修改/{n}.xlsx") for n, *_ in fixes[:-1]]
-    assert fixes[-1][2:] == ("原报送文件", f"{fixes[-1][0]}.xlsx")
+        ("请按退回文件", f"{n}.xlsx") for n, *_ in fixes[:-1]]
+    assert fixes[-1][2:] == ("请修改原报送文件", f"{fixes[-1][0]}.xlsx")
+    assert "退回修改/" not in text and "0家" not in text
     assert "D7：完成状态“差不多”无法识别" in text
     assert "#" not in text  # plain text for pasting into a messaging or OA system
+    assert text.rstrip().endswith("区政府办公室\n2025年8月8日")
+    assert "（区政府办公室 王五 57771234）" in text
 
 
 def test_notice_when_everyone_reported_cleanly(plan, tmp_path):
@@ -363,11 +387,14 @@ def test_unit_text_with_markup_is_data_in_every_format(rendered):
     md = rendered["md"].read_text(encoding="utf-8")
     html = rendered["html"].read_text(encoding="utf-8")
     docx = docx_text(rendered["docx"])
-    for text in (md, docx):
-        assert f"“{EVIL}”" in text, text  # quoted verbatim (存在问题), never run as a template
+    # Quoted as written (存在问题), never run as a template; in Markdown its markup escaped,
+    # so a viewer shows the characters instead of running or formatting them.
+    escaped = md_escape(EVIL)
+    assert f"“{EVIL}”" in docx
+    assert f"“{escaped}”" in md and not re.search(r"(?<!\\)<script", md)
     assert "<script" not in html and "{{ 7*7 }}" in html and "{% if %}" in html
-    assert html.count("&lt;script&gt;x()&lt;/script&gt;{{ 7*7 }}{% if %}") == md.count(EVIL)
-    assert "<script>x()</script>{{ 7*7 }}" in md  # the late-task table's cut reason too
+    assert html.count("&lt;script&gt;x()&lt;/script&gt;{{ 7*7 }}{% if %}") == md.count(escaped)
+    assert "\\<script\\>x()\\</script\\>{{ 7\\*7 }}" in md  # the late-task table's reason too
 
 
 def test_html_is_self_contained_with_a_status_chart(rendered):
@@ -565,14 +592,15 @@ def test_bundled_example_memo_and_notice_equal_summary_json(bundled):
                  docx_text(out / "简报_2025-06.docx")):
         assert check_figures(text, report) >= 9
     notice = (out / "催报通知_2025-06.md").read_text(encoding="utf-8")
-    m = re.search(r"尚有(\d+)家单位未报送，(\d+)家单位的填报表需修改", notice)
+    m = re.search(r"一、未报送单位（(\d+)家）[\s\S]*二、需修改后重新报送的单位（(\d+)家）", notice)
     assert tuple(map(int, m.groups())) == (len(summary["units"]["missing"]),
                                            len(summary["units"]["needs_fix"]))
+    assert f"报送截止日期为{cn_date(date.fromisoformat(summary['units']['due']))}" in notice
     listed = re.findall(r"^\d+\. (\S+)（联系人：", notice, re.M)
     assert listed == summary["units"]["missing"]
     for name in summary["units"]["needs_fix"]:  # the annotated copy the office forwards
         assert f"{name}：发现错误" in notice
-        assert f"退回文件“退回修改/{name}.xlsx”" in notice
+        assert f"请按退回文件“{name}.xlsx”中的批注修改" in notice
         assert (out / "退回修改" / f"{name}.xlsx").exists()
 
 
@@ -601,7 +629,9 @@ def test_memo_of_a_consolidated_report(plan, tmp_path):
         check_figures(text, report)
     s = report.summary.to_json()
     text = notice.read_text(encoding="utf-8")
-    assert f"尚有{len(s['units']['missing'])}家单位未报送，{len(s['units']['needs_fix'])}家" in text
+    assert f"一、未报送单位（{len(s['units']['missing'])}家）" in text
+    assert f"二、需修改后重新报送的单位（{len(s['units']['needs_fix'])}家）" in text
+    assert "报送截止日期" not in text  # no due date known: nothing said of one
     assert text.count("名录未登记") == 2 * len(s["units"]["missing"])
 
 
@@ -697,7 +727,7 @@ def test_notice_lists_the_problems_it_counts(plan, tmp_path):
     r = rebuild(r, problems=(old, *r.problems))
     fix = next(u for u in memo_context(r)["fix_units"] if u["name"] == name)
     assert fix["errors"] == unit.errors == len(fix["problems"]) + fix["more"]
-    assert all("2025-05" not in p["line"] for p in fix["problems"])
+    assert all("2025-05" not in line for line in fix["problems"])
     text = render_notice(r, tmp_path).read_text(encoding="utf-8")
     assert f"{name}：发现错误{unit.errors}处" in text and "2025-05 的填报表" not in text
 
@@ -712,37 +742,56 @@ def test_render_outputs_writes_nothing_until_asked(report, tmp_path):
     assert write_outputs(contents) == list(contents) and all(p.exists() for p in contents)
 
 
-def _late_reasons(path: Path) -> dict[int, list[str]]:
-    """Task -> the units whose reasons the workbook's 逾期滞后 sheet lists, in order."""
+def _late_sheet(path: Path) -> dict[int, dict[str, list[str]]]:
+    """Task -> the units the workbook's 逾期滞后 sheet names: 滞后, 未完成, 未报送, 原因."""
     import openpyxl
 
     ws = openpyxl.load_workbook(path)["逾期滞后"]
-    return {row[0]: [line.split("：")[0] for line in (row[-1] or "").splitlines()]
-            for row in ws.iter_rows(min_row=2, values_only=True)}
+    head = [c.value for c in ws[1]]
+    out = {}
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        cells = dict(zip(head, row, strict=True))
+        out[row[0]] = {k: (cells[k] or "").split("、") if cells[k] else []
+                       for k in ("滞后单位", "未完成单位", "未报送单位")}
+        out[row[0]]["原因"] = [line.partition("：")[2] for line in
+                             (cells["原因（单位填报的存在问题）"] or "").splitlines()]
+    return out
 
 
-def test_late_table_reasons_equal_the_workbook_overdue_sheet(report, rendered, bundled, tmp_path):
+def test_late_table_units_equal_the_workbook_overdue_sheet(report, rendered, bundled, tmp_path):
+    """The late-task table names the units each task waits on, counted by why, as the
+    workbook's 逾期滞后 sheet lists them; the reason quoted is the first the sheet gives."""
     from gkreport.render.workbook import write_workbook
 
     cases = [(rendered["md"], write_workbook(report, tmp_path / "汇总表.xlsx")),
              (bundled["out"] / "简报_2025-06.md", bundled["out"] / "汇总表_2025-06.xlsx")]
     for memo, workbook in cases:
-        reasons = _late_reasons(workbook)
-        rows = re.findall(r"^\| (\d+) \|.*\| (?:逾期|滞后) \| (.*) \|$",
+        sheet = _late_sheet(workbook)
+        rows = re.findall(r"^\| (\d+) \|.*\| (?:逾期|滞后|到期未完成) \| (.*) \|$",
                           memo.read_text(encoding="utf-8"), re.M)
         assert rows
-        for no, reason in rows:
-            units = reasons[int(no)]
-            if reason.endswith("：未说明原因"):  # then the cell names the 责任单位
-                assert units == []
-                continue
-            m = re.match(r"([^：等]+)(?:等(\d+)家)?：", reason)
-            assert m, reason
-            assert (m.group(1), int(m.group(2) or 1)) == (units[0], len(units)), (no, reason)
+        for no, cell in rows:
+            listed = sheet[int(no)]
+            names = listed["滞后单位"] + listed["未完成单位"] + listed["未报送单位"]
+            who, _, reason = re.sub(r"\\(.)", r"\1", cell).partition("：")  # Markdown unescaped
+            m = re.match(r"([^等（]+)(?:等(\d+)家)?(?:（(.*)）)?$", who)
+            assert m, cell
+            assert (m.group(1), int(m.group(2) or 1)) == (names[0], len(names)), (no, cell)
+            kinds = {k: len(listed[f"{k}单位"]) for k in ("滞后", "未完成", "未报送")}
+            said = dict(re.findall(r"(滞后|未完成|未报送)(\d+)家", m.group(3) or ""))
+            assert {k: int(v) for k, v in said.items()} == {k: n for k, n in kinds.items()
+                                                            if n and m.group(3)}, (no, cell)
+            if listed["原因"]:  # the first reason, whole or cut at a clause
+                assert listed["原因"][0].startswith(reason.removesuffix("……")), (no, cell)
+            else:
+                assert reason == "未说明原因", (no, cell)
 
 
 def test_excerpts_end_at_a_clause_outside_quotes():
-    from gkreport.render.memo import _excerpt, _fit, _quoted, _units_short
+    from gkreport.render.wording import excerpt as _excerpt
+    from gkreport.render.wording import fit as _fit
+    from gkreport.render.wording import quoted as _quoted
+    from gkreport.render.wording import units_short as _units_short
 
     note = "聚焦“加强政策解读，质量把关”，召开专题推进会1次，组织业务培训2场、参训86人次，任务已完成并形成工作台账。"
     assert _excerpt(note, 45) == "聚焦“加强政策解读，质量把关”，召开专题推进会1次，组织业务培训2场、参训86人次……"
@@ -780,4 +829,9 @@ def test_a_late_task_without_reasons_names_its_units(plan):
     r = rebuild(r, entries=tuple(replace(e, issues="无") if e.task_no == 9 else e
                                  for e in r.entries))
     row = next(d for d in memo_context(r)["delay_rows"] if d["no"] == 9)
-    assert (row["reason_short"], row["reasons_count"]) == ("区政府办公室等：未说明原因", 0)
+    t9 = next(t for t in r.tasks if t.task.no == 9)
+    behind = [e.unit for e in r.entries if e.task_no == 9 and e.status is BEHIND]
+    waiting = behind + list(t9.missing_units)
+    expected = (f"{waiting[0]}等{len(waiting)}家（滞后{len(behind)}家、"
+                f"未报送{len(t9.missing_units)}家）：未说明原因")
+    assert (row["reason_short"], row["reasons_count"]) == (expected, 0)

@@ -425,7 +425,7 @@ def test_write_plan_workbook_round_trip(tmp_path: Path, plan: Plan) -> None:
     path = write_plan_workbook(tmp_path / "out" / "p.xlsx", title=plan.title, tasks=raw,
                                units=units, collectives=colls)
     wb = load_workbook(path)
-    assert wb.sheetnames == ["任务分解表", "单位名录", "集合名称"]
+    assert wb.sheetnames == ["任务分解表", "单位名录", "集合名称", "设置"]
     ws = wb["任务分解表"]
     assert ws["A1"].value == plan.title
     assert [c.value for c in ws[2]] == ["序号", "一级指标", "二级指标", "责任单位", "时间节点"]

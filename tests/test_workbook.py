@@ -18,19 +18,17 @@ from gkreport.core.model import (
     FileCounts,
     Period,
     Plan,
-    Report,
     Returns,
     RowCounts,
     Status,
     Submission,
     SubmissionState,
     Task,
-    TaskResult,
     Unit,
     UnitKind,
-    UnitResult,
 )
 from gkreport.core.problems import problem
+from gkreport.core.report import Report, TaskResult, TrendRow, UnitResult
 from gkreport.render.workbook import SHEETS, TRUNCATED, detail_rows, write_workbook
 
 from .factories import build_report, make_entry, make_task, rebuild, with_previous
@@ -104,10 +102,15 @@ def small_report() -> Report:
         period=Period(2025, 6), plan=plan, tasks=results, units=unit_results, entries=entries,
         submissions=subs, problems=problems, files=FileCounts(found=4, read=3, skipped=1),
         rows=RowCounts(read=7, merged=6, rejected=1), previous_period=Period(2025, 5),
-        trend={1: {"2025-05": "按计划推进", "2025-06": "按计划推进"},
-               2: {"2025-05": "按计划推进", "2025-06": "滞后"},
-               3: {"2025-06": "按计划推进"}, 4: {"2025-05": "未启动", "2025-06": "未启动"}},
-        trend_periods=("2025-05", "2025-06"),
+        trend=tuple(TrendRow(t.no, t.category, t.text, {Period.parse(p): Status(v)
+                                                        for p, v in row.items()},
+                             added=Period(2025, 6) if t.no == 3 else None)
+                    for t, row in zip(tasks, (
+                        {"2025-05": "按计划推进", "2025-06": "按计划推进"},
+                        {"2025-05": "按计划推进", "2025-06": "滞后"},
+                        {"2025-06": "按计划推进"}, {"2025-05": "未启动", "2025-06": "未启动"}),
+                        strict=True)),
+        trend_periods=(Period(2025, 5), Period(2025, 6)),
     )
 
 
@@ -131,7 +134,9 @@ def bundled_report(plan: Plan) -> Report:
     return build_report(period=period, plan=plan, tasks=tuple(results), units=units,
                   entries=tuple(entries), submissions=(), problems=(),
                   files=FileCounts(found=2, read=2), rows=RowCounts(len(entries), len(entries)),
-                  trend_periods=())
+                  trend=tuple(TrendRow(r.task.no, r.task.category, r.task.text,
+                                       {period: r.status}) for r in results),
+                  trend_periods=(period,))
 
 
 @pytest.fixture(scope="module")
@@ -174,17 +179,19 @@ def test_headers(book: Any) -> None:
     assert _header(book["任务汇总"]) == [
         "序号", "一级指标", "任务内容", "责任单位（牵头）", "时间节点", "截止日期", "应报单位数",
         "已报单位数", "已完成单位数", "滞后单位数", "未报送单位数", "任务状态", "预警", "逾期",
-        "平均进度", "上月状态", "变化"]
+        "平均进度", "上月状态", "变化", "沿用上期单位数"]
     assert _header(book["单位填报明细"]) == [
         "序号", "任务内容", "单位", "完成状态", "原填状态", "完成进度", "进展情况", "存在问题",
         "下步计划", "来源文件", "工作表", "单元格"]
     assert _header(book["报送情况"]) == [
-        "单位", "类别", "状态", "文件", "任务数", "错误", "警告", "联系人", "联系电话"]
+        "单位", "类别", "状态", "文件", "任务数", "错误", "警告", "联系人", "联系电话",
+        "首次报送时间", "截止日期", "报送时效", "退回修改次数", "全部报送文件", "佐证材料"]
     assert _header(book["问题与建议"]) == ["序号", "任务内容", "单位", "完成状态", "存在问题",
                                            "下步计划"]
     assert _header(book["逾期滞后"])[:7] == ["序号", "一级指标", "任务内容", "责任单位（牵头）",
                                             "截止日期", "任务状态", "逾期"]
-    assert _header(book["历史趋势"]) == ["序号", "一级指标", "任务内容", "2025-05", "2025-06"]
+    assert _header(book["历史趋势"]) == ["序号", "一级指标", "任务内容", "2025-05", "2025-06",
+                                          "变动"]
 
 
 def test_row_counts_equal_summary(book: Any) -> None:
@@ -225,7 +232,7 @@ def test_task_cells(book: Any) -> None:
     rows = {r[0]: r for r in _rows(book["任务汇总"])[1:]}
     assert rows[2][5] == datetime(2025, 5, 31)
     assert book["任务汇总"]["F3"].number_format == "yyyy-mm-dd"
-    assert rows[2][11:] == ("滞后", "红", "是", 30.0, "按计划推进", "按计划推进→滞后")
+    assert rows[2][11:] == ("滞后", "红", "是", 30.0, "按计划推进", "按计划推进→滞后", 0)
     assert rows[3][12] == "蓝"
     assert rows[4][4:6] == ("长期坚持", "无")
     assert rows[4][13] == "否"
@@ -322,9 +329,9 @@ def test_sheet_layout_and_print_setup(book: Any) -> None:
         assert ws.freeze_panes == ("D2" if name == "历史趋势" else "A2"), name
         assert ws.print_title_rows == "$1:$1", name
         assert ws.auto_filter.ref.startswith("A1:"), name
-    assert book["任务汇总"].auto_filter.ref == "A1:Q5"
+    assert book["任务汇总"].auto_filter.ref == "A1:R5"
     assert book["单位填报明细"].auto_filter.ref == "A1:L8"
-    assert book["报送情况"].auto_filter.ref == "A1:I5"
+    assert book["报送情况"].auto_filter.ref == "A1:O5"
     assert book["总览"].freeze_panes == "A5"
 
 
@@ -408,7 +415,7 @@ def test_bundled_plan(plan: Plan, tmp_path: Path) -> None:
     expected_pairs = sum(len(t.expected_units) for t in plan.tasks)
     assert book["单位填报明细"].max_row - 1 == len(detail_rows(report)) == expected_pairs
     assert book["报送情况"].max_row - 1 == s["units"]["expected"] == 56
-    assert _header(book["历史趋势"])[3:] == ["2025-06"]
+    assert _header(book["历史趋势"])[3:] == ["2025-06", "变动"]
 
 
 def _returns(plan: Plan, period: Period, status: Status, units: tuple[str, ...]) -> Returns:
@@ -428,13 +435,14 @@ def test_renders_a_consolidated_report(plan: Plan, tmp_path: Path) -> None:
 
     from gkreport.consolidate import consolidate
     from gkreport.history import History
+    from gkreport.year import build_prior
 
     units = ("区政府办公室", "岳阳街道", "泗泾镇")
     history = History(tmp_path / "history.sqlite")
     may, june = Period(2025, 5), Period(2025, 6)
-    history.record(consolidate(plan, _returns(plan, may, Status.ON_TRACK, units), may,
-                               history=history))
-    report = consolidate(plan, _returns(plan, june, Status.BEHIND, units), june, history=history)
+    history.record(consolidate(plan, _returns(plan, may, Status.ON_TRACK, units), may))
+    prior = build_prior(plan, history.year_rows(plan.year, june))
+    report = consolidate(plan, _returns(plan, june, Status.BEHIND, units), june, prior=prior)
     s = report.summary.to_json()
     book = openpyxl.load_workbook(write_workbook(report, tmp_path / "汇总表_2025-06.xlsx"))
     assert book["任务汇总"].max_row - 1 == s["tasks"]["total"]
@@ -452,7 +460,7 @@ def test_renders_a_consolidated_report(plan: Plan, tmp_path: Path) -> None:
     first = report.tasks[0]
     assert tasks[first.task.no][11:13] == (first.status.value, first.colour.value)
     assert tasks[first.task.no][15] == "按计划推进"  # 上月状态 from the history
-    assert _header(book["历史趋势"])[3:] == ["2025-05", "2025-06"]
+    assert _header(book["历史趋势"])[3:] == ["2025-05", "2025-06", "变动"]
     assert book["问题与建议"].max_row - 1 == sum(bool(e.issues) for e in report.entries)
 
 

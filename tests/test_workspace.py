@@ -64,4 +64,6 @@ def test_file_open_in_excel_gives_advice(tmp_path: Path, monkeypatch: pytest.Mon
 def test_latest_period_picks_the_newest_folder(tmp_path: Path) -> None:
     for name in ("2025-05", "2025-06", "notes", "2024-12"):
         (tmp_path / "input" / name).mkdir(parents=True)
+        (tmp_path / "input" / name / "x.xlsx").write_bytes(b"")
+    (tmp_path / "input" / "2025-07").mkdir()  # made ahead of time, nothing in it yet
     assert str(latest_period(Paths(tmp_path))) == "2025-06"

@@ -264,7 +264,8 @@ def _print_check(result: Any, out: show.Printer) -> None:
 
 def _print_reconciliation(returns: Any, out: show.Printer) -> None:
     f, r = returns.files, returns.rows
-    out.line(f"文件：发现 {f.found}，读取 {f.read}，拒收 {f.refused}，跳过 {f.skipped}；"
+    evidence = f"，佐证材料 {f.evidence}" if f.evidence else ""
+    out.line(f"文件：发现 {f.found}，读取 {f.read}，拒收 {f.refused}，跳过 {f.skipped}{evidence}；"
              f"数据行：读取 {r.read} = 采用 {r.merged} + 未采用 {r.rejected}")
 
 
@@ -295,6 +296,11 @@ def consolidate(
 def _print_summary(result: Any, out: show.Printer) -> None:
     report = result.report
     s = report.summary
+    if result.caught_up:
+        out.line("先补汇总了本年度此前未汇总的期次：" + "、".join(map(str, result.caught_up))
+                 + "（按时间先后，以便与上期比较）")
+    for p in result.notes:
+        out.problem(p)
     out.line(f"{report.plan.title} · {s.period} 汇总完成", style="bold")
     t = s.tasks
     parts: list[tuple[object, str | None]] = [(f"任务 {t.total} 项：", None)]

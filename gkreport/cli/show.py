@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from gkreport.core.model import STATUS_COLOUR, Colour, Status, TaskResult
+from gkreport.core.model import STATUS_COLOUR, Colour, Status
 from gkreport.core.problems import Problem
+from gkreport.core.report import TaskResult
 
 # The terminal's names for the warning colours; which status carries which colour is the
 # model's one table (STATUS_COLOUR), shared with the workbook and the memo.
@@ -110,8 +111,9 @@ def names(units: tuple[str, ...] | list[str]) -> str:
 
 def why(t: TaskResult) -> str:
     """Why a task carries its warning colour, in a few words."""
-    if t.colour is Colour.RED:
-        return f"逾期（{t.task.deadline.label()}到期）"
+    if t.colour is Colour.RED and t.task.deadline.date:
+        d = t.task.deadline.date
+        return f"{d.month}月{d.day}日到期，未完成"
     if t.colour is Colour.BLUE and t.task.deadline.date:
         return f"{t.task.deadline.date.month}月{t.task.deadline.date.day}日到期"
     parts = []

@@ -13,7 +13,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from gkreport.core.problems import Problem
-from gkreport.core.text import unit_key
+from gkreport.core.text import fold, nfkc, unit_key
 
 
 class Status(StrEnum):
@@ -156,6 +156,22 @@ class Task:
     lead_unit: str = ""  # first named unit or collective term as written
     open: bool = False  # 各有关单位: any registered unit may report
 
+    @property
+    def key(self) -> str:
+        """The task's identity across plan versions: its text, compared without spaces and
+        punctuation. A task renumbered or given other units is the same task; one whose
+        text changed is a new one."""
+        return task_key(self.text)
+
+
+def task_key(text: str) -> str:
+    """A short stable id of a task text (see Task.key)."""
+    core = _NOT_WORD.sub("", fold(nfkc(text)))
+    return hashlib.sha256(core.encode()).hexdigest()[:16]
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
 
 @dataclass(frozen=True, slots=True)
 class PlanIndex:
@@ -167,6 +183,7 @@ class PlanIndex:
     tasks_of: dict[str, tuple[Task, ...]]
     expected: dict[int, frozenset[str]]
     names: dict[str, str]  # unit_key of a registered name or alias -> the unit's name
+    keys: dict[str, Task]  # Task.key -> task
 
     @classmethod
     def build(cls, tasks: tuple[Task, ...], units: tuple[Unit, ...]) -> PlanIndex:
@@ -181,7 +198,8 @@ class PlanIndex:
                     names[unit_key(n)] = u.name
         return cls(tasks={t.no: t for t in tasks}, units={u.name: u for u in units},
                    tasks_of={u: tuple(ts) for u, ts in tasks_of.items()},
-                   expected={t.no: frozenset(t.expected_units) for t in tasks}, names=names)
+                   expected={t.no: frozenset(t.expected_units) for t in tasks}, names=names,
+                   keys={t.key: t for t in reversed(tasks)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +220,49 @@ class Plan:
 
     @property
     def fingerprint(self) -> str:
-        """Hash of task numbers and texts: identifies which plan a form was made from."""
+        """Hash of what the plan asks of whom, by when: a version of the plan.
+
+        Every task's number, category, text, deadline and units count; the registry's
+        contacts do not (editing a telephone number is not a new plan). A form carries
+        the fingerprint of the plan it was made from; the history keeps each version.
+        """
         h = hashlib.sha256()
         for t in self.tasks:
-            h.update(f"{t.no}\x1f{t.text}\x1e".encode())
+            fields = (str(t.no), t.category, t.text, t.deadline.text, "、".join(t.expected_units),
+                      t.lead_unit, "1" if t.open else "")
+            h.update(("\x1f".join(fields) + "\x1e").encode())
         return h.hexdigest()[:16]
+
+    def to_record(self) -> dict[str, Any]:
+        """The plan's content as plain data (the history keeps every version so)."""
+        return {
+            "year": self.year, "title": self.title, "source": self.source,
+            "tasks": [{"no": t.no, "category": t.category, "text": t.text,
+                       "units_text": t.units_text, "deadline_text": t.deadline.text,
+                       "deadline": t.deadline.date.isoformat() if t.deadline.date else None,
+                       "named": list(t.named_units), "expected": list(t.expected_units),
+                       "lead": t.lead_unit, "open": t.open} for t in self.tasks],
+            "units": [{"name": u.name, "kind": u.kind.value, "aliases": list(u.aliases),
+                       "contact": u.contact, "phone": u.phone} for u in self.units],
+            "collectives": [{"name": c.name, "rule": c.rule, "members": list(c.members),
+                             "open": c.open} for c in self.collectives],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Plan:
+        """The plan `to_record` gave (no problems: it was consolidated, so it was sound)."""
+        tasks = tuple(Task(
+            no=t["no"], category=t["category"], text=t["text"], units_text=t["units_text"],
+            deadline=Deadline(t["deadline_text"],
+                              date.fromisoformat(t["deadline"]) if t["deadline"] else None),
+            named_units=tuple(t["named"]), expected_units=tuple(t["expected"]),
+            lead_unit=t["lead"], open=t["open"]) for t in record["tasks"])
+        units = tuple(Unit(u["name"], UnitKind(u["kind"]), tuple(u["aliases"]), u["contact"],
+                           u["phone"]) for u in record["units"])
+        collectives = tuple(Collective(c["name"], c["rule"], tuple(c["members"]), c["open"])
+                            for c in record["collectives"])
+        return cls(year=record["year"], title=record["title"], tasks=tasks, units=units,
+                   collectives=collectives, source=record["source"])
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -224,6 +280,14 @@ class Plan:
     def unit(self, name: str) -> Unit | None:
         """The registered unit of that exact name."""
         return self.index.units.get(name)
+
+    def task_of_key(self, key: str) -> Task | None:
+        """The task with that identity (Task.key): the same text, whatever its number."""
+        return self.index.keys.get(key)
+
+    def unit_named(self, name: str) -> str:
+        """The registered unit a name or alias (an old name kept as 别名) means; "" if none."""
+        return self.index.names.get(unit_key(name), "")
 
     def task(self, no: int) -> Task | None:
         """The task numbered `no`."""
@@ -334,6 +398,7 @@ class Entry:
     row: int  # 1-based Excel row
     cell: str  # A1 of the status cell, for tracing
     task_text: str = ""
+    carried_from: Period | None = None  # 沿用上期: the period this report was made in
 
 
 @_pickled_as_arguments
@@ -356,21 +421,40 @@ class Submission:
     errors: int = 0
     warnings: int = 0
     identified_by: str = ""  # 元数据 / 填报单位 / 文件名
+    lacking: tuple[int, ...] = ()  # tasks the unit owes that the form has no row for
+    old_plan: bool = False  # made from an earlier version of the plan (read row by row)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A file that is not a form (佐证材料: PDF, Word, images, archives): listed, not read."""
+
+    file: str  # path within input/PERIOD, "/"-separated
+    unit: str  # the unit its name or folder names; "" when none
+    sha256: str
+    size: int
+    read_at: str  # ISO timestamp of its modification time
 
 
 @dataclass(frozen=True, slots=True)
 class FileCounts:
+    """Files of a period's folder: found = read + refused + skipped + evidence."""
+
     found: int = 0
     read: int = 0
     refused: int = 0
     skipped: int = 0
+    evidence: int = 0  # 佐证材料: listed, not read
 
 
 @dataclass(frozen=True, slots=True)
 class RowCounts:
+    """Data rows read = merged + rejected; carried rows (沿用上期) come from the history."""
+
     read: int = 0
     merged: int = 0
     rejected: int = 0
+    carried: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,153 +468,10 @@ class Returns:
     files: FileCounts
     rows: RowCounts
     skipped_files: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    register: dict[str, str] = field(default_factory=dict)  # 收文登记: file -> received (ISO)
     problems_of_file: dict[str, tuple[Problem, ...]] = field(init=False, repr=False,
                                                              compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "problems_of_file", group(self.problems, attrgetter("file")))
-
-
-@dataclass(frozen=True, slots=True)
-class TaskResult:
-    """A task's merged status for the period, with the counts behind it."""
-
-    task: Task
-    status: Status
-    overdue: bool
-    colour: Colour
-    expected: int
-    reported: int
-    done: int
-    behind: int
-    missing: int
-    avg_progress: float | None
-    missing_units: tuple[str, ...] = ()
-    previous_status: Status | None = None
-    change: str = ""  # e.g. 按计划推进→已完成; "" when unchanged or no history
-    # expected units whose accepted form has no usable row for this task (row rejected):
-    # reported but 待核实, not 未报送
-    unverified_units: tuple[str, ...] = ()
-    # every unit whose report on this task is 待核实: an unreadable status, or a row not used
-    unverified: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class UnitResult:
-    """An expected unit's submission state (报送情况)."""
-
-    unit: Unit
-    state: SubmissionState
-    file: str
-    tasks: int
-    errors: int
-    warnings: int
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """The consolidated period: the one object every output renders."""
-
-    period: Period
-    plan: Plan
-    tasks: tuple[TaskResult, ...]
-    units: tuple[UnitResult, ...]
-    entries: tuple[Entry, ...]
-    submissions: tuple[Submission, ...]
-    problems: tuple[Problem, ...]
-    files: FileCounts
-    rows: RowCounts
-    summary: Summary
-    previous_period: Period | None = None
-    # task_no -> {period: task status} for stored periods of the plan year up to this one,
-    # this one included (never later ones: re-running a period gives the same Report)
-    trend: dict[int, dict[Period, Status]] = field(default_factory=dict)
-    trend_periods: tuple[Period, ...] = ()
-    skipped_files: tuple[str, ...] = ()  # Returns.skipped_files, carried for the check report
-    # Lookups built once with the report: every output asks them per task.
-    entries_of_task: dict[int, tuple[Entry, ...]] = field(init=False, repr=False,
-                                                          compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "entries_of_task", group(self.entries, attrgetter("task_no")))
-
-
-# ---------------------------------------------------------------- the key figures
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryFigures:
-    """Task counts of one 一级指标."""
-
-    name: str
-    total: int
-    by_status: dict[Status, int]  # every reportable status, 0 when none
-    overdue: int
-
-
-@dataclass(frozen=True, slots=True)
-class TaskFigures:
-    total: int
-    by_status: dict[Status, int]
-    overdue: int
-    by_category: tuple[CategoryFigures, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnitFigures:
-    expected: int
-    submitted: int
-    missing: tuple[str, ...]
-    needs_fix: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ProblemCounts:
-    errors: int
-    warnings: int
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """The key figures of a consolidated period: the one source of every figure shown in the
-    workbook, the memo, the notice and the terminal; `to_json` is summary.json."""
-
-    period: Period
-    plan_year: int
-    plan_title: str
-    fingerprint: str
-    tasks: TaskFigures
-    units: UnitFigures
-    files: FileCounts
-    rows: RowCounts
-    problems: ProblemCounts
-    previous_period: Period | None
-    colours: dict[Colour, int]  # red, yellow, blue, green: tasks of each warning colour
-    unverified_tasks: int  # tasks with any report we could not read or use (待核实)
-    unverified_reports: int
-    near_deadline: tuple[int, ...]  # 临期 (blue): task numbers
-
-    def to_json(self) -> dict[str, Any]:
-        """summary.json: keys others code against, never renamed (added ones go last)."""
-        def statuses(counts: dict[Status, int]) -> dict[str, int]:
-            return {s.value: counts[s] for s in REPORTABLE}
-
-        t, u, f, r = self.tasks, self.units, self.files, self.rows
-        return {
-            "period": str(self.period),
-            "plan": {"year": self.plan_year, "title": self.plan_title,
-                     "fingerprint": self.fingerprint},
-            "tasks": {"total": t.total, **statuses(t.by_status), OVERDUE: t.overdue,
-                      "by_category": {c.name: {"total": c.total, **statuses(c.by_status),
-                                               OVERDUE: c.overdue} for c in t.by_category}},
-            "units": {"expected": u.expected, "submitted": u.submitted,
-                      "missing": list(u.missing), "needs_fix": list(u.needs_fix)},
-            "files": {"found": f.found, "read": f.read, "refused": f.refused,
-                      "skipped": f.skipped},
-            "rows": {"read": r.read, "merged": r.merged, "rejected": r.rejected},
-            "problems": {"错误": self.problems.errors, "警告": self.problems.warnings},
-            "previous_period": str(self.previous_period) if self.previous_period else None,
-            "colours": {c.value: n for c, n in self.colours.items()},
-            "unverified": {"tasks": self.unverified_tasks, "reports": self.unverified_reports},
-            "near_deadline": list(self.near_deadline),
-        }

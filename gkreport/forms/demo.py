@@ -33,6 +33,7 @@ from gkreport.core.problems import GkreportError, a1, problem
 from gkreport.forms import layout as L
 
 MISSING_UNITS = 3  # forms not returned each month
+LATE_UNITS = 2  # forms returned after the due date each month
 
 # ---------------------------------------------------------------- trajectories
 
@@ -265,8 +266,6 @@ def _plant(period: Period, rows: dict[str, list[dict[str, Any]]],
     pick("missing-progress-note", (on,), lambda u, r: [("note", "")])
     pick("done-below-100", (done,), lambda u, r: [("progress", 90)])
     pick("behind-without-issue", (behind,), lambda u, r: [("issues", "")])
-    pick("formula-text", (on, done), lambda u, r: [
-        ("issues", "=1+1"), ("next_steps", "<script>alert('x')</script>")])
     # A unit that copies last month's text (上月进展情况, prefilled in its form) unchanged.
     pick("stale-progress", (on,), lambda u, r: [("note", r["_prev_note"])],
          lambda u, r: bool(r["_prev_note"]))
@@ -379,9 +378,13 @@ def fill_demo(plan: Plan, period: Period, forms_dir: Path, input_dir: Path, *,
     input_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     extra: list[Mistake] = []
+    # Most units return in the first days of the next month, before the due date (the 5th);
+    # two are a few days late.
+    late = set(rng.sample(returned, min(LATE_UNITS, len(returned))))
     for unit in returned:
         unit_rng = random.Random(f"{seed}-{period}-{unit}-date")
-        filled = date(nxt.year, nxt.month, unit_rng.randint(1, 5))
+        filled = date(nxt.year, nxt.month, unit_rng.randint(6, 9) if unit in late
+                      else unit_rng.randint(1, 5))
         name, phone = _reporter(unit, seed)
         data = rows[unit]
         if unit in no_phone:
@@ -395,6 +398,8 @@ def fill_demo(plan: Plan, period: Period, forms_dir: Path, input_dir: Path, *,
             draft = [{**r, **{k: getattr(a, k) for k in ("note", "issues", "next_steps")}}
                      for r, a in zip(data, demo_answers(plan, period, unit, seed, salt="-draft"),
                                      strict=True)]
+            # The draft had a status the office could not read; it was returned, then fixed.
+            draft[0] = {**draft[0], "status": "基本完成"}
             old = input_dir / forms[unit].name
             _fill(openpyxl.load_workbook(forms[unit]), old, draft,
                   (name, phone, filled - timedelta(days=2)))
@@ -406,6 +411,7 @@ def fill_demo(plan: Plan, period: Period, forms_dir: Path, input_dir: Path, *,
         for m in mistakes:
             if m.unit == unit:
                 extra.append(replace(m, file=dest.name))
+    _write_register(input_dir, files)
     lock_target = files[rng.randrange(len(files))]
     lock = input_dir / f"~${lock_target.name}"
     owner = _reporter(rng.choice(returned), seed)[0]
@@ -415,6 +421,16 @@ def fill_demo(plan: Plan, period: Period, forms_dir: Path, input_dir: Path, *,
     return DemoResult(input_dir, tuple(files), tuple(returned),
                       tuple(u for u in plan.expected_units if u in gone),
                       tuple(m for m in extra))
+
+
+def _write_register(folder: Path, files: list[Path]) -> None:
+    """收文登记.csv: when each form came, as the office records it (a checkout or copy of the
+    example would otherwise date every file to the day it was copied)."""
+    from gkreport.intake.ingest import REGISTER
+
+    lines = ["文件,收到时间"] + [
+        f"{f.name},{datetime.fromtimestamp(f.stat().st_mtime):%Y-%m-%d %H:%M}" for f in files]
+    (folder / REGISTER).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def regenerate_examples(root: Path, periods: Sequence[str] = ("2025-05", "2025-06"), *,

@@ -157,6 +157,11 @@ def write_forms(plan: Plan, period: Period, out_dir: Path, *, units: Sequence[st
         forms.append(FormFile(unit, path, len(tasks)))
         if progress:
             progress(i + 1, len(chosen))
+    if not units:  # the whole set: a unit no longer expected must not be sent a form
+        keep = {n.casefold() for n in names}
+        for stale in out_dir.glob(f"*_{period}_填报表.xlsx"):
+            if stale.name.casefold() not in keep:
+                stale.unlink()
     listing = out_dir / listing_filename(period)
     write_xlsx(listing, lambda tmp: _write_listing(tmp, plan, period, forms, generated_at, due))
     return FormsResult(tuple(forms), listing)
@@ -395,7 +400,8 @@ def _write_guide(ws: Any, f: _Formats, *, plan: Plan, period: Period, unit: str,
                  "请在上月基础上更新，不要照抄上月内容。"),
         ("存在问题", "有困难或问题时填写；完成状态为“滞后”时必须说明原因。"),
         ("下步计划", "填写下一步的工作安排。"),
-        ("上月状态、上月进展情况", "由系统根据上月汇总结果预填，仅供参考，不需修改。"),
+        ("上期状态、上期进展情况", "由系统按本单位本年度最近一次报送的内容预填（不是上月报送的，"
+                           "在状态后注明月份），仅供参考，不需修改。"),
         ("保存和报送", "可以用 Excel、WPS 或 LibreOffice 填写，保存为 .xlsx（也可为 .xls、.ods）；"
                     "文件可以改名。请不要删除本工作簿中的任何工作表。"),
         ("联系方式", contact or "如有疑问，请联系发文单位。"),

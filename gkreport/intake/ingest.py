@@ -16,7 +16,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gkreport.core.model import Entry, FileCounts, Period, Plan, Returns, RowCounts, Submission
+from gkreport.core.model import (
+    Entry,
+    Evidence,
+    FileCounts,
+    Period,
+    Plan,
+    Returns,
+    RowCounts,
+    Submission,
+)
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
@@ -242,10 +251,12 @@ def _date_key(value: str, period: Period) -> str:
 
 
 def read_file(path: Path, plan: Plan, period: Period,
-              previous_notes: Mapping[tuple[int, str], str] | None = None) -> FileResult:
-    """Read one returned form; never raises for a bad file (the file gets one problem)."""
+              previous_notes: Mapping[tuple[int, str], str] | None = None, *,
+              name: str = "") -> FileResult:
+    """Read one returned form; never raises for a bad file (the file gets one problem).
+    `name` is how the file is named in problems (its path within the period's folder)."""
     st = path.stat()
-    base = FileResult(file=path.name, size=st.st_size, sha256="", mtime=st.st_mtime,
+    base = FileResult(file=name or path.name, size=st.st_size, sha256="", mtime=st.st_mtime,
                       read_at=datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds"))
     try:
         if st.st_size > layout.MAX_FILE_BYTES:
@@ -361,10 +372,9 @@ def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[s
     if found and found != str(period):
         return refuse(problem("form-wrong-period", file=file, unit=unit, **at, found=found,
                               period=str(period)))
+    # A form of an earlier plan version is read row by row against the current plan.
     fingerprint = meta.get("fingerprint") or props.get("fingerprint")
-    if fingerprint and fingerprint != _facts(plan).fingerprint:
-        at = {"sheet": layout.META_SHEET} if meta.get("fingerprint") else {}
-        return refuse(problem("form-wrong-plan", file=file, unit=unit, **at))
+    old_plan = bool(fingerprint) and fingerprint != plan.fingerprint
     if not unit:
         where = {k: at_unit[k] for k in ("file", "sheet", "cell")}
         if written[0]:
@@ -380,27 +390,137 @@ def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[s
     if not found:
         first.append(problem("form-period-unknown", file=file, sheet=sheet, unit=unit,
                              period=str(period)))
-    return validate(base, form, rows, labels, plan, previous, first)
+    if old_plan:
+        first.append(problem("form-old-plan", file=file, sheet=sheet, unit=unit))
+    return validate(replace(base, old_plan=old_plan), form, rows, labels, plan, previous, first)
 
 
 # ---------------------------------------------------------------- the folder
 
 
-def _listing(folder: Path) -> tuple[list[Path], list[str], int]:
-    """(files to read, skipped names, entries found) in sorted file-name order."""
+# Files that are not forms but evidence a unit sends with it (佐证材料): listed, not read.
+EVIDENCE_SUFFIXES = frozenset({
+    ".pdf", ".ofd", ".doc", ".docx", ".wps", ".rtf", ".jpg", ".jpeg", ".png", ".gif",
+    ".bmp", ".tif", ".tiff", ".heic", ".webp", ".zip", ".rar", ".7z", ".ppt", ".pptx",
+    ".mp4", ".mov"})
+MAX_DEPTH = 3  # subfolders of input/PERIOD read (a unit's folder, and folders inside it)
+
+
+REGISTER = "收文登记.csv"  # the office's record of when each file arrived (optional)
+
+
+def skip_reason(name: str) -> str | None:
+    """Why a file in the period folder is skipped unread, or None to read it: files the
+    office's tools leave behind (lock files, system files, hidden files), and the office's
+    own receipt register."""
+    low = name.lower()
+    if name == REGISTER:
+        return "收文登记：各文件的收到时间（优先于文件修改时间），不是填报表"
+    if name.startswith("~$"):
+        return "Excel/WPS 打开文件时生成的临时锁定文件，不是填报表"
+    if low in IGNORED_NAMES:
+        return "操作系统自动生成的文件，不是填报表"
+    if name.startswith("."):
+        return "隐藏文件或临时文件，不是填报表"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The files of a period's folder, subfolders included, by what is done with them."""
+
+    forms: list[tuple[Path, str]]  # (path, name within the folder) of spreadsheets to read
+    evidence: list[tuple[Path, str]]
+    skipped: list[str]
+    found: int
+
+
+def _listing(folder: Path) -> Listing:
+    """Every file under `folder` (names "/"-separated, sorted), by what is done with it."""
+    listing = Listing([], [], [], 0)
     if not folder.is_dir():
-        return [], [], 0
-    paths = sorted(folder.iterdir(), key=lambda p: p.name)
-    files: list[Path] = []
-    skipped: list[str] = []
-    for p in paths:
-        name = p.name
-        if (p.is_dir() or name.startswith(("~$", ".")) or name.lower() in IGNORED_NAMES
-                or not p.is_file()):
-            skipped.append(name)
+        return listing
+    todo = [(folder, "", 0)]
+    entries: list[tuple[Path, str]] = []
+    while todo:
+        here, prefix, depth = todo.pop()
+        for p in here.iterdir():
+            name = f"{prefix}{p.name}"
+            if p.is_dir() and not p.is_symlink() and depth < MAX_DEPTH \
+                    and skip_reason(p.name) is None:
+                todo.append((p, f"{name}/", depth + 1))
+            else:
+                entries.append((p, name))
+    for p, name in sorted(entries, key=lambda e: e[1]):
+        if skip_reason(p.name) is not None or not p.is_file():
+            listing.skipped.append(name)
+        elif p.suffix.lower() in EVIDENCE_SUFFIXES:
+            listing.evidence.append((p, name))
         else:
-            files.append(p)
-    return files, skipped, len(paths)
+            listing.forms.append((p, name))
+    return replace(listing, found=len(entries))
+
+
+_REGISTER_TIME = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2})[:：时](\d{1,2}))?")
+
+
+def read_register(path: Path) -> tuple[dict[str, str], list[Problem]]:
+    """收文登记.csv: file name -> when it was received (ISO), as the office recorded it.
+
+    Files saved from e-mail or an OA system carry the time they were saved, and a copy
+    (a git checkout, an archive) the time it was copied; the register says when they came.
+    """
+    import csv
+    import io
+
+    if not path.is_file():
+        return {}, []
+    data = path.read_bytes()[: layout.MAX_FILE_BYTES]
+    text = next((data.decode(enc) for enc in ("utf-8-sig", "gb18030")
+                 if _decodes(data, enc)), "")
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if len(row) < 2 or n == 1 and not _REGISTER_TIME.search(row[1]):
+            continue  # the header, or a blank line
+        m = _REGISTER_TIME.search(nfkc(row[1]))
+        try:
+            when = datetime(*(int(g) for g in m.groups() if g)) if m else None
+        except ValueError:
+            when = None
+        if when is None or not clean(row[0]):
+            problems.append(problem("register-bad-row", file=REGISTER, row=n,
+                                    value=clean(",".join(row))))
+            continue
+        out[clean(row[0]).replace("\\", "/")] = when.isoformat(timespec="seconds")
+    return out, problems
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _evidence(items: list[tuple[Path, str]], plan: Plan) -> tuple[list[Evidence], list[Problem]]:
+    """Evidence files with the unit their name, or a folder they are in, names."""
+    names = _unit_names(plan)
+    out, problems = [], []
+    for path, name in items:
+        parts = name.split("/")
+        unit = next((u for part in (Path(parts[-1]).stem, *reversed(parts[:-1]))
+                     if (u := _match_unit(part, names))), "")
+        st = path.stat()
+        data = path.read_bytes() if st.st_size <= layout.MAX_FILE_BYTES * 5 else b""
+        out.append(Evidence(file=name, unit=unit, sha256=hashlib.sha256(data).hexdigest(),
+                            size=st.st_size, read_at=datetime.fromtimestamp(st.st_mtime)
+                            .isoformat(timespec="seconds")))
+        if not unit:
+            problems.append(problem("evidence-no-unit", file=name, name=name))
+    return out, problems
 
 
 # A worker's share of the job, set once per worker process: pickling the plan (a city's
@@ -412,9 +532,10 @@ def _init_worker(plan: Plan, period: Period, notes: Mapping[tuple[int, str], str
     _WORKER.update(plan=plan, period=period, notes=notes)
 
 
-def _read_in_worker(path: Path) -> FileResult:
+def _read_in_worker(item: tuple[Path, str]) -> FileResult:
     """Top-level so a worker process can run it."""
-    return read_file(path, _WORKER["plan"], _WORKER["period"], _WORKER["notes"])
+    return read_file(item[0], _WORKER["plan"], _WORKER["period"], _WORKER["notes"],
+                     name=item[1])
 
 
 def read_returns(plan: Plan, period: Period, folder: Path, *,
@@ -424,7 +545,8 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
     """Read every returned form in `folder` into entries, submissions, problems and counts."""
     import os
 
-    files, skipped, found = _listing(folder)
+    listing = _listing(folder)
+    files, skipped, found = listing.forms, listing.skipped, listing.found
     notes = dict(previous_notes or {})
     results: list[FileResult] = []
     workers = workers or os.cpu_count() or 1
@@ -446,12 +568,18 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
             results = []
     if len(results) < len(files):
         results = []
-        for i, path in enumerate(files, start=1):
-            results.append(read_file(path, plan, period, notes))
+        for i, (path, name) in enumerate(files, start=1):
+            results.append(read_file(path, plan, period, notes, name=name))
             if progress:
                 progress(i, len(files))
     results = _resolve_duplicates(results)
-    return _assemble(period, results, skipped, found)
+    evidence, evidence_problems = _evidence(listing.evidence, plan)
+    register, register_problems = read_register(folder / REGISTER)
+    evidence_problems += register_problems
+    returns = _assemble(period, results, skipped, found)
+    return replace(returns, evidence=tuple(evidence), register=register,
+                   problems=(*returns.problems, *evidence_problems),
+                   files=replace(returns.files, evidence=len(evidence)))
 
 
 def _resolve_duplicates(results: list[FileResult]) -> list[FileResult]:
@@ -476,9 +604,12 @@ def _resolve_duplicates(results: list[FileResult]) -> list[FileResult]:
     for res in results:
         if res.file in superseded:
             kept, newer = superseded[res.file]
+            # Its own errors are no longer the unit's to fix, but they were there: the
+            # submission record counts a bad form later replaced as a return round.
             res = replace(res, entries=(), rows_rejected=res.rows_read, problems=(
                 problem("form-duplicate" if newer else "form-duplicate-tie", file=res.file,
-                        unit=res.unit, kept=kept),))
+                        unit=res.unit, kept=kept),),
+                errors_before=sum(p.is_error for p in res.problems))
         out.append(res)
     return out
 
@@ -506,8 +637,9 @@ def _assemble(period: Period, results: list[FileResult], skipped: list[str], fou
             filled_by=res.filled_by, phone=res.phone, fill_date=res.fill_date,
             accepted=not res.refused and not superseded, superseded=superseded,
             rows_read=res.rows_read, rows_rejected=res.rows_rejected,
-            errors=sum(p.is_error for p in res.problems),
-            warnings=sum(not p.is_error for p in res.problems), identified_by=res.identified_by))
+            errors=sum(p.is_error for p in res.problems) + res.errors_before,
+            warnings=sum(not p.is_error for p in res.problems), identified_by=res.identified_by,
+            lacking=res.lacking, old_plan=res.old_plan))
     return Returns(period=period, entries=tuple(entries), submissions=tuple(submissions),
                    problems=tuple(problems),
                    files=FileCounts(found=found, read=files_read, refused=files_refused,

@@ -28,7 +28,15 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
 
-from gkreport.core.model import STATUS_ALIASES, Entry, Plan, Status, normalise_status
+from gkreport.core.model import (
+    STATUS_ALIASES,
+    Entry,
+    Plan,
+    Status,
+    Task,
+    normalise_status,
+    task_key,
+)
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
@@ -55,6 +63,9 @@ class FileResult:
     filled_by: str = ""
     phone: str = ""
     fill_date: str = ""
+    lacking: tuple[int, ...] = ()  # tasks the unit owes that the form has no row for
+    old_plan: bool = False  # made from an earlier plan version: rows matched by their text
+    errors_before: int = 0  # errors of a form superseded by a newer one (its problems dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,32 +267,25 @@ def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], i
                                     value=_quote_row(cells, header, keys)))
             continue
         if no == -1:
-            c = next(c for c, v in enumerate(cells) if clean(v))
-            value = _quote_row(cells, header)
-            where = {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
-            if task_at and r > task_at[-1]:
-                texts = (_para(v) for v in cells)
-                problems.append(problem("form-extra-rows", **where,
-                                        value=_clip(" ".join(t for t in texts if t))))
-            else:
-                problems.append(problem("form-stray-row", **where, value=value))
+            below = bool(task_at) and r > task_at[-1]
+            problems.append(_not_a_task_row(r, cells, header, below, file, sheet, unit))
             continue
         if no is None:
             rejected += 1
             problems.append(problem("unnumbered-task", **at(r, "no"),
                                     text=_quote(clean(val("text")))))
             continue
-        task = plan.task(no)
-        if task is None or not plan.accepts(task, unit):
+        task, refusal = _row_task(plan, unit, base.old_plan, no, clean(val("text")))
+        if refusal is not None:
             rejected += 1
-            problems.append(problem("unknown-task", **at(r, "no"), no=clean(val("no"))))
+            if refusal == "task-text-mismatch":
+                contested.add(no)
+            where = at(r, "text" if refusal == "task-text-mismatch" else "no")
+            problems.append(problem(refusal, **where, no=no if refusal == "task-text-mismatch"
+                                    else clean(val("no")), text=_quote(clean(val("text")))))
             continue
-        text = clean(val("text"))
-        if text and not _same_text(text, task.text):
-            rejected += 1
-            contested.add(no)
-            problems.append(problem("task-text-mismatch", **at(r, "text"), no=no))
-            continue
+        assert task is not None
+        no = task.no
         if no in claimed:
             rejected += 1
             problems.append(problem("duplicate-task", **at(r, "no"), no=no))
@@ -291,10 +295,14 @@ def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], i
         entries.append(entry)
         used[r] = named[r]
         problems.extend(found)
-    for task in plan.tasks_for(unit):
-        if task.no not in claimed and task.no not in contested:
+    lacking = tuple(task.no for task in plan.tasks_for(unit)
+                    if task.no not in claimed and task.no not in contested)
+    if not base.old_plan:  # an older plan's form lacks the tasks added since: not an error
+        for no in lacking:
+            task = plan.task(no)
+            assert task is not None
             problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
-                                    no=task.no, text=task.text[:40]))
+                                    no=no, text=task.text[:40]))
     for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
         value, r, c = labels.get(label, ("", 0, 0))
         if not value:
@@ -302,7 +310,47 @@ def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], i
             problems.append(problem("missing-reporter", file=file, sheet=sheet, cell=cell,
                                     row=r + 1 if label in labels else None, unit=unit,
                                     field=label))
-    return replace(base, entries=tuple(entries), problems=tuple(problems), rows_rejected=rejected)
+    return replace(base, entries=tuple(entries), problems=tuple(problems), rows_rejected=rejected,
+                   lacking=lacking)
+
+
+def _not_a_task_row(r: int, cells: list[object], header: list[object], below: bool,
+                    file: str, sheet: str, unit: str) -> Problem:
+    """A non-blank row that is no task row: extra rows below the table, or a stray row in it."""
+    c = next(c for c, v in enumerate(cells) if clean(v))
+    where = {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
+    if below:
+        texts = (_para(v) for v in cells)
+        return problem("form-extra-rows", **where, value=_clip(" ".join(t for t in texts if t)))
+    return problem("form-stray-row", **where, value=_quote_row(cells, header))
+
+
+def _row_task(plan: Plan, unit: str, old_plan: bool, no: int, text: str,
+              ) -> tuple[Task | None, str | None]:
+    """(the task a numbered row is about, None) or (None, the code of why it is refused).
+
+    A form of an earlier plan version is matched by its text (the task may have another
+    number now); a current form by its number, the text checked against the plan's."""
+    if old_plan:
+        task = _task_by_text(plan, no, text)
+        if task is None or not plan.accepts(task, unit):
+            return None, "form-old-plan-task"
+        return task, None
+    task = plan.task(no)
+    if task is None or not plan.accepts(task, unit):
+        return None, "unknown-task"
+    if text and not _same_text(text, task.text):
+        return None, "task-text-mismatch"
+    return task, None
+
+
+def _task_by_text(plan: Plan, no: int | None, text: str) -> Task | None:
+    """The current plan's task a row of an older plan's form is about: its number's task
+    when the text still matches, else the task with the same text (renumbered)."""
+    task = plan.task(no) if no is not None else None
+    if task is not None and (not text or _same_text(text, task.text)):
+        return task
+    return plan.task_of_key(task_key(text)) if text else None
 
 
 # ---------------------------------------------------------------- cell values

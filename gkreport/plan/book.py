@@ -17,6 +17,7 @@ from gkreport.core.model import Plan, Unit, UnitKind
 from gkreport.core.problems import GkreportError, Problem, problem
 from gkreport.core.text import clean, squash
 from gkreport.intake.sheets import Refused, open_book, read_grid, sheet_names
+from gkreport.paths import Paths
 from gkreport.plan.rules import (
     COLLECTIVE_SHEET,
     MAX_ROWS,
@@ -31,9 +32,15 @@ from gkreport.plan.rules import (
     unit_kind,
     year_from_title,
 )
+from gkreport.plan.settings import (
+    SETTINGS_SHEET,
+    Settings,
+    default_settings,
+    settings_from_rows,
+    write_settings_sheet,
+)
 from gkreport.plan.table import parse_task_table
 
-PLAN_FILE = "任务分解表.xlsx"
 UNIT_SHEET = "单位名录"
 
 UNIT_HEADERS: dict[str, tuple[str, ...]] = {
@@ -168,6 +175,8 @@ def read_plan(path: Path, *, year: int | None = None) -> Plan:
     problems = list(table.problems) + problems
     collectives, coll_problems = build_collectives(list(registry.collectives), units, file=file)
     problems += coll_problems
+    if SETTINGS_SHEET in wb.sheetnames:
+        problems += settings_from_rows(wb.grid(SETTINGS_SHEET), file=file)[1]
     found_year = year or year_from_title(table.title)
     if found_year is None:
         found_year = date.today().year
@@ -177,9 +186,19 @@ def read_plan(path: Path, *, year: int | None = None) -> Plan:
                       collectives=collectives, problems=problems, file=file)
 
 
+def read_settings(path: Path) -> Settings:
+    """The office's settings in a plan workbook (sheet 设置), or the defaults."""
+    if not path.exists():
+        return default_settings()
+    wb = _Book(path)
+    if SETTINGS_SHEET not in wb.sheetnames:
+        return default_settings()
+    return settings_from_rows(wb.grid(SETTINGS_SHEET), file=path.name)[0]
+
+
 def plan_path(workspace: Path) -> Path:
     """Where a workspace keeps its plan workbook."""
-    return workspace / "input" / PLAN_FILE
+    return Paths(workspace).plan
 
 
 def load_plan(workspace: Path) -> Plan:
@@ -222,10 +241,12 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[RawTask, ...],
                         units: tuple[Unit, ...], collectives: list[tuple[str, str]],
-                        notes: dict[str, str] | None = None) -> Path:
+                        notes: dict[str, str] | None = None,
+                        settings: Settings | None = None) -> Path:
     """Write a plan workbook; category cells of a group are merged, as in the official table.
 
     `notes` gives units a 备注 ("新增，请核对"); the column is written only when some has one.
+    `settings` (the office's, kept over a re-import) fill the 设置 sheet, else the defaults.
     """
     from gkreport.core.xlsx import close_workbook, new_workbook, write_xlsx
 
@@ -253,6 +274,8 @@ def write_plan_workbook(path: Path, *, title: str, tasks: list[RawTask] | tuple[
         cs.set_column(0, 0, 14)
         cs.set_column(1, 1, 18)
         cs.set_column(2, 2, 60)
+        write_settings_sheet(wb.add_worksheet(SETTINGS_SHEET), settings, formats["head"],
+                             formats["wrap"])
         close_workbook(wb, path)
 
     return write_xlsx(path, build)

@@ -18,7 +18,7 @@ from gkreport.core.problems import GkreportError, Problem, problem
 from gkreport.core.text import clean, nfkc
 from gkreport.intake.sheets import Refused, open_book, package_kind, read_grid, sheet_names
 from gkreport.plan.body import document_title, tasks_from_body
-from gkreport.plan.book import write_plan_workbook
+from gkreport.plan.book import read_settings, write_plan_workbook
 from gkreport.plan.docxsource import read_docx
 from gkreport.plan.registry import choose_registry, empty_collectives
 from gkreport.plan.rules import (
@@ -201,6 +201,7 @@ def import_plan(source: Path, *, out: Path, year: int | None = None,
     problems += coll_problems + empty_collectives(table.tasks, collectives, file=source.name)
     plan = build_plan(year=found, title=title, raw=table.tasks, units=reg.units,
                       collectives=collectives, problems=problems, file=source.name, sheet="")
-    write_plan_workbook(out, title=title, tasks=table.tasks, units=reg.units,
+    settings = read_settings(registry) if registry is not None else None
+    write_plan_workbook(out, title=title, tasks=table.tasks, units=reg.units, settings=settings,
                         collectives=list(reg.collectives), notes=dict(reg.notes))
     return ImportResult(plan=plan, path=out, problems=plan.problems)

@@ -11,6 +11,7 @@ from gkreport.core.model import Period, Plan, Returns, Submission
 from gkreport.core.problems import Problem, Severity, a1
 from gkreport.core.text import column_width
 from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.intake.ingest import skip_reason
 
 PROBLEMS_SHEET = "问题清单"
 SUMMARY_SHEET = "汇总"
@@ -18,6 +19,7 @@ FILES_SHEET = "文件清单"
 HEADERS = ("单位", "文件", "工作表", "单元格", "严重程度", "问题代码", "问题说明", "修改建议")
 FILE_HEADERS = ("文件", "单位", "处理结果", "数据行：读取", "数据行：未采用", "错误", "警告", "原因")
 READ, SUPERSEDED, REFUSED, SKIPPED = "读取", "读取，未采用（有较新的一份）", "拒收", "跳过"
+EVIDENCE = "佐证材料"
 ERROR_FILL = "#FFC7CE"
 WARNING_FILL = "#FFEB9C"
 HEAD_FILL = "#D9E1F2"
@@ -66,27 +68,15 @@ def summary_rows(returns: Returns) -> list[tuple[str, int | str]]:
     errors = sum(p.is_error for p in returns.problems)
     return [
         ("文件：发现", f.found), ("文件：读取", f.read), ("文件：拒收", f.refused),
-        ("文件：跳过", f.skipped),
-        ("文件：发现 = 读取 + 拒收 + 跳过",
-         f"{f.found} = {f.read} + {f.refused} + {f.skipped}"
-         + ("" if f.found == f.read + f.refused + f.skipped else "（不一致）")),
+        ("文件：跳过", f.skipped), ("文件：佐证材料", f.evidence),
+        ("文件：发现 = 读取 + 拒收 + 跳过 + 佐证材料",
+         f"{f.found} = {f.read} + {f.refused} + {f.skipped} + {f.evidence}"
+         + ("" if f.found == f.read + f.refused + f.skipped + f.evidence else "（不一致）")),
         ("数据行：读取", r.read), ("数据行：采用", r.merged), ("数据行：未采用", r.rejected),
         ("数据行：读取 = 采用 + 未采用", f"{r.read} = {r.merged} + {r.rejected}"
          + ("" if r.read == r.merged + r.rejected else "（不一致）")),
         ("错误", errors), ("警告", len(returns.problems) - errors),
     ]
-
-
-def skip_reason(name: str) -> str:
-    """Why a file in the period folder was not read, from its name (ingest skips these)."""
-    low = name.lower()
-    if name.startswith("~$"):
-        return "Excel/WPS 打开文件时生成的临时锁定文件，不是填报表"
-    if low in ("thumbs.db", "desktop.ini", ".ds_store"):
-        return "操作系统自动生成的文件，不是填报表"
-    if name.startswith("."):
-        return "隐藏文件或临时文件，不是填报表"
-    return "文件夹或特殊文件：只读取期次文件夹中直接存放的文件"
 
 
 def file_rows(returns: Returns) -> list[tuple[str, str, str, int | str, int | str, int | str,
@@ -109,8 +99,12 @@ def file_rows(returns: Returns) -> list[tuple[str, str, str, int | str, int | st
         errors = sum(p.is_error for p in found)
         rows.append((s.file, s.unit or "（未识别）", result, s.rows_read, s.rows_rejected,
                      errors, len(found) - errors, reason))
-    rows += [(name, "", SKIPPED, "", "", "", "", skip_reason(name))
+    rows += [(name, "", SKIPPED, "", "", "", "",
+              skip_reason(name.rsplit("/", 1)[-1]) or "不是文件（如快捷方式），未读取")
              for name in returns.skipped_files]
+    rows += [(e.file, e.unit or "（未识别）", EVIDENCE, "", "", "",
+              len(by_file.get(e.file, ())), "佐证材料，列入报送情况，不作为填报表读取")
+             for e in returns.evidence]
     return sorted(rows, key=lambda row: row[0])
 
 

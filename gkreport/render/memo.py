@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,30 @@ from gkreport.core.model import (
     STATUS_HEX,
     Colour,
     Entry,
-    Report,
+    Period,
     Status,
-    SubmissionState,
-    Summary,
-    TaskResult,
 )
-from gkreport.core.problems import GkreportError, Problem, problem
-from gkreport.core.text import clean
+from gkreport.core.report import Report, Summary, TaskResult
 from gkreport.core.xlsx import atomic_path, write_text_atomic
 from gkreport.render.memodocx import docx_bytes
+from gkreport.render.notice import Notice, notice_context, unit_lists
+from gkreport.render.templating import render_template, template_env
+from gkreport.render.wording import (
+    cn_date,
+    cn_number,
+    deadline_words,
+    excerpt,
+    fit,
+    pct,
+    plain_text,
+    quoted,
+    short_task,
+    units_list,
+    units_short,
+    units_text,
+)
 from gkreport.render.workbook import SHEET_ISSUES, SHEET_OVERDUE
 
-BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 MEMO_TEMPLATES = ("memo.md.j2", "memo.html.j2")
 NOTICE_TEMPLATE = "notice.md.j2"
 # Chart rows beyond the statuses: 临期 (blue) and 待核实 (yellow), as in the workbook.
@@ -45,104 +56,13 @@ MAX_NEWLY_LISTED = 3  # newly completed tasks named with their text; all are num
 MAX_ISSUES = 2  # problems quoted besides the late tasks' reasons
 MAX_REASONS = 2
 MAX_DELAY_ROWS = 3  # late tasks in the memo's table, overdue first
-MAX_DETAILED = 2  # overdue tasks that get a paragraph with their units' counts
 # Late-task table cells: two lines of memodocx.DELAY_COLS' columns (12 and 18 characters; the
 # reason one short: Chinese line breaking may push a closing mark to the next line)
 TABLE_TASK_CHARS, TABLE_UNITS_CHARS, TABLE_REASON_CHARS = 24, 10, 35
 MAX_QUOTE_CHARS = 44
 MAX_ISSUE_CHARS = 40
-MAX_UNITS_LISTED = 8
 MAX_UNITS_INLINE = 10  # more missing and to-correct units than this go to an 附件 page
-MAX_NOTICE_PROBLEMS = 5  # per unit; the annotated file carries every one
 SUBSTANTIVE_CHARS = 12  # shorter progress notes ("已完成。") say nothing worth quoting
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # invalid in XML, so python-docx refuses them
-_CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_number(n: int) -> str:
-    """1 -> 一, 12 -> 十二, 21 -> 二十一 (section numbers up to 99)."""
-    tens, ones = divmod(n, 10)
-    if n < 10:
-        return _CN_DIGITS[n]
-    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-
-
-def pct(part: int, whole: int) -> str:
-    """A share as the memo prints it: one decimal and a percent sign."""
-    return f"{part * 100 / whole:.1f}%" if whole else "0.0%"
-
-
-def cn_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _text(value: object, limit: int | None = None) -> str:
-    """Unit text for display: one line, no control characters, capped with an ellipsis."""
-    text = clean(_CONTROL.sub("", str(value or "")))
-    if limit and len(text) > limit:
-        text = text[:limit].rstrip("，,；;、 ") + "……"
-    return text
-
-
-def _excerpt(value: object, limit: int) -> str:
-    """Unit text capped at `limit`, cut after a clause (not inside a “quote”) where one is near."""
-    text = _text(value)
-    if len(text) <= limit:
-        return text
-    cuts = [i for i, ch in enumerate(text[:limit]) if ch in "，；。,;"
-            and text[:i].count("“") == text[:i].count("”")]
-    head = text[:cuts[-1]] if cuts and cuts[-1] >= limit // 3 else text[:limit]
-    head = head.rstrip("，,；;、。 ") + "……"
-    return head + "”" if head.count("“") > head.count("”") else head  # cut inside a quote
-
-
-def _fit(value: object, width: int) -> str:
-    """Unit or plan text in `width` characters: whole if it fits, else an excerpt."""
-    text = _text(value)
-    return text if len(text) <= width else _excerpt(text, width - 2)
-
-
-def _quoted(text: str) -> str:
-    """Text to put inside “”: its own quotes become ‘’, and a sentence inside a sentence
-    ends without its full stop (“…滞后”；not “…滞后。”；)."""
-    text = text.replace("“", "‘").replace("”", "’")
-    return text if text.endswith("……") else text.rstrip("。；;.，,、 ")
-
-
-def _short_task(tr: TaskResult, limit: int = 40) -> str:
-    """The task text for a sentence: capped, without its own closing full stop."""
-    text = _text(tr.task.text.rstrip("。；;，, \n"), limit)
-    # Plans exported from Word often carry half-width commas inside Chinese sentences.
-    return re.sub(r"(?<=[\u4e00-\u9fff”）]),\s*(?=[\u4e00-\u9fff“（])", "，", text)
-
-
-def _units_text(text: str) -> str:
-    """责任单位 as written, without the stray spaces line breaks left around 、."""
-    return re.sub(r"\s*、\s*", "、", _text(text)).strip("、")
-
-
-def _deadline(tr: TaskResult) -> str:
-    d = tr.task.deadline
-    return f"{d.text}（{cn_date(d.date)}）" if d.date and d.text != cn_date(d.date) else d.text
-
-
-def _units_list(names: list[str] | tuple[str, ...]) -> str:
-    names = list(names)
-    if len(names) <= MAX_UNITS_LISTED:
-        return "、".join(names)
-    return "、".join(names[:MAX_UNITS_LISTED]) + f"等{len(names)}家"
-
-
-def _units_short(units: str, limit: int) -> str:
-    """The first names of a 责任单位 list that fit in `limit` characters, then 等."""
-    names, kept = units.split("、"), []
-    for name in names:
-        if len("、".join([*kept, name])) > limit:
-            break
-        kept.append(name)
-    if not kept:
-        return _fit(units, limit)
-    return "、".join(kept) + ("等" if len(kept) < len(names) else "")
 
 
 def _nos(rows: list[TaskResult]) -> str:
@@ -171,13 +91,22 @@ def _overview(report: Report, s: Summary) -> dict[str, Any]:
         sentence += f"另有{near}项任务将于{NEAR_DEADLINE_DAYS}日内到期。"
     if unverified:
         sentence += f"{unverified}项任务有{unverified_reports}条填报待核实。"
+    if s.rows.carried:
+        # the figures above count them (DESIGN: carry-forward): say so, or they would
+        # read as this month's reports
+        sentence += f"以上含未报送单位沿用上期的填报{s.rows.carried}条。"
     expected, submitted = units.expected, units.submitted
+    on_time, late = len(units.on_time), len(units.late)
     u = {"expected": expected, "submitted": submitted, "submitted_pct": pct(submitted, expected),
-         "missing": len(units.missing), "needs_fix": len(units.needs_fix)}
+         "missing": len(units.missing), "needs_fix": len(units.needs_fix),
+         "on_time": on_time, "late": late}
     p = s.problems
-    units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家、未报送{u['missing']}家，"
-                      f"报送率{u['submitted_pct']}；校验发现错误{p.errors}处、警告{p.warnings}处，"
-                      f"需退回修改{u['needs_fix']}家。")
+    # On time or late, when the ledger says it of every unit that submitted.
+    timely = (f"（按时{on_time}家、逾期{late}家）"
+              if submitted and on_time + late == submitted else "")
+    units_sentence = (f"本期应报送单位{expected}家，已报送{submitted}家{timely}、"
+                      f"未报送{u['missing']}家，报送率{u['submitted_pct']}；"
+                      f"校验发现错误{p.errors}处、警告{p.warnings}处，需退回修改{u['needs_fix']}家。")
     return {"total": total, "statuses": statuses, "overdue": overdue,
             "overdue_pct": pct(overdue, total), "near": near,
             "near_pct": pct(near, total), "unverified": unverified,
@@ -240,18 +169,18 @@ def _categories_sentence(cats: list[dict[str, Any]]) -> str:
 def _highlights(report: Report) -> dict[str, Any]:
     newly = [t for t in report.tasks if t.status is Status.DONE and t.previous_status is not None
              and t.previous_status is not Status.DONE]
-    newly_done = [{"no": t.task.no, "text": _fit(_short_task(t), 24),
-                   "units": _units_short(_units_text(t.task.units_text), 16)}
+    newly_done = [{"no": t.task.no, "text": fit(short_task(t), 24),
+                   "units": units_short(units_text(t.task.units_text), 16)}
                   for t in newly[:MAX_NEWLY_LISTED]]
     # Notes that report done work first, then those with figures (场, 条, 人次); among them
     # the longest that fits whole, else the shortest cut: one quote per unit and per task.
     def rank(e: Entry) -> tuple[Any, ...]:
-        n = len(_text(e.note))
+        n = len(plain_text(e.note))
         return (e.status is not Status.DONE, not re.search(r"\d", e.note), n > MAX_QUOTE_CHARS,
                 -n if n <= MAX_QUOTE_CHARS else n, e.task_no, e.unit)
 
     ranked = sorted((e for e in report.entries if e.status in (Status.DONE, Status.ON_TRACK)
-                     and len(_text(e.note)) >= SUBSTANTIVE_CHARS), key=rank)
+                     and len(plain_text(e.note)) >= SUBSTANTIVE_CHARS), key=rank)
     quotes: list[dict[str, Any]] = []
     units, tasks = set(), set()
     for e in ranked:
@@ -259,9 +188,9 @@ def _highlights(report: Report) -> dict[str, Any]:
             continue
         units.add(e.unit)
         tasks.add(e.task_no)
-        text = _excerpt(e.note, MAX_QUOTE_CHARS)
+        text = excerpt(e.note, MAX_QUOTE_CHARS)
         quotes.append({"unit": e.unit, "task_no": e.task_no, "status": e.status.value,
-                       "text": text, "line": f"{e.unit}“{_quoted(text)}”（序号{e.task_no}）"})
+                       "text": text, "line": f"{e.unit}“{quoted(text)}”（序号{e.task_no}）"})
         if len(quotes) == MAX_QUOTES:
             break
     if newly:
@@ -284,43 +213,74 @@ def _reasons(entries: tuple[Entry, ...]) -> list[tuple[str, str]]:
             if substantive_issue(e.issues) and e.status is not Status.DONE]
 
 
+def _who(groups: dict[str, tuple[str, ...]]) -> tuple[str, int]:
+    """“佘山镇等4家（滞后3家、未报送1家）” and the number of units it names."""
+    names = [u for us in groups.values() for u in us]
+    if not names:
+        return "", 0
+    kinds = [f"{label}{len(us)}家" for label, us in groups.items() if us]
+    who = names[0] + (f"等{len(names)}家" if len(names) > 1 else "")
+    if len(names) > 1 or len(kinds) > 1 or Status.MISSING.value in (k[:3] for k in kinds):
+        who += f"（{'、'.join(kinds)}）"
+    return who, len(names)
+
+
+def _late_label(t: TaskResult, period: Period) -> str:
+    """到期未完成 in the month a deadline falls in; 逾期 after; 滞后 when only behind."""
+    d = t.task.deadline.date
+    if not t.overdue:
+        return Status.BEHIND.value
+    return "到期未完成" if d and (d.year, d.month) == (period.year, period.month) else OVERDUE
+
+
 def _delays(report: Report) -> list[dict[str, Any]]:
-    """Every overdue or behind task; `in_table` marks the few the memo's table shows
-    (overdue first, then those with most units behind), `detail` the overdue ones among
-    them that also get a paragraph."""
+    """Every overdue or behind task, with the units it waits on; `in_table` marks the few
+    the memo's table shows (overdue first, then those with most units behind)."""
     out: list[dict[str, Any]] = []
     late = [t for t in report.tasks if t.overdue or t.status is Status.BEHIND]
     ranked = sorted(late, key=lambda t: (not t.overdue, -t.behind, -t.missing, t.task.no))
     shown = {t.task.no for t in ranked[:MAX_DELAY_ROWS]}
-    detailed = {t.task.no for t in [t for t in ranked[:MAX_DELAY_ROWS] if t.overdue][:MAX_DETAILED]}
     for t in late:
-        units = _units_text(t.task.units_text)
-        given = _reasons(report.entries_of_task.get(t.task.no, ()))
-        reasons = [{"unit": u, "text": _excerpt(x, MAX_ISSUE_CHARS)} for u, x in given[:MAX_REASONS]]
-        if given:
-            who = given[0][0] + (f"等{len(given)}家" if len(given) > 1 else "")
-            short = f"{who}：{_fit(given[0][1], max(TABLE_REASON_CHARS - len(who) - 1, 10))}"
-        else:  # then at least who is responsible
-            short = f"{_units_short(units, TABLE_UNITS_CHARS)}：未说明原因"
-        counts = (f"应报{t.expected}家，已报{t.reported}家，已完成{t.done}家，"
-                  f"滞后{t.behind}家，未报送{t.missing}家")
-        out.append({"no": t.task.no, "text": _fit(_short_task(t), TABLE_TASK_CHARS),
-                    "units": units, "units_short": _units_short(units, TABLE_UNITS_CHARS),
-                    "deadline": _deadline(t), "deadline_text": _text(t.task.deadline.text),
-                    "overdue": t.overdue, "label": OVERDUE if t.overdue else Status.BEHIND.value,
+        entries = report.entries_of_task.get(t.task.no, ())
+        groups = t.late_units()
+        who, named = _who(groups)
+        given = _reasons(entries)
+        reasons = [{"unit": u, "text": excerpt(x, MAX_ISSUE_CHARS)} for u, x in given[:MAX_REASONS]]
+        reason = (fit(given[0][1], max(TABLE_REASON_CHARS - len(who) - 1, 10)) if given
+                  else "未说明原因")
+        units = units_text(t.task.units_text)
+        out.append({"no": t.task.no, "text": fit(short_task(t), TABLE_TASK_CHARS),
+                    "units": units, "units_short": units_short(units, TABLE_UNITS_CHARS),
+                    "deadline": deadline_words(t), "deadline_text": plain_text(t.task.deadline.text),
+                    "overdue": t.overdue, "label": _late_label(t, report.period),
                     "status": t.status.value,
                     "fill": STATUS_HEX[OVERDUE] if t.overdue else STATUS_HEX[Status.BEHIND],
-                    "counts": counts, "missing_units": _units_list(t.missing_units),
-                    "reasons": reasons, "reasons_count": len(given), "reason_short": short,
-                    "reason_source": _text(given[0][1]) if given else "",
-                    "in_table": t.task.no in shown, "detail": t.task.no in detailed,
+                    "who": who, "named": named,
+                    "groups": {k: "、".join(v) for k, v in groups.items() if v},
+                    "counts": (f"应报{t.expected}家：已完成{t.done}家，滞后{t.behind}家，"
+                               f"其他未完成{t.reported - t.done - t.behind}家，"
+                               f"未报送{t.missing}家"),
+                    "missing_units": units_list(t.missing_units),
+                    "reasons": reasons, "reasons_count": len(given),
+                    "reason_short": f"{who or units_short(units, TABLE_UNITS_CHARS)}：{reason}",
+                    "reason_source": plain_text(given[0][1]) if given else "",
+                    "in_table": t.task.no in shown,
                     "reasons_text": "；".join(f"{r['unit']}：“{r['text']}”" for r in reasons)
                     or "责任单位未说明原因"})
     # the table: overdue first, each group in plan order
     out.sort(key=lambda d: (not d["overdue"], d["no"]))
-    for i, d in enumerate((d for d in out if d["detail"]), start=1):
-        d["no_cn"] = cn_number(i)
     return out
+
+
+def _reverted(report: Report) -> dict[str, Any]:
+    """Tasks a unit had reported 已完成 and now reports not done (status-reverted)."""
+    rows = [{"no": t.task.no, "units": "、".join(f"{u}（{p.month}月已报完成）"
+                                                 for u, p in t.reverted)}
+            for t in report.tasks if t.reverted]
+    sentence = ("此前已报完成、本期改报未完成的任务有" + f"{len(rows)}项（"
+                + "；".join(f"序号{r['no']}：{r['units']}" for r in rows) + "），请相关单位说明情况。"
+                ) if rows else ""
+    return {"tasks": rows, "sentence": sentence}
 
 
 def _delays_more(delays: list[dict[str, Any]]) -> str:
@@ -342,15 +302,15 @@ def _issues(report: Report, s: Summary, delays: list[dict[str, Any]]) -> dict[st
     # Quote a problem once: the late-task table already shows each of its tasks' first reason.
     seen = {d["reason_source"] for d in delays if d["in_table"]}
     units: set[str] = set()
-    for e in sorted(raised, key=lambda e: (-len(_text(e.issues)), e.task_no, e.unit)):
-        text = _text(e.issues)
+    for e in sorted(raised, key=lambda e: (-len(plain_text(e.issues)), e.task_no, e.unit)):
+        text = plain_text(e.issues)
         if text in seen or e.unit in units:  # one quote per unit
             continue
         seen.add(text)
         units.add(e.unit)
-        text = _excerpt(e.issues, MAX_ISSUE_CHARS)
+        text = excerpt(e.issues, MAX_ISSUE_CHARS)
         items.append({"unit": e.unit, "task_no": e.task_no, "text": text,
-                      "line": f"{e.unit}（序号{e.task_no}）“{_quoted(text)}”"})
+                      "line": f"{e.unit}（序号{e.task_no}）“{quoted(text)}”"})
         if len(items) == MAX_ISSUES:
             break
     items.sort(key=lambda i: (i["task_no"], i["unit"]))
@@ -413,9 +373,12 @@ def _mom(report: Report) -> dict[str, Any] | None:
     # an older period (a month skipped, or of another plan version) is 上期, not 上月
     month = "上月" if report.previous_period == report.period.previous else "上期"
     since = "与上月相比" if month == "上月" else f"与上期（{label}）相比"
-    sentences = [f"{since}，新增完成{len(newly_done)}项，新增滞后{len(newly_behind)}项，"
-                 f"滞后转为正常或完成{len(recovered)}项"
-                 # unchanged, the overview's 已完成 figure says it already
+    # the changes there were (a change of none is left out, as the notice leaves out a
+    # list of none); the count of done tasks when it moved
+    changes = [f"{label}{n}项" for label, n in (
+        ("新增完成", len(newly_done)), ("新增滞后", len(newly_behind)),
+        ("滞后转为正常或完成", len(recovered))) if n]
+    sentences = [f"{since}，" + ("，".join(changes) or "各项任务状态没有变化")
                  + (f"；已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
                     else "。")]
     return {"previous_period": str(report.previous_period), "previous_label": label,
@@ -424,38 +387,8 @@ def _mom(report: Report) -> dict[str, Any] | None:
             "sentences": sentences}
 
 
-def _problem_line(p: Problem) -> str:
-    """“填报表 D7：message。fix。” — the unit knows its own file, so the sheet and cell suffice."""
-    where = " ".join(x for x in (p.sheet, p.cell) if x) or p.location()
-    text = _text(p.message).rstrip("。") + "。" + (_text(p.fix).rstrip("。") + "。" if p.fix else "")
-    return f"{_text(where)}：{text}" if where else text
-
-
-def _units(report: Report, annotated: Mapping[str, Path]) -> tuple[list[dict], list[dict]]:
-    missing, fix = [], []
-    for u in report.units:
-        if u.state is SubmissionState.MISSING:
-            missing.append({"name": u.unit.name, "kind": u.unit.kind.value,
-                            "contact": _text(u.unit.contact) or "名录未登记",
-                            "phone": _text(u.unit.phone) or "名录未登记"})
-        elif u.state is SubmissionState.NEEDS_FIX:
-            path = annotated.get(u.unit.name)
-            # The errors of the file the count is about (the accepted form), as consolidate
-            # counts them: a refused older form's problems are not listed here.
-            problems = [{"where": _text(" ".join(x for x in (p.sheet, p.cell) if x)
-                                        or p.location()),
-                         "message": _text(p.message), "fix": _text(p.fix),
-                         "line": _problem_line(p)}
-                        for p in report.problems if p.unit == u.unit.name and p.is_error
-                        and (not p.file or p.file == u.file)]
-            fix.append({"name": u.unit.name, "errors": u.errors, "warnings": u.warnings,
-                        "file": _text(u.file), "annotated": f"退回修改/{path.name}" if path else "",
-                        "problems": problems[:MAX_NOTICE_PROBLEMS],
-                        "more": max(u.errors - len(problems[:MAX_NOTICE_PROBLEMS]), 0)})
-    return missing, fix
-
-
-def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None) -> dict[str, Any]:
+def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None,
+                 notice: Notice | None = None) -> dict[str, Any]:
     """Everything the memo and notice templates show, as plain, ready-formatted data.
 
     Keys: title, plan_title, period, period_label, period_end, intro, overview (statuses,
@@ -468,7 +401,7 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
     """
     s = report.summary
     overview = _overview(report, s)
-    missing, fix = _units(report, annotated or {})
+    missing, fix = unit_lists(report, annotated or {}, notice)
     annex = len(missing) + len(fix) > MAX_UNITS_INLINE
     plan_title = report.plan.title
     delays = _delays(report)
@@ -495,11 +428,10 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
         "delays": delays,
         "delay_rows": [d for d in delays if d["in_table"]],
         "delays_more": delays_more,
-        "delay_details": [d for d in delays if d["detail"]],
         "delays_sentence": (f"本期逾期{overview['overdue']}项、滞后（未逾期）"
                             f"{len(delays) - overview['overdue']}项，"
                             + ("主要情况如下：" if delays_more else "具体如下：") if delays
-                            else "本期无逾期或滞后事项。"),
+                            else "本期无逾期或滞后事项。") + _reverted(report)["sentence"],
         "issues": _issues(report, s, delays),
         "suggestions": _suggestions(report, s, annex),
         "missing_units": missing,
@@ -512,81 +444,12 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None)
         "annex": annex,
         "annex_title": "未报送单位和需修改单位名单",
         "summary": s.to_json(),
+        "notice": notice_context(report, notice, annotated or {}),
+        "reverted": _reverted(report),
     }
 
 
-# --- Jinja ---------------------------------------------------------------------------------
-
-
-def _md_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def template_env(templates: Path | None = None) -> Any:
-    """The Jinja environment: the workspace's templates/ first, then the bundled ones."""
-    from jinja2 import (
-        ChoiceLoader,
-        Environment,
-        FileSystemLoader,
-        StrictUndefined,
-        select_autoescape,
-    )
-
-    loaders = [FileSystemLoader(str(templates))] if templates and templates.is_dir() else []
-    loaders.append(FileSystemLoader(str(BUNDLED_TEMPLATES)))
-    env = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html", "html.j2", "htm"]),
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["md_cell"] = _md_cell
-    return env
-
-
-_JINJA_MESSAGES = (  # Jinja's English messages that users of a template meet, in Chinese
-    (re.compile(r"^'(.+)' is undefined$"), "变量 {0} 未定义"),
-    (re.compile(r"^'(.+)' has no attribute '(.+)'$"), "变量没有属性 {1}"),
-    (re.compile(r"^'(.+)' object has no attribute '(.+)'$"), "变量没有属性 {1}"),
-)
-
-
-def _template_error(exc: Exception, name: str) -> GkreportError:
-    """A Jinja failure as a Chinese problem naming the template file and line."""
-    from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
-
-    path, line = name, None
-    if isinstance(exc, TemplateSyntaxError):
-        path, line = exc.filename or exc.name or name, exc.lineno
-        detail = f"语法错误（{exc.message}）"
-    elif isinstance(exc, TemplateNotFound):
-        detail = "找不到该模板"
-    else:
-        # Jinja rewrites the traceback so a template's own frames carry its file and line;
-        # the innermost one is where it failed (an {% include %}d template included).
-        frames = [f for f in _frames(exc) if not f[0].endswith(".py") and not f[0].startswith("<")]
-        if frames:
-            path, line = frames[-1]
-        message = str(exc)
-        detail = next((chinese.format(*m.groups()) for pattern, chinese in _JINJA_MESSAGES
-                       if isinstance(exc, UndefinedError) and (m := pattern.match(message))),
-                      f"无法渲染（{type(exc).__name__}：{message}）")
-    return GkreportError(problem("template-error", name=Path(path).name, path=path,
-                                 line=line if line is not None else "?", detail=detail))
-
-
-def _frames(exc: BaseException) -> list[tuple[str, int]]:
-    import traceback
-
-    return [(f.filename, f.lineno or 0) for f in traceback.extract_tb(exc.__traceback__)]
-
-
-def _render(env: Any, name: str, ctx: dict[str, Any]) -> str:
-    """One template rendered; any Jinja failure becomes a GkreportError (template-error)."""
-    try:
-        return str(env.get_template(name).render(**ctx))
-    except GkreportError:
-        raise
-    except Exception as exc:  # a workspace template may fail in any way: report, not crash
-        raise _template_error(exc, name) from exc
+# --- rendering -----------------------------------------------------------------------------
 
 
 def memo_paths(report: Report, out_dir: Path) -> tuple[Path, Path, Path]:
@@ -607,14 +470,14 @@ def _created(report: Report) -> datetime:
 
 def render_outputs(report: Report, out_dir: Path,
                    names: tuple[str, ...] = (*MEMO_TEMPLATES, "docx", NOTICE_TEMPLATE), *,
-                   templates: Path | None = None, annotated: Mapping[str, Path] | None = None
-                   ) -> dict[Path, str | bytes]:
+                   templates: Path | None = None, annotated: Mapping[str, Path] | None = None,
+                   notice: Notice | None = None) -> dict[Path, str | bytes]:
     """Path -> content of each output (templates by name, "docx"), rendered in memory only.
 
     Raises GkreportError (template-error) for a broken template; nothing is written, so a
     caller can render first, then write its other outputs and `write_outputs(...)`.
     """
-    ctx = memo_context(report, annotated=annotated)
+    ctx = memo_context(report, annotated=annotated, notice=notice)
     env = template_env(templates)
     md, html, docx = memo_paths(report, out_dir)
     where = {"memo.md.j2": md, "memo.html.j2": html, NOTICE_TEMPLATE: notice_path(report, out_dir)}
@@ -623,7 +486,7 @@ def render_outputs(report: Report, out_dir: Path,
         if name == "docx":
             out[docx] = docx_bytes(ctx, created=_created(report))
         else:
-            out[where[name]] = _render(env, name, ctx)
+            out[where[name]] = render_template(env, name, ctx)
     return out
 
 
@@ -639,11 +502,12 @@ def write_outputs(contents: Mapping[Path, str | bytes]) -> list[Path]:
 
 
 def render_all(report: Report, out_dir: Path, *, templates: Path | None = None,
-               annotated: Mapping[str, Path] | None = None) -> list[Path]:
+               annotated: Mapping[str, Path] | None = None,
+               notice: Notice | None = None) -> list[Path]:
     """Write the memo (.md, .html, .docx) and the notice; return [md, html, docx, notice].
 
     Everything is rendered in memory first: a broken template raises GkreportError
     (template-error, naming the file and line) before any file is written or replaced.
     """
     return write_outputs(render_outputs(report, out_dir, templates=templates,
-                                        annotated=annotated))
+                                        annotated=annotated, notice=notice))

@@ -20,12 +20,10 @@ from gkreport.core.model import (
     STATUS_COLOUR,
     Colour,
     Entry,
-    Report,
     Status,
     SubmissionState,
-    Summary,
-    TaskResult,
 )
+from gkreport.core.report import FileRecord, Outcome, Report, Summary, TaskResult
 from gkreport.core.text import column_width, display_width
 from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
 
@@ -57,6 +55,7 @@ _CHART_COLOUR = {**{k: _SATURATED[c] for k, c in STATUS_COLOUR.items() if c in _
 # Which warning colour a value in a status column carries (uncoloured values get no rule).
 _STATUS_COLOUR = {k: c for k, c in STATUS_COLOUR.items() if c is not Colour.NONE}
 UNUSED_ROW_NOTE = "该行未采用，见校验报告"
+CARRIED = "沿用上期"  # the 来源文件 of a report carried from an earlier period
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +307,9 @@ def _overview(book: _Book, report: Report, summary: Summary, title: str) -> None
     f = book.fmt
     ws.merge_range(0, 0, 0, 9, title, f["title"])
     ws.set_row(0, 30)
-    ws.merge_range(1, 0, 1, 9, f"期次：{report.period}　截至：{report.period.end.isoformat()}"
-                   f"　计划指纹：{report.plan.fingerprint}", f["subtitle"])
+    due = f"　报送截止：{report.due.isoformat()}" if report.due else ""
+    ws.merge_range(1, 0, 1, 9, f"期次：{report.period}　截至：{report.period.end.isoformat()}{due}",
+                   f["subtitle"])
     tasks, units, files, rows = summary.tasks, summary.units, summary.files, summary.rows
     problems = summary.problems
     figures: list[tuple[str, Cell]] = [
@@ -324,11 +324,15 @@ def _overview(book: _Book, report: Report, summary: Summary, title: str) -> None
         (SubmissionState.SUBMITTED, units.submitted),
         (SubmissionState.MISSING, len(units.missing)),
         ("已报送但需修改", len(units.needs_fix)),
+        ("其中：按时报送", len(units.on_time)), ("其中：逾期报送", len(units.late)),
+        ("被退回修改的单位", len(units.returned)),
         # the terminal's and the check report's words for the same reconciliation
         ("文件与数据行核对", None), ("文件：发现", files.found), ("文件：读取", files.read),
         ("文件：拒收", files.refused), ("文件：跳过", files.skipped),
+        ("文件：佐证材料", files.evidence),
         ("数据行：读取", rows.read), ("数据行：采用", rows.merged),
         ("数据行：未采用（见校验报告）", rows.rejected),
+        ("沿用上期的填报（条）", rows.carried),
         ("数据行：读取 = 采用 + 未采用",
          "一致" if rows.read == rows.merged + rows.rejected else "不一致"),
         ("校验问题", None), ("错误", problems.errors), ("警告", problems.warnings),
@@ -439,6 +443,7 @@ TASK_COLS = (
     Col("滞后单位数", "number", 8), Col("未报送单位数", "number", 8), Col("任务状态", "center", 12),
     Col("预警", "center", 6), Col("逾期", "center", 6), Col("平均进度", "number", 10),
     Col("上月状态", "center", 12), Col("变化", "center", 22),
+    Col("沿用上期单位数", "number", 8),
 )
 
 
@@ -447,7 +452,8 @@ def _task_row(t: TaskResult) -> list[Cell]:
             t.task.deadline.date or "无", t.expected, t.reported, t.done, t.behind, t.missing,
             t.status.value, t.colour.value, t.overdue,
             None if t.avg_progress is None else float(t.avg_progress),
-            t.previous_status.value if t.previous_status else "", t.change]
+            t.previous_status.value if t.previous_status else "", t.change,
+            len(t.carried_units)]
 
 
 def previous_header(report: Report) -> str:
@@ -540,9 +546,12 @@ def _detail(book: _Book, report: Report) -> None:
         if e is None:
             rows.append([no, text, unit, Status.MISSING.value, *[""] * 8])
         else:
+            # a carried report names where it came from instead of a file of this period
+            source = (f"{CARRIED}（{e.carried_from}）", "", "") if e.carried_from else \
+                (e.file, e.sheet, e.cell)
             rows.append([no, text, unit, e.status.value, e.raw_status,
                          None if e.progress is None else float(e.progress), e.note, e.issues,
-                         e.next_steps, e.file, e.sheet, e.cell])
+                         e.next_steps, *source])
     cols = DETAIL_COLS
     first, last = book.table(ws, cols, rows)
     book.status_rules(ws, first, last, _col(cols, "完成状态"))
@@ -571,18 +580,19 @@ def _overdue(book: _Book, report: Report) -> None:
     cols = (Col("序号", "number", 6), Col("一级指标", "wrap", 14), Col("任务内容", "wrap", 36),
             Col("责任单位（牵头）", "wrap", 18), Col("截止日期", "center", 12),
             Col("任务状态", "center", 10), Col("逾期", "center", 6), Col("滞后单位", "wrap", 20),
-            Col("未报送单位", "wrap", 24), Col("原因（单位填报的存在问题）", "wrap", 44))
+            Col("未完成单位", "wrap", 20), Col("未报送单位", "wrap", 24),
+            Col("原因（单位填报的存在问题）", "wrap", 44))
     rows: list[list[Cell]] = []
     for t in report.tasks:
         if not (t.overdue or t.status is Status.BEHIND):
             continue
         mine = report.entries_of_task.get(t.task.no, ())
-        behind = [e.unit for e in mine if e.status is Status.BEHIND]
         reasons = _joined(f"{e.unit}：{e.issues.strip()}" for e in mine
                           if substantive_issue(e.issues) and e.status is not Status.DONE)
+        waits = t.late_units()
         rows.append([t.task.no, t.task.category, t.task.text, t.task.units_text,
                      t.task.deadline.date or "无", t.status.value, t.overdue,
-                     "、".join(behind), "、".join(t.missing_units), reasons])
+                     *("、".join(units) for units in waits.values()), reasons])
     first, last = book.table(ws, cols, rows)
     late = _col(cols, "逾期")
     book.flag_rule(ws, first, last, _col(cols, "任务状态"), f'=${_letter(late)}{first + 1}="是"',
@@ -594,34 +604,53 @@ def _overdue(book: _Book, report: Report) -> None:
 
 # --- 报送情况, 历史趋势 -------------------------------------------------------------------------
 
+def _files(files: Iterable[FileRecord], evidence: bool) -> str:
+    """A unit's files of the period, one a line: name, received, what became of it."""
+    return "\n".join(f"{f.name}（{f.received:%m-%d %H:%M}，{f.outcome.value}"
+                     + (f"，错误{f.errors}处" if f.errors else "") + "）"
+                     for f in files if (f.outcome is Outcome.EVIDENCE) == evidence)
+
+
 def _units(book: _Book, report: Report) -> None:
     ws = book.sheet(SHEET_UNITS)
     cols = (Col("单位", "wrap", 20), Col("类别", "center", 12), Col("状态", "center", 10),
             Col("文件", "wrap", 30), Col("任务数", "number", 8), Col("错误", "number", 6),
-            Col("警告", "number", 6), Col("联系人", "text", 12), Col("联系电话", "text", 16))
+            Col("警告", "number", 6), Col("联系人", "text", 12), Col("联系电话", "text", 16),
+            Col("首次报送时间", "center", 17), Col("截止日期", "center", 12),
+            Col("报送时效", "center", 10), Col("退回修改次数", "number", 8),
+            Col("全部报送文件", "wrap", 44), Col("佐证材料", "wrap", 36))
     rows: list[list[Cell]] = [
         [u.unit.name, u.unit.kind.value, u.state, u.file, u.tasks, u.errors, u.warnings,
-         u.unit.contact, u.unit.phone] for u in report.units]
+         u.unit.contact, u.unit.phone,
+         f"{u.received:%Y-%m-%d %H:%M}" if u.received else "", report.due or "",
+         u.timeliness, u.rounds, _files(u.files, False), _files(u.files, True)]
+        for u in report.units]
     first, last = book.table(ws, cols, rows)
     book.status_rules(ws, first, last, _col(cols, "状态"))
     errors = _col(cols, "错误")
+    timely = _col(cols, "报送时效")
     if last >= first:
         ws.conditional_format(first, errors, last, errors, {
             "type": "cell", "criteria": ">", "value": 0, "format": book.red_text})
+        ws.conditional_format(first, timely, last, timely, {
+            "type": "text", "criteria": "begins with", "value": OVERDUE,
+            "format": book.warn[Colour.RED]})
+        ws.conditional_format(first, timely, last, timely, {
+            "type": "cell", "criteria": "==", "value": f'"{SubmissionState.MISSING.value}"',
+            "format": book.missing})
 
 
 def _trend(book: _Book, report: Report) -> None:
     ws = book.sheet(SHEET_TREND)
     periods = report.trend_periods or (report.period,)
     cols = (Col("序号", "number", 6), Col("一级指标", "wrap", 14), Col("任务内容", "wrap", 40),
-            *(Col(str(p), "center", 12) for p in periods))
+            *(Col(str(p), "center", 12) for p in periods), Col("变动", "wrap", 16))
     rows: list[list[Cell]] = []
-    for t in report.tasks:
-        history = report.trend.get(t.task.no, {})
-        if not report.trend_periods:
-            history = {report.period: t.status}
-        rows.append([t.task.no, t.task.category, t.task.text,
-                     *(str(history.get(p, "")) for p in periods)])
+    for r in report.trend:
+        change = (f"{r.added}起新增" if r.added else
+                  f"{r.removed}起已从计划中取消" if r.removed else "")
+        rows.append([r.no, r.category, r.text, *(str(r.statuses.get(p, "")) for p in periods),
+                     change])
     first, last = book.table(ws, cols, rows)
     ws.freeze_panes(first, 3)
     book.status_rules(ws, first, last, 3, 3 + len(periods) - 1)
