@@ -225,7 +225,8 @@ def _reverted(tasks: tuple[TaskResult, ...], entries_of: Mapping[int, tuple[Entr
         for unit, when in t.reverted:
             e = next(x for x in entries_of[t.task.no] if x.unit == unit)
             out.append(problem("status-reverted", file=e.file, sheet=e.sheet, cell=e.cell,
-                               row=e.row, unit=unit, no=t.task.no, done=when.label,
+                               row=e.row, unit=unit, no=t.task.no, task_no=t.task.no,
+                               done=when.label,
                                status=e.status.value))
     return out
 

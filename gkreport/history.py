@@ -114,7 +114,7 @@ CREATE TABLE problems (
     period TEXT NOT NULL, seq INTEGER NOT NULL,
     code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL, fix TEXT NOT NULL,
     file TEXT NOT NULL, sheet TEXT NOT NULL, cell TEXT NOT NULL, row INTEGER,
-    unit TEXT NOT NULL,
+    unit TEXT NOT NULL, task_no INTEGER,
     PRIMARY KEY (period, seq)
 );
 CREATE TABLE skipped_files (
@@ -142,6 +142,7 @@ CREATE TABLE plans (
 );
 ALTER TABLE submissions ADD COLUMN lacking TEXT NOT NULL DEFAULT '';
 ALTER TABLE submissions ADD COLUMN old_plan INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE problems ADD COLUMN task_no INTEGER;
 ALTER TABLE periods ADD COLUMN due TEXT;
 ALTER TABLE periods ADD COLUMN rows_carried INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE entries ADD COLUMN carried_from TEXT;

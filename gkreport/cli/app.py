@@ -168,6 +168,31 @@ def plan_import(
         raise typer.Exit(1)
 
 
+@plan_app.command("diff", cls=ChineseCommand)
+def plan_diff(
+    period: OptionalPeriod = None,
+    as_json: AsJson = False,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """比较现行计划与已汇总期次所用的计划：新增、删除、调整的任务，更名的单位。
+
+    默认与最近一个已汇总期次比较；用 --period 指定期次。
+
+    Example: gkreport plan diff --period 2025-06
+    """
+    chosen = parse_period(period) if period else None
+    with _guard(debug):
+        from gkreport.workspace import run_plan_diff
+
+        diff = run_plan_diff(_paths(workspace), chosen)
+    if as_json:
+        typer.echo(json.dumps(diff.to_json(), ensure_ascii=False, indent=2))
+    else:
+        show.print_diff(diff, show.Printer(quiet))
+
+
 # ---------------------------------------------------------------- forms, check
 
 
@@ -207,27 +232,33 @@ def forms(
 @app.command(cls=ChineseCommand)
 def check(
     period: PeriodOpt,
+    everyone: Annotated[bool, typer.Option(
+        "--all", help="列出全部应报单位（默认只列有问题和未报送的单位，其余计数）")] = False,
+    as_json: AsJson = False,
     workspace: Workspace = Path("."),
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """校验本期回收的填报表：逐单位列出问题（文件、工作表、单元格），生成校验报告和退回修改件。
+    """校验本期回收的填报表：逐单位列出问题（文件、工作表、单元格），生成校验报告、退回修改件和催报通知。
 
-    发现错误时退出码为 1。
+    写入 output/期次/校验/（不改动已汇总期次的汇总结果）。发现错误时退出码为 1。
 
     Example: gkreport check --period 2025-06
     """
     p = parse_period(period)
-    with _guard(debug), show.progress("读取填报表", quiet) as bar:
+    with _guard(debug), show.progress("读取填报表", quiet or as_json) as bar:
         from gkreport.workspace import run_check
 
         result = run_check(_paths(workspace), p, progress=bar)
-    _print_check(result, show.Printer(quiet))
+    if as_json:
+        typer.echo(json.dumps(show.check_json(result), ensure_ascii=False, indent=2))
+    else:
+        _print_check(result, show.Printer(quiet), everyone)
     errors = sum(x.is_error for x in result.returns.problems)
     raise typer.Exit(1 if errors else 0)
 
 
-def _print_check(result: Any, out: show.Printer) -> None:
+def _print_check(result: Any, out: show.Printer, everyone: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -241,7 +272,11 @@ def _print_check(result: Any, out: show.Printer) -> None:
     table = Table(title=f"{result.returns.period} 填报表校验结果", show_lines=False)
     for h in ("单位", "文件", "错误", "警告", "主要问题"):
         table.add_column(h, overflow="fold")
+    clean = 0
     for row in unit_table(result.returns, result.plan):
+        if not (row.errors or row.warnings or everyone):
+            clean += 1
+            continue
         style = "red" if row.errors else ("yellow" if row.warnings else "green")
         cells = (row.unit or "（未识别）", row.file, str(row.errors), str(row.warnings),
                  "\n".join(row.first_problems) or "无")
@@ -252,6 +287,8 @@ def _print_check(result: Any, out: show.Printer) -> None:
             table.add_row(Text(show.plain(unit)), "（未报送）", "", "", "",
                           style=show.MISSING_STYLE)
     out.table(table)
+    if clean:
+        out.line(f"另有 {clean} 份填报表无问题（加 --all 逐一列出）", style="green")
     _print_reconciliation(result.returns, out)
     errors = sum(x.is_error for x in result.returns.problems)
     warnings = len(result.returns.problems) - errors
@@ -260,6 +297,8 @@ def _print_check(result: Any, out: show.Printer) -> None:
     out.line(f"校验报告：{result.check_report}")
     if result.annotated:
         out.line(f"退回修改件：{next(iter(result.annotated.values())).parent}")
+    for path in result.written[1:]:
+        out.line(f"催报通知：{path}")
 
 
 def _print_reconciliation(returns: Any, out: show.Printer) -> None:

@@ -124,3 +124,42 @@ def why(t: TaskResult) -> str:
     if not parts and t.status is Status.BEHIND:
         parts.append("滞后")
     return "，".join(parts)
+
+
+def check_json(result: Any) -> dict[str, Any]:
+    """`check --json`: the period, every problem, the reconciliation, each unit's state."""
+    returns, report = result.returns, result.report
+    f, r = returns.files, returns.rows
+    return {
+        "period": str(returns.period),
+        "problems": [{"code": p.code, "severity": p.severity.value, "unit": p.unit,
+                      "file": p.file, "sheet": p.sheet, "cell": p.cell, "task_no": p.task_no,
+                      "message": p.message} for p in returns.problems],
+        "files": {"found": f.found, "read": f.read, "refused": f.refused, "skipped": f.skipped,
+                  "evidence": f.evidence},
+        "rows": {"read": r.read, "merged": r.merged, "rejected": r.rejected},
+        "units": [{"name": u.unit.name, "state": u.state.value, "file": u.file,
+                   "errors": u.errors, "warnings": u.warnings,
+                   "received": u.received.isoformat(timespec="minutes") if u.received else None,
+                   "late_days": u.late_days, "rounds": u.rounds} for u in report.units],
+    }
+
+
+def print_diff(diff: Any, out: Printer) -> None:
+    """`plan diff` in words."""
+    since = f"（{diff.since} 汇总时所用）" if diff.since else ""
+    out.line(f"现行计划与此前的计划{since}相比：", style="bold")
+    if diff.empty:
+        out.line("  没有变化。")
+    for t in diff.added:
+        out.line(f"  新增：{t.no}. {t.text[:40]}", style="green")
+    for t in diff.removed:
+        out.line(f"  删除：（原）{t.no}. {t.text[:40]}", style="red")
+    from gkreport.plan.versions import FIELDS
+
+    for old, new, fields in diff.changed:
+        words = "、".join(FIELDS[f] for f in fields)
+        renumbered = f"（原序号 {old.no}）" if old.no != new.no else ""
+        out.line(f"  调整{words}：{new.no}. {new.text[:40]}{renumbered}", style="yellow")
+    for a, b in diff.renamed:
+        out.line(f"  单位更名：{a} → {b}（旧名作为别名，历史记录归并到新名称）")

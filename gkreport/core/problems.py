@@ -119,6 +119,7 @@ class Problem:
     cell: str = ""
     row: int | None = None
     unit: str = ""
+    task_no: int | None = None  # the task the problem is about, when it is about one
 
     @property
     def is_error(self) -> bool:
@@ -142,13 +143,13 @@ class Problem:
 
 
 def problem(code: str, *, file: str = "", sheet: str = "", cell: str = "", row: int | None = None,
-            unit: str = "", **values: object) -> Problem:
+            unit: str = "", task_no: int | None = None, **values: object) -> Problem:
     """Build a Problem from the catalogue; unknown codes are a programming error."""
     severity, message, fix = CATALOGUE[code]
     # `row` is both a location field and a template value ("第 {row} 行").
     return Problem(code=code, severity=severity, message=message.format(row=row, **values),
                    fix=fix.format(row=row, **values), file=file, sheet=sheet, cell=cell, row=row,
-                   unit=unit)
+                   unit=unit, task_no=task_no)
 
 
 class GkreportError(Exception):

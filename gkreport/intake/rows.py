@@ -282,13 +282,14 @@ def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], i
                 contested.add(no)
             where = at(r, "text" if refusal == "task-text-mismatch" else "no")
             problems.append(problem(refusal, **where, no=no if refusal == "task-text-mismatch"
-                                    else clean(val("no")), text=_quote(clean(val("text")))))
+                                    else clean(val("no")), text=_quote(clean(val("text"))),
+                                    task_no=no if refusal == "task-text-mismatch" else None))
             continue
         assert task is not None
         no = task.no
         if no in claimed:
             rejected += 1
-            problems.append(problem("duplicate-task", **at(r, "no"), no=no))
+            problems.append(problem("duplicate-task", **at(r, "no"), no=no, task_no=no))
             continue
         claimed.add(no)
         entry, found = _entry(r, no, val, task.text, form, base, previous, more.get(r, {}))
@@ -302,7 +303,7 @@ def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], i
             task = plan.task(no)
             assert task is not None
             problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
-                                    no=no, text=task.text[:40]))
+                                    no=no, task_no=no, text=task.text[:40]))
     for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
         value, r, c = labels.get(label, ("", 0, 0))
         if not value:
@@ -425,7 +426,8 @@ def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: 
 
     def at(key: str) -> dict[str, Any]:
         c = cols.get(key, cols["no"])
-        return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
+        return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit,
+                "task_no": no}
 
     def text(key: str) -> str:
         # The row's own text, then what continuation rows under it added.
