@@ -155,3 +155,65 @@ def render_notice(report: Report, out_dir: Path, **options: object) -> Path:
 
     return write_outputs(render_outputs(report, out_dir, (NOTICE_TEMPLATE,),
                                         **options))[0]  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- a small office's year
+
+SMALL_UNITS = (("区甲局", "区政府部门", ""), ("区乙局", "区政府部门", ""), ("区丙局", "区政府部门", ""),
+               ("东街道", "街镇", ""), ("西镇", "街镇", ""))
+# (no, category, text, units, deadline)
+SMALL_TASKS = (
+    (1, "一、公开", "全面推进年度政府信息公开工作", "区甲局、区乙局", "全年"),
+    (2, "一、公开", "做好重要政策解读工作", "区甲局", "4月底前"),
+    (3, "二、互动", "办好政府开放月活动", "东街道、西镇", "9月底前"),
+    (4, "二、互动", "长期坚持做好政务新媒体管理", "区丙局", "长期坚持"),
+    (5, "三、质效", "完成政府网站集约化改造", "区乙局、区丙局", "上半年"),
+)
+
+
+def small_workspace(root: Path, *, tasks: tuple = SMALL_TASKS, units: tuple = SMALL_UNITS,
+                    due_day: int = 5) -> Path:
+    """A workspace with a five-unit, five-task plan of 2025 (the plan workbook as the office
+    keeps it: written by the project, settings included)."""
+    from gkreport.core.model import Unit, UnitKind
+    from gkreport.plan.book import write_plan_workbook
+    from gkreport.plan.rules import RawTask
+    from gkreport.plan.settings import Settings
+
+    (root / "input").mkdir(parents=True, exist_ok=True)
+    write_plan_workbook(
+        root / "input" / "任务分解表.xlsx", title="2025年某区政务公开工作要点",
+        tasks=[RawTask(no, cat, text, us, deadline, no) for no, cat, text, us, deadline in tasks],
+        units=tuple(Unit(name, UnitKind(kind), tuple(a for a in aliases.split("、") if a))
+                    for name, kind, aliases in units),
+        collectives=[("各街镇", "类别=街镇"), ("区政府各部门", "类别=区政府部门"), ("各有关单位", "开放")],
+        settings=Settings(due_day=due_day, sender="区政府办公室", contact="王五", phone="57771234"))
+    return root
+
+
+def fill_unit_form(form: Path, target: Path, answers: dict[int, object], *,
+                   received: datetime | None = None, fill_date: datetime | None = None) -> Path:
+    """A generated form filled with a status per task number (Status or text typed), the way
+    a unit fills it; its file time set to when the office received it."""
+    import os
+
+    wb = openpyxl.load_workbook(form)
+    ws = wb[layout.FORM_SHEET]
+    ws["B3"], ws["D3"] = "李四", "021-57770000"
+    ws["F3"] = fill_date or received or datetime(2025, 7, 1)
+    col = {c.key: i + 1 for i, c in enumerate(layout.COLUMNS)}
+    for r in range(layout.FIRST_DATA_ROW + 1, ws.max_row + 1):
+        no = ws.cell(r, col["no"]).value
+        if not isinstance(no, int) or no not in answers:
+            continue
+        status = answers[no]
+        text = status.value if isinstance(status, Status) else str(status)
+        ws.cell(r, col["status"], text)
+        ws.cell(r, col["progress"], 100 if status is Status.DONE else 50)
+        ws.cell(r, col["note"], f"序号{no}：{text}，本月开展了相关工作")
+        ws.cell(r, col["issues"], "人手紧张" if status is Status.BEHIND else "")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+    if received is not None:
+        os.utime(target, (received.timestamp(), received.timestamp()))
+    return target
