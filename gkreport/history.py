@@ -247,9 +247,14 @@ class History:
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise self._fail("history-busy", seconds=int(self.timeout)) from exc
+            if "full" in str(exc):  # SQLITE_FULL: the write rolled back, the history is sound
+                raise GkreportError(problem("disk-full", file=str(self.path),
+                                            path=str(self.path.parent))) from exc
             raise self._fail("history-unreadable", detail=str(exc)) from exc
         except sqlite3.DatabaseError as exc:
             raise self._fail("history-unreadable", detail=str(exc)) from exc
+        except (ValueError, KeyError, TypeError) as exc:  # a value no gkreport wrote
+            raise self._fail("history-bad-value", detail=f"{type(exc).__name__}: {exc}") from exc
         finally:
             con.close()
 
@@ -282,7 +287,8 @@ class History:
                 yield con
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:  # SQLite rolls back by itself on some errors (disk full)
+                    con.execute("ROLLBACK")
                 raise
 
     def _upgrade(self, con: sqlite3.Connection, version: int) -> None:

@@ -57,6 +57,12 @@ def _guard(debug: bool) -> Iterator[None]:
         _fail(exc.problems)
     except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
         raise
+    except OSError as exc:  # a folder without permission, a file gone, a full disk
+        if debug:
+            raise
+        from gkreport.core.xlsx import os_failure
+
+        _fail(os_failure(exc.filename or "", exc).problems)
     except Exception as exc:  # noqa: BLE001 - last line of defence for users
         if debug:
             raise

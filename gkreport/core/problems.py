@@ -94,11 +94,16 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "workspace-busy": (Severity.ERROR, "另一个 gkreport 正在此工作目录运行，本次未执行", "请等待其结束后再运行"),
     "plan-changed": (Severity.ERROR, "{period} 汇总时使用的任务分解表与当前计划不一致", "请重新运行 gkreport consolidate --period {period}"),
     "output-locked": (Severity.ERROR, "无法写入“{name}”", "该文件可能正在 Excel 或 WPS 中打开，请先关闭该文件后重新运行"),
+    "disk-full": (Severity.ERROR, "磁盘空间不足，无法写入 {path}", "请清理磁盘空间后重新运行；历史记录库和上次的输出均保持原样，无需改名或恢复"),
+    "no-permission": (Severity.ERROR, "没有权限写入或读取 {path}", "请检查该文件夹的权限（是否只读、是否有权访问），或用 -w 指定其他工作目录"),
+    "path-missing": (Severity.ERROR, "找不到 {path}（可能在运行过程中被移走或改名）", "请确认该文件或文件夹仍在原处后重新运行"),
+    "os-error": (Severity.ERROR, "无法读写 {path}（{detail}）", "请检查该文件或文件夹后重新运行"),
     "demo-input-not-empty": (Severity.ERROR, "{path} 中已有 {count} 个文件，演示数据会覆盖同名的回收表，本次未执行", "请换一个期次，或确认后加 --force"),
     # --- history store (output/history.sqlite) ---
     "history-unreadable": (Severity.ERROR, "历史记录库“{path}”已损坏或不是 SQLite 数据库（{detail}）", "请将该文件改名备份后重新运行（将新建历史记录库），或用备份文件替换它"),
     "history-foreign": (Severity.ERROR, "“{path}”不是 gkreport 的历史记录库", "请将该文件移走或改名，gkreport 会新建历史记录库"),
     "history-newer": (Severity.ERROR, "历史记录库“{path}”由更新版本的 gkreport 创建（格式版本 {found}，本程序支持 {supported}）", "请升级 gkreport 后再运行"),
+    "history-bad-value": (Severity.ERROR, "历史记录库“{path}”中有无法识别的内容（{detail}），可能被其他程序改动过", "请用备份替换该文件；或把它改名保存后重新汇总各期（将新建历史记录库）"),
     "history-busy": (Severity.ERROR, "历史记录库“{path}”正被另一个 gkreport 命令使用，等待 {seconds} 秒后仍未释放", "请等其他命令结束后重试"),
     "history-missing-period": (Severity.ERROR, "历史记录库中没有 {period} 期的记录", "请先运行 gkreport consolidate --period {period}"),
     # --- memo and notice templates ---

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,9 +24,23 @@ FONT_NAME = "宋体"
 FONT_SIZE = 10
 
 
-def locked_file_error(path: Path, exc: BaseException) -> GkreportError:
-    """The message for a file Excel or WPS holds open (Windows refuses to replace it)."""
-    return GkreportError(problem("output-locked", file=str(path), name=path.name))
+def os_failure(path: Path | str, exc: BaseException) -> GkreportError:
+    """What an operating-system error writing or reading `path` means, in words the office
+    can act on: a full disk (the history and the last outputs are kept as they were), no
+    permission on a folder, a file held open by Excel or WPS, or gone."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else exc
+    code = getattr(cause, "errno", None)
+    path = Path(path)
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return GkreportError(problem("disk-full", file=str(path), path=str(path.parent)))
+    if isinstance(cause, FileNotFoundError):
+        return GkreportError(problem("path-missing", file=str(path), path=str(path)))
+    if isinstance(cause, PermissionError) and not path.is_file():
+        return GkreportError(problem("no-permission", file=str(path), path=str(path)))
+    if isinstance(cause, PermissionError):
+        return GkreportError(problem("output-locked", file=str(path), name=path.name))
+    return GkreportError(problem("os-error", file=str(path), path=str(path),
+                                 detail=getattr(cause, "strerror", None) or str(cause)))
 
 
 @contextmanager
@@ -34,8 +49,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
     An interrupted run never leaves a half-written file where the last good one was.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise os_failure(path.parent, exc) from exc
     os.close(fd)
     # mkstemp makes the file private (0600); outputs live on shared folders, so give them
     # the permissions a normally created file would have.
@@ -46,6 +64,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp_path
         replace_file(tmp_path, path)
+    except OSError as exc:  # e.g. the disk filled up while writing: the old file stays
+        raise os_failure(path, exc) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink(missing_ok=True)
@@ -55,8 +75,8 @@ def replace_file(source: Path, target: Path) -> None:
     """Move a finished file into place; a target held open by Excel gets a clear message."""
     try:
         os.replace(source, target)
-    except PermissionError as exc:
-        raise locked_file_error(target, exc) from exc
+    except OSError as exc:
+        raise os_failure(target, exc) from exc
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -86,8 +106,9 @@ def close_workbook(wb: Any, path: Path) -> None:
 
     try:
         wb.close()
-    except (xlsxwriter.exceptions.FileCreateError, PermissionError) as exc:
-        raise locked_file_error(path, exc) from exc
+    except (xlsxwriter.exceptions.FileCreateError, OSError) as exc:
+        # xlsxwriter wraps every OS error in FileCreateError: a full disk is not Excel's
+        raise os_failure(path, exc) from exc
 
 
 def write_xlsx(path: Path, build: Callable[[Path], None]) -> Path:

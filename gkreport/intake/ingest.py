@@ -255,7 +255,13 @@ def read_file(path: Path, plan: Plan, period: Period,
               name: str = "") -> FileResult:
     """Read one returned form; never raises for a bad file (the file gets one problem).
     `name` is how the file is named in problems (its path within the period's folder)."""
-    st = path.stat()
+    try:
+        st = path.stat()
+    except OSError:  # taken away (or renamed) since the folder was listed
+        return FileResult(file=name or path.name, size=0, sha256="", mtime=0.0, read_at="",
+                          refused=True, problems=(problem(
+                              "file-unreadable", file=name or path.name,
+                              detail="文件在读取过程中被移走或改名"),))
     base = FileResult(file=name or path.name, size=st.st_size, sha256="", mtime=st.st_mtime,
                       read_at=datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds"))
     try:
@@ -271,13 +277,13 @@ def read_file(path: Path, plan: Plan, period: Period,
         form = _with_percentages(book, _find_form(book))
     except Refused as refused:
         return replace(base, refused=True,
-                       problems=(problem(refused.code, file=path.name, **refused.values),))
+                       problems=(problem(refused.code, file=base.file, **refused.values),))
     except MemoryError:
         return replace(base, refused=True, problems=(
-            problem("file-too-large", file=path.name, detail="读取时内存不足"),))
+            problem("file-too-large", file=base.file, detail="读取时内存不足"),))
     except OSError:
         return replace(base, refused=True, problems=(
-            problem("file-unreadable", file=path.name, detail="文件无法打开，可能正被占用或没有读取权限"),))
+            problem("file-unreadable", file=base.file, detail="文件无法打开，可能正被占用或没有读取权限"),))
     return _read_form(base, form, meta, props, plan, period, previous_notes or {})
 
 
