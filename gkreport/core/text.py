@@ -113,3 +113,22 @@ def safe_filename(name: str, *, fallback: str = "未命名") -> str:
     if not text or text.upper().split(".")[0] in _RESERVED:
         text = f"{fallback}_{text}" if text else fallback
     return text[:100]
+
+
+# 序号 as people write it: 4, 4., 4、, (4), （4）, 【4】, 第4项, ４ (NFKC makes it 4).
+_NO_TEXT = re.compile(r"第?[(\[【〔]?(\d{1,4})(?:\.0+)?[)\]】〕]?[项条号]?[.、,，)]?")
+
+
+def parse_no(value: object) -> int | None:
+    """A task's 序号 in a cell, however it was typed (the plan's table and the units'
+    forms read it alike), else None.
+
+    >>> parse_no("（４）"), parse_no("第4项"), parse_no(4.0), parse_no("4.5")
+    (4, 4, 4, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value) if float(value).is_integer() else None
+    m = _NO_TEXT.fullmatch(squash(nfkc(clean(value))))
+    return int(m.group(1)) if m else None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,21 @@ WORKBOOK_OPTIONS: dict[str, Any] = {
 }
 FONT_NAME = "宋体"
 FONT_SIZE = 10
+LINE_HEIGHT = 13.5  # points per line of 10-pt 宋体
+MAX_ROW_HEIGHT = 409.0  # points: Excel's tallest row
+
+
+def wrapped_lines(line_widths: Sequence[int], width: float) -> int:
+    """Lines a cell's text (the display width of each of its lines) wraps to in a column
+    `width` characters wide."""
+    usable = width - 1 if width > 2 else 1
+    return sum(math.ceil(w / usable) or 1 for w in line_widths) or 1
+
+
+def row_height(lines: int) -> float:
+    """Points a row of `lines` wrapped lines needs: Excel, WPS and LibreOffice do not all
+    refit rows a program wrote, so long text would otherwise print cut off."""
+    return min(LINE_HEIGHT * lines + 4, MAX_ROW_HEIGHT)
 
 
 def os_failure(path: Path | str, exc: BaseException) -> GkreportError:

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Reading limits for hostile files (ingest reads them here): one definition, for plans and
+# forms alike.
+from gkreport.core.limits import (  # noqa: F401 - part of the contract
+    MAX_COLS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    MAX_UNZIPPED_BYTES,
+)
+
 FORM_VERSION = "1"
 
 GUIDE_SHEET = "填报说明"
@@ -54,8 +63,3 @@ COLUMN_INDEX: dict[str, int] = {c.key: i for i, c in enumerate(COLUMNS)}
 META_KEYS = ("gkreport_form", "unit", "period", "fingerprint", "version", "generated_at", "year")
 META_PROPERTY_PREFIX = "gkreport."
 
-# Reading limits for hostile files (ingest).
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
-MAX_ROWS = 5000
-MAX_COLS = 60

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +20,15 @@ from typing import Any
 from gkreport.core.model import REPORTABLE, STATUS_ALIASES, Period, Plan, Status, Task
 from gkreport.core.problems import GkreportError, problem
 from gkreport.core.text import clean, column_width, display_width, safe_filename
-from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.core.xlsx import (
+    FONT_NAME,
+    FONT_SIZE,
+    close_workbook,
+    new_workbook,
+    row_height,
+    wrapped_lines,
+    write_xlsx,
+)
 from gkreport.forms import layout as L
 
 LISTING_SHEET = "分发清单"
@@ -30,7 +37,6 @@ LISTING_HEADERS = ("序号", "单位名称", "单位类别", "文件名", "任�
 FILL_COLOUR = "#FFF2CC"  # fill-in cells: the one colour a unit types into
 HEAD_COLOUR = "#D9E1F2"
 FILL_HEAD_COLOUR = "#FFE699"
-LINE_HEIGHT = 13.5  # points per wrapped line at 宋体 10
 MAX_STEM_BYTES = 120  # a unit's part of the file name; whole name stays far below 255 bytes
 
 # Excel's limits for data validation prompts.
@@ -211,13 +217,9 @@ def _tidy_units(text: str) -> str:
 
 
 def _row_height(cells: list[tuple[str, float]], minimum_lines: int = 1) -> float:
-    """Height that shows every wrapped line: Excel does not refit rows written by a program."""
-    lines = minimum_lines
-    for text, width in cells:
-        usable = max(width - 1, 1)
-        n = sum(max(1, math.ceil(display_width(line) / usable)) for line in text.splitlines())
-        lines = max(lines, n)
-    return round(lines * LINE_HEIGHT + 4, 1)
+    """Height that shows every wrapped line of the row's cells (text, column width)."""
+    return row_height(max([minimum_lines, *(wrapped_lines(
+        [display_width(line) for line in text.splitlines()], width) for text, width in cells)]))
 
 
 def _form_rows(tasks: tuple[Task, ...], unit: str,

@@ -38,7 +38,7 @@ from gkreport.core.model import (
     task_key,
 )
 from gkreport.core.problems import Problem, a1, problem
-from gkreport.core.text import clean, nfkc, squash
+from gkreport.core.text import clean, nfkc, parse_no, squash
 from gkreport.forms import layout
 
 # ---------------------------------------------------------------- per-file result and the form
@@ -82,19 +82,6 @@ class Form:
 
 
 _NOTE_LINE = re.compile(r"^(注|备注|说明|填表说明|填报说明)\s*[:：\d\s、.]")
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value) if float(value).is_integer() else None
-    m = _NO_TEXT.fullmatch(squash(nfkc(clean(value))))
-    return int(m.group(1)) if m else None
-
-
-# 序号 as units retype it: 4, 4., 4、, (4), （4）, 【4】, 第4项, ４ (NFKC makes it 4).
-_NO_TEXT = re.compile(r"第?[(\[【〔]?(\d{1,4})(?:\.0+)?[)\]】〕]?[项条号]?[.、,，)]?")
 
 
 def parse_progress(value: object) -> tuple[float | None, bool]:
@@ -168,7 +155,7 @@ def data_rows(form: Form, label_rows: set[int],
         if (squash(_cell_in(cells, no_col)) == header_cells[no_col]
                 and [squash(c) for c in cells] == header_cells):
             continue  # the header repeated on a new page
-        no = _as_int(_cell_in(cells, form.cols["no"]))
+        no = parse_no(_cell_in(cells, form.cols["no"]))
         first = next(clean(c) for c in cells if clean(c))
         if no is not None and not _NOTE_LINE.match(first):
             yield r, cells, no

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gkreport.core.limits import MAX_ROWS
 from gkreport.core.model import Plan, Unit, UnitKind
 from gkreport.core.problems import GkreportError, Problem, problem
 from gkreport.core.text import clean, squash
@@ -20,7 +21,6 @@ from gkreport.intake.sheets import Refused, open_book, read_grid, sheet_names
 from gkreport.paths import Paths
 from gkreport.plan.rules import (
     COLLECTIVE_SHEET,
-    MAX_ROWS,
     TASK_SHEET,
     UNIT_SPLIT,
     RawTask,

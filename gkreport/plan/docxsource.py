@@ -7,12 +7,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from gkreport.core.limits import MAX_COLS, MAX_ROWS
 from gkreport.core.problems import GkreportError, problem
 from gkreport.core.text import clean, squash
 from gkreport.plan.body import HEADING, ITEM_KINDS, UNITS_PAREN, document_title, tasks_from_body
 from gkreport.plan.rules import (
-    MAX_COLS,
-    MAX_ROWS,
     TaskTable,
     table_title,
     text_year,

@@ -54,9 +54,6 @@ COLUMN_LABELS = {"no": "序号", "category": "一级指标", "text": "二级指�
 UNIT_SPLIT = re.compile(r"[、，,；;\s\u3000]+")
 # "一、" / "二." numbering in front of a category, stripped so every source names it alike.
 CATEGORY_NUMBER = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
-# Reading limits: a plan is small; a hostile or broken file must not exhaust memory.
-MAX_ROWS = 5000
-MAX_COLS = 60
 
 
 # ---------------------------------------------------------------- deadlines

@@ -19,13 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gkreport.core.limits import MAX_COLS, MAX_ROWS
 from gkreport.core.model import normalise_status
 from gkreport.core.problems import GkreportError, Problem, problem
-from gkreport.core.text import clean, fold, nfkc, squash
+from gkreport.core.text import clean, fold, parse_no, squash
 from gkreport.plan.rules import (
     COLUMN_LABELS,
-    MAX_COLS,
-    MAX_ROWS,
     TASK_HEADERS,
     RawTask,
     TaskTable,
@@ -103,16 +102,6 @@ def find_task_header(rows: list[list[object]], scan: int = 30) -> Header | dict[
     return best
 
 
-def as_int(value: object) -> int | None:
-    """A bare integer cell (1, 1.0, "1", "1.", "１"), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value) if float(value).is_integer() else None
-    s = squash(nfkc(clean(value))).rstrip(".、")
-    return int(s) if s.isdigit() and len(s) <= 4 else None
-
-
 def is_deadline(value: object) -> bool:
     """Whether a cell reads as a 时间节点."""
     try:
@@ -180,9 +169,9 @@ def _positional(r: list[object], cols: dict[str, int]) -> _Fit:
             fit.put(role, v)
         elif i < cols["text"] and clean(v):
             # An unlabelled column left of the text: the number, or a category level.
-            if as_int(v) is not None and "no" not in cols and fit.no is None:
+            if parse_no(v) is not None and "no" not in cols and fit.no is None:
                 fit.no = v
-            elif as_int(v) is None:
+            elif parse_no(v) is None:
                 fit.levels.append(("extra", v))
     return fit
 
@@ -192,7 +181,7 @@ def _aligned(r: list[object], cols: dict[str, int]) -> list[_Fit]:
     values = [v for v in r if clean(v)]
     no = None
     for k in range(min(2, len(values) - 1)):
-        if as_int(values[k]) is not None:
+        if parse_no(values[k]) is not None:
             no = values.pop(k)
             break
     if len(values) < 2:
@@ -211,7 +200,7 @@ def _aligned(r: list[object], cols: dict[str, int]) -> list[_Fit]:
 def _score(fit: _Fit, cols: dict[str, int]) -> int:
     """How well a row's cells fit the header: units that read as units, a deadline that
     reads as one, a text longer than the category cells."""
-    if not fit.text or as_int(fit.text) is not None or is_deadline(fit.text):
+    if not fit.text or parse_no(fit.text) is not None or is_deadline(fit.text):
         return -100
     units = fit.units
     score = (3 if not prose(units) else -6) if units else -3
@@ -223,7 +212,7 @@ def _score(fit: _Fit, cols: dict[str, int]) -> int:
     for _, v in fit.levels:
         if is_deadline(v) or len(clean(v)) > len(fit.text):
             score -= 3
-    if clean(fit.no) and as_int(fit.no) is None:
+    if clean(fit.no) and parse_no(fit.no) is None:
         score -= 2
     return score
 
@@ -236,7 +225,7 @@ def _sound(fit: _Fit, cols: dict[str, int], r: list[object]) -> bool:
     units = fit.units
     if not (fit.text and units) or prose(units) or is_deadline(units):
         return False
-    if clean(fit.no) and as_int(fit.no) is None and "no" in cols:
+    if clean(fit.no) and parse_no(fit.no) is None and "no" in cols:
         return False
     if "deadline" not in cols:
         return True
@@ -305,7 +294,7 @@ def _category_row(r: list[object], text_col: int) -> str | None:
     for a task row."""
     cells = [clean_text(c) for c in r if clean(c)]
     filled = list(dict.fromkeys(cells))
-    if len(filled) != 1 or as_int(filled[0]) is not None:
+    if len(filled) != 1 or parse_no(filled[0]) is not None:
         return None
     only = filled[0]
     if _NOTE_ROW.match(only):
@@ -344,7 +333,7 @@ class _Reader:
             return
         fit = fit_row(r, self.header.cols)
         if not fit.text and not fit.units:
-            if as_int(fit.no) is not None or is_deadline(fit.roles.get("deadline")):
+            if parse_no(fit.no) is not None or is_deadline(fit.roles.get("deadline")):
                 # A numbered or dated row whose text and units are blank: say so.
                 self.problems.append(problem("plan-empty-task", file=self.file,
                                              sheet=self.sheet, row=at))
@@ -373,7 +362,7 @@ class _Reader:
     def _number(self, fit: _Fit, at: int) -> tuple[int | None, str]:
         """The task's number (its cell, a "1." prefix, else the next in order) and text."""
         text = fit.text
-        no = as_int(fit.no)
+        no = parse_no(fit.no)
         if no is None and clean(fit.no) and fit.positional and "no" in self.header.cols:
             self.problems.append(problem("plan-bad-no", file=self.file, sheet=self.sheet,
                                          row=at, text=clean(fit.no)))

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from gkreport.core.text import clean, squash
+from gkreport.core.text import clean, parse_no, squash
 from gkreport.plan.rules import TASK_HEADERS, TaskTable, match_header, table_title, text_year
-from gkreport.plan.table import as_int, heading_level, is_deadline, parse_task_table, task_columns
+from gkreport.plan.table import heading_level, is_deadline, parse_task_table, task_columns
 
 PAGE_NUMBER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
 # Lines that end a table: notes, attachments, distribution lists.
@@ -113,7 +113,7 @@ def _cell_stream(lines: list[str], start: int) -> list[tuple[str, int]]:
             break
         nxt = _one_cell(raw[k + 1][0]) if k + 1 < len(raw) else ""
         if (ended and not line.endswith("|") and len(cell) > 10 and nxt
-                and as_int(nxt) is None and not heading_level(nxt)):
+                and parse_no(nxt) is None and not heading_level(nxt)):
             wrapped = cell
             continue
         wrapped = ""
@@ -126,7 +126,7 @@ def _stacked_layout(lines: list[str], start: int, header: list[str],
                     ) -> tuple[list[list[object]], list[int]]:
     """Rows written one cell per line, split by 序号, by the deadline cell, or by width."""
     stream = _cell_stream(lines, start)
-    ints = [as_int(c) for c, _ in stream]
+    ints = [parse_no(c) for c, _ in stream]
     numbered = 1 in ints and 2 in ints[ints.index(1):]
     cols = task_columns(list(header))
     last = max((i, k) for k, i in cols.items() if k not in ("note", "progress"))[1]
@@ -141,7 +141,7 @@ def _stacked_layout(lines: list[str], start: int, header: list[str],
         current = []
 
     for cell, n in stream:
-        if numbered and as_int(cell) == expected:
+        if numbered and parse_no(cell) == expected:
             close()
             expected += 1
         elif heading_level(cell) and (not current or is_deadline(current[-1][0])

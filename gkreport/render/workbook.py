@@ -25,7 +25,15 @@ from gkreport.core.model import (
 )
 from gkreport.core.report import FileRecord, Outcome, Report, Summary, TaskResult
 from gkreport.core.text import column_width, display_width
-from gkreport.core.xlsx import FONT_NAME, FONT_SIZE, close_workbook, new_workbook, write_xlsx
+from gkreport.core.xlsx import (
+    FONT_NAME,
+    FONT_SIZE,
+    close_workbook,
+    new_workbook,
+    row_height,
+    wrapped_lines,
+    write_xlsx,
+)
 
 SHEET_OVERVIEW = "总览"
 SHEET_TASKS = "任务汇总"
@@ -40,7 +48,6 @@ SHEETS = (SHEET_OVERVIEW, SHEET_TASKS, SHEET_DETAIL, SHEET_ISSUES, SHEET_OVERDUE
 HEAD_FONT = "黑体"
 MAX_CELL_CHARS = 32767  # Excel's limit; xlsxwriter would silently truncate (-2)
 TRUNCATED = "…（超出 Excel 单元格长度，已截断）"
-LINE_HEIGHT = 13.5  # points per line of 10-pt 宋体
 
 # Fills and text colours of the warning conventions; fills come from the model.
 _FONT_COLOUR = {Colour.RED: "#9C0006", Colour.YELLOW: "#7F6000", Colour.BLUE: "#1F4E78",
@@ -248,21 +255,7 @@ def _column_width(cells: Sequence[tuple[int, ...]], maximum: float) -> float:
 
 
 def _row_height(cells: Sequence[tuple[int, ...]], widths: Sequence[float]) -> float:
-    """Points a row needs for its wrapped text: Excel, WPS and LibreOffice do not all autofit
-    rows written by xlsxwriter, so long notes would otherwise print cut off."""
-    return _height(max([1, *(_lines(w, width) for w, width in zip(cells, widths, strict=True))]))
-
-
-def _height(lines: int) -> float:
-    return min(LINE_HEIGHT * lines + 4, 409.0)  # 409 points: Excel's tallest row
-
-
-def _lines(line_widths: tuple[int, ...], width: float) -> int:
-    """Lines a cell's text wraps to in a column `width` characters wide."""
-    usable = width - 1 if width > 2 else 1
-    if len(line_widths) == 1:
-        return math.ceil(line_widths[0] / usable)
-    return sum(math.ceil(w / usable) or 1 for w in line_widths)
+    return row_height(max(wrapped_lines(w, width) for w, width in zip(cells, widths, strict=True)))
 
 
 def _row_heights(shown: Sequence[Sequence[str]], measured: Sequence[dict[str, tuple[int, ...]]],
@@ -271,13 +264,13 @@ def _row_heights(shown: Sequence[Sequence[str]], measured: Sequence[dict[str, tu
     wraps are looked at, each distinct text's line count worked out once."""
     lines = [1] * n
     for texts, sizes, width in zip(shown, measured, widths, strict=True):
-        need = {text: _lines(w, width) for text, w in sizes.items()}
+        need = {text: wrapped_lines(w, width) for text, w in sizes.items()}
         if max(need.values(), default=1) <= 1:
             continue  # everything in this column fits on one line
         for r, text in enumerate(texts):
             if need[text] > lines[r]:
                 lines[r] = need[text]
-    return [_height(k) for k in lines]
+    return [row_height(k) for k in lines]
 
 
 def _shown(value: Cell) -> str:
