@@ -93,7 +93,8 @@ def colour_for(status: Status, *, overdue: bool, deadline: date | None, period_e
 
 
 def task_status(task: Task, reports: Mapping[str, Status], period: Period) -> tuple[Status, bool]:
-    """A task's status and overdue flag from its units' reports (unit -> status), DESIGN.md rule.
+    """A task's status and overdue flag from its units' reports (unit -> status): the rule of
+    README "状态与预警".
 
     `reports` holds the expected units that reported plus, on an open (各有关单位) task,
     any other registered unit that reported. An expected unit whose accepted form has no

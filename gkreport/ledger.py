@@ -1,4 +1,4 @@
-"""The submission record (DESIGN "Due dates and the submission ledger"): due dates, the files
+"""The submission record (README "报送台账与催报"): due dates, the files
 of a period as the ledger keeps them, on time or late, return rounds, reminders (督办).
 
 Pure functions: the history stores the ledger, `workspace` reads the folder; here the

@@ -1,4 +1,4 @@
-"""The workspace layout (DESIGN "Workspace layout") and the lock that serialises its runs."""
+"""The workspace layout (README "工作目录") and the lock that serialises its runs."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ RETURNED_DIR = "退回修改"
 
 @dataclass(frozen=True, slots=True)
 class Paths:
-    """The workspace layout of DESIGN.md."""
+    """The workspace layout (README "工作目录")."""
 
     root: Path
 

@@ -1,4 +1,4 @@
-"""What a period inherits from the earlier periods of its plan year (DESIGN "Across the year").
+"""What a period inherits from the earlier periods of its plan year (README "跨月：一年的记录").
 
 The history stores each period as it was consolidated: units by the name they had then,
 tasks by number in the plan version of the time. `Prior` maps that onto the current plan:

@@ -57,3 +57,13 @@ def test_ruff_clean() -> None:
         pytest.skip("ruff 未安装")
     proc = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_the_public_api_resolves_and_is_documented() -> None:
+    import gkreport
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in gkreport.__all__:
+        assert getattr(gkreport, name) is not None
+        if name != "__version__":
+            assert f"`{name}`" in readme, f"README 未介绍 gkreport.{name}"

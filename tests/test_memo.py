@@ -574,7 +574,7 @@ def test_docx_converts_to_pdf_with_libreoffice(memo_pdfs):
 @pytest.mark.libreoffice
 @needs_lo
 def test_bundled_memo_body_is_at_most_two_pages(memo_pdfs):
-    # DESIGN: leaders read a one-to-two page memo. June names its 5 units in the body.
+    # README: leaders read a one-to-two page memo. June names its 5 units in the body.
     june = pdf_pages(memo_pdfs["june"])
     assert len(june) <= 2, "\n\f".join(june)
     assert "六、下步工作建议" in june[-1] and "附件" not in "".join(june)

@@ -2,7 +2,7 @@
 run as the office runs it — forms, filled returns, consolidate — with units missing months,
 one skipping December after finishing, one reverting a completion, deadlines passing, a
 month caught up and a month without any returns. Every expected task status is computed
-here from DESIGN.md's rules, not read back from the product."""
+here from the rules (README "状态与预警", "跨月：一年的记录"), not read back from the product."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def effective(unit: str, no: int, p: Period) -> tuple[Status | None, Period | No
 
 
 def expected_status(no: int, p: Period) -> tuple[Status, bool]:
-    """DESIGN.md's task status rule, written out again here."""
+    """The task status rule (README "状态与预警"), written out again here."""
     reports = [effective(u, no, p)[0] for u in UNITS_OF[no]]
     due = DEADLINES[no]
     if all(r is DONE for r in reports):

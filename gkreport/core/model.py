@@ -29,7 +29,7 @@ class Status(StrEnum):
 
 REPORTABLE: tuple[Status, ...] = (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED)
 
-# Variants units type instead of choosing from the dropdown (DESIGN.md "Statuses").
+# Variants units type instead of choosing from the dropdown (README "状态与预警").
 STATUS_ALIASES: dict[str, Status] = {
     "已完成": Status.DONE, "完成": Status.DONE, "已办结": Status.DONE, "办结": Status.DONE,
     "全部完成": Status.DONE, "已经完成": Status.DONE,

@@ -298,7 +298,7 @@ class _Evidence:
 
 
 def _identify(ev: _Evidence) -> tuple[str, str]:
-    """(unit, how) by the DESIGN.md ranking: metadata, then 填报单位, then the file name."""
+    """(unit, how) by rank (README "校验"): metadata, then 填报单位, then the file name."""
     for unit, how in ((ev.meta, BY_META), (ev.label, BY_LABEL), (ev.name, BY_NAME)):
         if unit:
             return unit, how

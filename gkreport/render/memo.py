@@ -1,7 +1,7 @@
 """The leaders' memo (简报 .md/.html/.docx) and the reminder notice, rendered from one context.
 
 Every figure comes from the Report's `summary` or its other dataclasses and is
-formatted here: templates only arrange ready-made strings and numbers (STYLE.md 14). The
+formatted here: templates only arrange ready-made strings and numbers. The
 Word layout (GB/T 9704) is in `memodocx`.
 """
 
@@ -49,7 +49,7 @@ MEMO_TEMPLATES = ("memo.md.j2", "memo.html.j2")
 NOTICE_TEMPLATE = "notice.md.j2"
 # Chart rows beyond the statuses: 临期 (blue) and 待核实 (yellow), as in the workbook.
 NEAR_LABEL = f"{NEAR_DEADLINE_DAYS}日内到期"
-# The memo's body is at most two A4 pages (DESIGN: "a one-to-two page memo"): each list is
+# The memo's body is at most two A4 pages (README "简报": a one-to-two page memo): each list is
 # capped and the rest counted, with the workbook sheet that holds them all.
 MAX_QUOTES = 2  # highlight quotes
 MAX_NEWLY_LISTED = 3  # newly completed tasks named with their text; all are numbered
@@ -92,7 +92,7 @@ def _overview(report: Report, s: Summary) -> dict[str, Any]:
     if unverified:
         sentence += f"{unverified}项任务有{unverified_reports}条填报待核实。"
     if s.rows.carried:
-        # the figures above count them (DESIGN: carry-forward): say so, or they would
+        # the figures above count them (README: 沿用上期): say so, or they would
         # read as this month's reports
         sentence += f"以上含未报送单位沿用上期的填报{s.rows.carried}条。"
     expected, submitted = units.expected, units.submitted
