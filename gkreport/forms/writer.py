@@ -19,7 +19,7 @@ from typing import Any
 
 from gkreport.core.model import REPORTABLE, STATUS_ALIASES, Period, Plan, Status, Task
 from gkreport.core.problems import GkreportError, problem
-from gkreport.core.text import clean, column_width, display_width, safe_filename
+from gkreport.core.text import clean, column_width, display_width, safe_filename, unit_key
 from gkreport.core.xlsx import (
     FONT_NAME,
     FONT_SIZE,
@@ -111,23 +111,20 @@ def _date_label(d: date) -> str:
 def resolve_units(plan: Plan, names: Sequence[str]) -> tuple[str, ...]:
     """Map names or aliases to expected units; unknown ones raise GkreportError."""
     expected = set(plan.expected_units)
-    lookup: dict[str, str] = {}
-    for u in plan.units:
-        for n in (u.name, *u.aliases):
-            lookup.setdefault(clean(n), u.name)
     found: list[str] = []
     bad = []
     for raw in names:
-        name = lookup.get(clean(raw))
-        if name is not None and name in expected:
+        name = plan.unit_named(raw)
+        if name in expected:
             if name not in found:
                 found.append(name)
             continue
-        if name is not None:
+        if name:
             hint = "（该单位在本计划中没有任务）"
         else:
-            close = difflib.get_close_matches(clean(raw), list(lookup), n=1, cutoff=0.5)
-            hint = f"，是否是“{lookup[close[0]]}”？" if close else ""
+            keys = plan.index.names
+            close = difflib.get_close_matches(unit_key(raw), list(keys), n=1, cutoff=0.5)
+            hint = f"，是否是“{keys[close[0]]}”？" if close else ""
         bad.append(problem("forms-unknown-unit", name=raw, hint=hint))
     if bad:
         raise GkreportError(*bad)
