@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -164,13 +165,30 @@ class Task:
         return task_key(self.text)
 
 
+@lru_cache(maxsize=1 << 14)
 def task_key(text: str) -> str:
-    """A short stable id of a task text (see Task.key)."""
+    """A short stable id of a task text (see Task.key); remembered, as every stage asks it
+    of the same few hundred texts."""
     core = _NOT_WORD.sub("", fold(nfkc(text)))
     return hashlib.sha256(core.encode()).hexdigest()[:16]
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fingerprint(tasks: tuple[Task, ...]) -> str:
+    """Hash of what a plan asks of whom, by when: a version of the plan.
+
+    Every task's number, category, text, deadline and units count; the registry's contacts
+    do not (editing a telephone number is not a new plan). A form carries the fingerprint
+    of the plan it was made from; the history keeps each version.
+    """
+    h = hashlib.sha256()
+    for t in tasks:
+        fields = (str(t.no), t.category, t.text, t.deadline.text, "、".join(t.expected_units),
+                  t.lead_unit, "1" if t.open else "")
+        h.update(("\x1f".join(fields) + "\x1e").encode())
+    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +202,7 @@ class PlanIndex:
     expected: dict[int, frozenset[str]]
     names: dict[str, str]  # unit_key of a registered name or alias -> the unit's name
     keys: dict[str, Task]  # Task.key -> task
+    fingerprint: str
 
     @classmethod
     def build(cls, tasks: tuple[Task, ...], units: tuple[Unit, ...]) -> PlanIndex:
@@ -196,7 +215,8 @@ class PlanIndex:
             for n in (*u.aliases, u.name):  # a unit's own name wins over another's alias
                 if unit_key(n):
                     names[unit_key(n)] = u.name
-        return cls(tasks={t.no: t for t in tasks}, units={u.name: u for u in units},
+        return cls(fingerprint=fingerprint(tasks),
+                   tasks={t.no: t for t in tasks}, units={u.name: u for u in units},
                    tasks_of={u: tuple(ts) for u, ts in tasks_of.items()},
                    expected={t.no: frozenset(t.expected_units) for t in tasks}, names=names,
                    keys={t.key: t for t in reversed(tasks)})
@@ -220,18 +240,9 @@ class Plan:
 
     @property
     def fingerprint(self) -> str:
-        """Hash of what the plan asks of whom, by when: a version of the plan.
-
-        Every task's number, category, text, deadline and units count; the registry's
-        contacts do not (editing a telephone number is not a new plan). A form carries
-        the fingerprint of the plan it was made from; the history keeps each version.
-        """
-        h = hashlib.sha256()
-        for t in self.tasks:
-            fields = (str(t.no), t.category, t.text, t.deadline.text, "、".join(t.expected_units),
-                      t.lead_unit, "1" if t.open else "")
-            h.update(("\x1f".join(fields) + "\x1e").encode())
-        return h.hexdigest()[:16]
+        """Hash of what the plan asks of whom, by when: a version of the plan (computed with
+        the plan: every returned form is checked against it)."""
+        return self.index.fingerprint
 
     def to_record(self) -> dict[str, Any]:
         """The plan's content as plain data (the history keeps every version so)."""
