@@ -55,10 +55,12 @@ def test_file_open_in_excel_gives_advice(tmp_path: Path, monkeypatch: pytest.Mon
     def refuse(src: object, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
+    (tmp_path / "汇总表.xlsx").write_text("last month's")  # the file Excel holds open
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(GkreportError) as exc:
         write_text_atomic(tmp_path / "汇总表.xlsx", "x")
     assert "请先关闭该文件" in exc.value.problems[0].fix
+    assert (tmp_path / "汇总表.xlsx").read_text() == "last month's"
 
 
 def test_latest_period_picks_the_newest_folder(tmp_path: Path) -> None:
