@@ -835,3 +835,27 @@ def test_a_late_task_without_reasons_names_its_units(plan):
     expected = (f"{waiting[0]}等{len(waiting)}家（滞后{len(behind)}家、"
                 f"未报送{len(t9.missing_units)}家）：未说明原因")
     assert (row["reason_short"], row["reasons_count"]) == (expected, 0)
+
+
+def test_carried_reports_are_counted_alike_in_memo_workbook_and_summary(bundled):
+    """June's three missing units carry May's reports: the memo says how many, as the
+    workbook's 总览 and summary.json do, and the detail sheet marks each one."""
+    import openpyxl
+
+    report, out, summary = bundled["report"], bundled["out"], bundled["summary"]
+    may = {(e.task_no, e.unit) for e in report.entries if e.carried_from == Period(2025, 5)}
+    missing = set(summary["units"]["missing"])
+    assert {u for _, u in may} == missing  # only June's missing units, only from May
+    # each of them reported every task in May (May's missing units were others)
+    assert summary["rows"]["carried"] == len(may) == sum(
+        len(report.plan.tasks_for(u)) for u in missing)
+    book = openpyxl.load_workbook(out / "汇总表_2025-06.xlsx")
+    figures = {r[0]: r[1] for r in book["总览"].iter_rows(values_only=True) if r[0]}
+    assert figures["沿用上期的填报（条）"] == len(may)
+    marked = [r for r in book["单位填报明细"].iter_rows(values_only=True)
+              if r[9] == "沿用上期（2025-05）"]
+    assert {(r[0], r[2]) for r in marked} == may
+    for text in ((out / "简报_2025-06.md").read_text(encoding="utf-8"),
+                 docx_text(out / "简报_2025-06.docx")):
+        m = re.search(r"以上含未报送单位沿用上期的填报(\d+)条", text.replace(" ", ""))
+        assert m and int(m.group(1)) == len(may)
