@@ -134,7 +134,7 @@ def test_a_failure_after_the_outputs_leaves_the_history_as_it_was(
     def broken(*_a: Any, **_k: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("gkreport.xlsxutil.write_text_atomic", broken)
+    monkeypatch.setattr("gkreport.core.xlsx.write_text_atomic", broken)
     with pytest.raises(OSError):
         run_consolidate(Paths(ws), PERIOD)
     # The second process had the new period written, uncommitted: it was stopped, and its

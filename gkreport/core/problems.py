@@ -66,6 +66,9 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "form-stray-row": (Severity.ERROR, "第 {row} 行在表格内，没有序号，不是任务行，其内容未采用：{value}", "如为某项任务的补充说明，请写在该任务所在行的“进展情况”“存在问题”或“下步计划”单元格内，然后删除本行"),
     "continuation-row": (Severity.WARNING, "第 {row} 行没有序号，视为上方{target}的续行，{outcome}：{value}", "请把补充内容写在{target}的同一单元格内（单元格内换行按 Alt+Enter），不要插入新行"),
     "unnumbered-task": (Severity.ERROR, "第 {row} 行{text}没有序号，不是下发的任务，未采用", "如为下发的任务，请补填正确的序号；如为新增工作，请写入相关任务的“进展情况”并删除本行"),
+    "file-read-failed": (Severity.ERROR, "读取该文件时程序出错，本文件未采用", "请让单位用 Excel/WPS 重新保存为 .xlsx 后再报送；如仍出错，请将该文件提供给 gkreport 维护人员"),
+    "sheet-not-read": (Severity.WARNING, "工作表“{name}”的内容未读取（{detail}）", "如该表中有需要报送的内容，请填写到“{form}”工作表中"),
+    "form-extra-columns": (Severity.WARNING, "表格中增加的 {columns} 不是填报表的列，其中 {count} 个单元格的内容未读取", "如需补充说明，请写入“进展情况”“存在问题”或“下步计划”列，不要增加列"),
     "not-started-with-progress": (Severity.WARNING, "完成状态为“未启动”，但完成进度为 {value}%", "请核对：未启动的任务进度应为 0；如已开展，请改为“按计划推进”或“滞后”"),
     # --- writing forms ---
     "forms-unknown-unit": (Severity.ERROR, "“{name}”不是本计划需要填报的单位{hint}", "请核对单位名称或简称（见计划工作簿的“单位名录”工作表）"),

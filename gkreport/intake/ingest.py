@@ -9,10 +9,12 @@ identifies its unit and period, and `rows` checks the form's table row by row).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from gkreport.core.model import Entry, FileCounts, Period, Plan, Returns, RowCou
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
-from gkreport.intake.rows import FileResult, Form, data_rows, validate
+from gkreport.intake.rows import FileResult, Form, Rows, data_rows, validate
 from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff
 from gkreport.plan.rules import match_header, unit_key
 
@@ -31,6 +33,10 @@ BY_LABEL = "填报单位"
 BY_NAME = "文件名"
 PARALLEL_FROM = 40  # files; below this a process pool costs more than it saves
 HEADER_SCAN = 40  # rows searched for the header
+# A sheet beside the form larger than this (unzipped) is not looked into: no form needs it,
+# and a crafted one would cost seconds to scan.
+OTHER_SHEET_BYTES = 8 * 2**20
+WATCH_SECONDS = 0.5  # how often a pool worker checks that the process it serves is alive
 REQUIRED_COLUMNS = ("no", "status", "note")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     c.key: tuple(dict.fromkeys(squash(nfkc(n)) for n in (c.header, *c.synonyms)))
@@ -47,8 +53,12 @@ def _meta(book: Book) -> dict[str, str]:
     names = [m.name for m in book.cal.sheets_metadata]
     if layout.META_SHEET not in names:
         return {}
+    try:
+        grid = read_grid(book, layout.META_SHEET)
+    except Refused:  # the properties and the title stand in, as when a unit deleted it
+        return {}
     out: dict[str, str] = {}
-    for row in read_grid(book, layout.META_SHEET)[:50]:
+    for row in grid[:50]:
         if len(row) >= 2 and clean(row[0]):
             out[clean(row[0])] = _text(row[1])
     return out
@@ -74,20 +84,66 @@ def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     return best
 
 
-def _find_form(book: Book) -> Form:
+_WHY_NOT_READ = {"file-too-large": "该表过大", "file-encrypted": "该表已加密"}
+_FILL_IN = tuple(c.key for c in layout.COLUMNS if c.fill_in)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sheets:
+    """The sheets holding the unit's table (the form first, then those continuing it) and
+    the sheets with content that were not read, each with why."""
+
+    forms: list[Form]
+    not_read: list[tuple[str, str]]
+
+
+def _find_forms(book: Book) -> _Sheets:
+    """Every visible sheet is looked at, so nothing a unit wrote on another sheet goes
+    unsaid: sheets with the form's header and answers are read (a filled copy rather than a
+    blank original; 填报表（续） after 填报表), other sheets with content are named as not
+    read. A hidden sheet is used only when no visible one has the header."""
     import python_calamine as pc
 
     meta = book.cal.sheets_metadata
     visible = [m.name for m in meta if m.visible == pc.SheetVisibleEnum.Visible]
     hidden = [m.name for m in meta if m.name not in visible
               and m.name not in (layout.META_SHEET, layout.LISTS_SHEET)]
-    order = sorted(visible, key=lambda n: n != layout.FORM_SHEET) + hidden
-    for name in order:
+    forms: list[Form] = []
+    not_read: list[tuple[str, str]] = []
+    failed: Refused | None = None
+    for i, name in enumerate(sorted(visible, key=lambda n: n != layout.FORM_SHEET)):
+        try:
+            if i and book.sheet_bytes(name) > OTHER_SHEET_BYTES:
+                raise Refused("file-too-large")
+            grid = read_grid(book, name)
+        except Refused as refused:
+            failed = failed or refused
+            not_read.append((name, _WHY_NOT_READ.get(refused.code, "该表已损坏，无法读取")))
+            continue
+        hit = _find_header(grid)
+        if hit:
+            forms.append(Form(name, grid, hit[0], hit[1]))
+        elif name != layout.GUIDE_SHEET and any(clean(v) for row in grid for v in row):
+            not_read.append((name, "该表没有“序号”“完成状态”“进展情况”等表头"))
+    for name in hidden if not forms else ():
         grid = read_grid(book, name)
         hit = _find_header(grid)
         if hit:
-            return Form(name, grid, hit[0], hit[1])
-    raise Refused("form-no-sheet")
+            return _Sheets([Form(name, grid, hit[0], hit[1])], not_read)
+    if not forms:
+        raise failed or Refused("form-no-sheet")
+    filled = [f for f in forms if _filled(f)] or forms[:1]
+    for f in forms:
+        if f not in filled:
+            not_read.append((f.sheet, f"该表未填写，已读取“{filled[0].sheet}”"))
+    return _Sheets(filled, not_read)
+
+
+def _filled(form: Form) -> bool:
+    """Whether any row under the header has an answer in a fill-in column."""
+    cols = [form.cols[k] for k in _FILL_IN if k in form.cols]
+    return any(clean(_cell(form.grid, r, c)) for r in range(form.header + 1, len(form.grid))
+               for c in cols)
 
 
 def _with_percentages(book: Book, form: Form) -> Form:
@@ -113,8 +169,9 @@ def _cell(grid: list[list[object]], r: int, c: int | None) -> object:
     return grid[r][c]
 
 
-def _labels(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
-    """label -> (value, row, col of the value cell) for the reporter block, wherever it is."""
+def _labels_above(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
+    """label -> (value, row, col of the value cell) for the reporter block above the header,
+    where no task row can be: a cell starting with a label is one."""
     found: dict[str, tuple[str, int, int]] = {}
     for r, cells in enumerate(grid):
         for c, value in enumerate(cells):
@@ -141,35 +198,87 @@ def _labels(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
     return found
 
 
+def _label_cell(value: object) -> tuple[str, str] | None:
+    """(label, value in the same cell) when a cell is a reporter label by its shape: the
+    label alone, or followed by a colon or a space and the value (填报人：张三). A note that
+    merely starts with one (联系电话已在官网更新并公示) is not."""
+    if not isinstance(value, str) or value.lstrip()[:1] not in _LABEL_FIRST:
+        return None
+    text = nfkc(clean(value))
+    label = next((lb for lb in _LABELS if text.startswith(lb)), None)
+    if label is None:
+        return None
+    rest = text[len(label):]
+    if rest.strip(" :") == "":
+        return label, ""
+    if rest[0] in ": " and len(rest) <= 60:
+        return label, rest.lstrip(" :").strip()
+    return None
+
+
+def _label_pairs(cells: list[object]) -> dict[str, tuple[str, int]] | None:
+    """label -> (value, col of the value cell) when a row is made of reporter labels and
+    their values only (a label cell, then its value in the next non-empty cell); else None."""
+    filled = [(c, v) for c, v in enumerate(cells) if clean(v)]
+    pairs: dict[str, tuple[str, int]] = {}
+    i = 0
+    while i < len(filled):
+        c, value = filled[i]
+        hit = _label_cell(value)
+        if hit is None:
+            return None
+        label, rest = hit
+        following = filled[i + 1] if i + 1 < len(filled) else None
+        if rest:
+            pairs.setdefault(label, (rest, c))
+            i += 1
+        elif following is not None and _label_cell(following[1]) is None:
+            pairs.setdefault(label, (_text(following[1]).lstrip(":：").strip(), following[0]))
+            i += 2
+        else:
+            pairs.setdefault(label, ("", c + 1))
+            i += 1
+    return pairs or None
+
+
+def _reporter_below(form: Form, rows: Rows) -> tuple[dict[str, tuple[str, int, int]], set[int]]:
+    """The reporter block below the table: (label -> (value, row, col), its rows). Found by
+    position (after the last row with a 序号) and shape (labels and values only)."""
+    last = max((r for r, _cells, no in rows if no not in (None, -1)), default=form.header)
+    found: dict[str, tuple[str, int, int]] = {}
+    at: set[int] = set()
+    for r in range(last + 1, len(form.grid)):
+        pairs = _label_pairs(form.grid[r])
+        if pairs:
+            at.add(r)
+            for label, (value, c) in pairs.items():
+                found.setdefault(label, (value, r, c))
+    return found, at
+
+
 # ---------------------------------------------------------------- identification
 
 
 @dataclass(frozen=True, slots=True)
-class _PlanFacts:
-    """What every file's check asks of the plan beyond its own index, computed once."""
+class Job:
+    """What reading any file of one `read_returns` call needs, built once and passed down
+    (to pool workers with each batch of files: no state lives in a module)."""
 
-    names: dict[str, str]  # name/alias key -> unit
-    fingerprint: str
+    plan: Plan
+    period: Period
+    notes: Mapping[tuple[int, str], str]  # last period's 进展情况 by (task, unit)
+    names: dict[str, str]  # unit name or alias key -> unit
 
 
-_FACTS: list[tuple[Plan, _PlanFacts]] = []
-
-
-def _facts(plan: Plan) -> _PlanFacts:
-    if _FACTS and _FACTS[0][0] is plan:
-        return _FACTS[0][1]
+def make_job(plan: Plan, period: Period,
+             notes: Mapping[tuple[int, str], str] | None = None) -> Job:
+    """The shared part of reading a period's files: the plan's unit names and aliases."""
     names: dict[str, str] = {}
     for u in plan.units:
         for n in (*u.aliases, u.name):
             if unit_key(n):
                 names[unit_key(n)] = u.name
-    facts = _PlanFacts(names, plan.fingerprint)
-    _FACTS[:] = [(plan, facts)]
-    return facts
-
-
-def _unit_names(plan: Plan) -> dict[str, str]:
-    return _facts(plan).names
+    return Job(plan, period, dict(notes or {}), names)
 
 
 def _match_unit(text: str, names: dict[str, str]) -> str:
@@ -242,8 +351,13 @@ def _date_key(value: str, period: Period) -> str:
 
 
 def read_file(path: Path, plan: Plan, period: Period,
-              previous_notes: Mapping[tuple[int, str], str] | None = None) -> FileResult:
-    """Read one returned form; never raises for a bad file (the file gets one problem)."""
+              previous_notes: Mapping[tuple[int, str], str] | None = None, *,
+              job: Job | None = None) -> FileResult:
+    """Read one returned form; never raises for a bad file (the file gets one problem).
+
+    `job` (from `make_job`) shares the plan's lookups across the files of one call.
+    """
+    job = job or make_job(plan, period, previous_notes)
     st = path.stat()
     base = FileResult(file=path.name, size=st.st_size, sha256="", mtime=st.st_mtime,
                       read_at=datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds"))
@@ -257,17 +371,29 @@ def read_file(path: Path, plan: Plan, period: Period,
         book = Book(data, kind, package)
         meta = _meta(book)
         props = book.properties()
-        form = _with_percentages(book, _find_form(book))
+        sheets = _find_sheets_with_percentages(book)
     except Refused as refused:
-        return replace(base, refused=True,
-                       problems=(problem(refused.code, file=path.name, **refused.values),))
+        return _refused(base, problem(refused.code, file=path.name, **refused.values))
     except MemoryError:
-        return replace(base, refused=True, problems=(
-            problem("file-too-large", file=path.name, detail="读取时内存不足"),))
+        return _refused(base, problem("file-too-large", file=path.name, detail="读取时内存不足"))
     except OSError:
-        return replace(base, refused=True, problems=(
-            problem("file-unreadable", file=path.name, detail="文件无法打开，可能正被占用或没有读取权限"),))
-    return _read_form(base, form, meta, props, plan, period, previous_notes or {})
+        return _refused(base, problem("file-unreadable", file=path.name,
+                                      detail="文件无法打开，可能正被占用或没有读取权限"))
+    except Exception:  # noqa: BLE001 - one file's surprise must not stop the month
+        return _refused(base, problem("file-read-failed", file=path.name))
+    try:
+        return _read_form(base, sheets, meta, props, job)
+    except Exception:  # noqa: BLE001 - as above, for the checks of its rows
+        return _refused(base, problem("file-read-failed", file=path.name))
+
+
+def _refused(base: FileResult, p: Problem) -> FileResult:
+    return replace(base, refused=True, problems=(p,))
+
+
+def _find_sheets_with_percentages(book: Book) -> _Sheets:
+    found = _find_forms(book)
+    return _Sheets([_with_percentages(book, f) for f in found.forms], found.not_read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,23 +444,35 @@ def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, A
     return []
 
 
-def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[str, str],
-               plan: Plan, period: Period, previous: Mapping[tuple[int, str], str]) -> FileResult:
-    file, sheet, cols = base.file, form.sheet, form.cols
-    # The reporter block may sit above the header or below the table: the first of each
-    # label counts (as one scan of the sheet would find), the rows below are not task rows.
-    below = {label: (v, r + form.header + 1, c)
-             for label, (v, r, c) in _labels(form.grid[form.header + 1:]).items()}
-    labels = {**below, **_labels(form.grid[: form.header + 1])}
-    rows = list(data_rows(form, {r for _v, r, _c in below.values()}))
-    task_rows = [(r, cells, no) for r, cells, no in rows if no != -1]
-    names = _unit_names(plan)
+def _tables(sheets: _Sheets) -> tuple[list[tuple[Form, Rows]], dict[str, tuple[str, int, int]]]:
+    """Each form with its rows (the reporter block's rows left out), and the reporter block.
+
+    The block may sit above the header or below the table: the first of each label counts,
+    above before below; only the first form's block is the unit's.
+    """
+    tables = []
+    labels: dict[str, tuple[str, int, int]] = {}
+    for i, form in enumerate(sheets.forms):
+        rows = list(data_rows(form, set()))
+        below, at = _reporter_below(form, rows)
+        tables.append((form, [row for row in rows if row[0] not in at]))
+        if i == 0:
+            labels = {**below, **_labels_above(form.grid[: form.header + 1])}
+    return tables, labels
+
+
+def _read_form(base: FileResult, sheets: _Sheets, meta: dict[str, str], props: dict[str, str],
+               job: Job) -> FileResult:
+    file, form = base.file, sheets.forms[0]
+    sheet, cols, plan, period = form.sheet, form.cols, job.plan, job.period
+    tables, labels = _tables(sheets)
+    task_rows = [no for _form, rows in tables for _r, _cells, no in rows if no != -1]
     written = labels.get(layout.LABEL_UNIT, ("", 0, 0))
     # The metadata sheet first; the document properties stand in when a unit (or a
     # conversion) lost the very hidden sheet.
-    ev = _Evidence(meta=_match_unit(meta.get("unit") or props.get("unit", ""), names),
-                   label=_match_unit(written[0], names) if written[0] else "",
-                   name=_match_unit(Path(file).stem, names), written=written[0])
+    ev = _Evidence(meta=_match_unit(meta.get("unit") or props.get("unit", ""), job.names),
+                   label=_match_unit(written[0], job.names) if written[0] else "",
+                   name=_match_unit(Path(file).stem, job.names), written=written[0])
     unit, how = _identify(ev)
     reporter = {k: v[0] for k, v in labels.items()}
     base = replace(base, unit=unit, identified_by=how, rows_read=len(task_rows),
@@ -348,21 +486,12 @@ def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[s
     at_unit = {"file": file, "sheet": sheet,
                "cell": a1(written[1], written[2]) if layout.LABEL_UNIT in labels else "",
                "row": written[1] + 1 if layout.LABEL_UNIT in labels else None}
-    # Period and plan: the metadata sheet, else the document properties, else the title.
-    title = _title_period(form)
-    if meta.get("period"):
-        found, at = _period_text(meta["period"]), {"sheet": layout.META_SHEET}
-    elif props.get("period"):
-        found, at = _period_text(props["period"]), {}
-    elif title:
-        found, at = title[0], {"sheet": sheet, "cell": a1(title[1], title[2])}
-    else:
-        found, at = "", {}
+    found, at = _period_found(form, meta, props)
     if found and found != str(period):
         return refuse(problem("form-wrong-period", file=file, unit=unit, **at, found=found,
                               period=str(period)))
     fingerprint = meta.get("fingerprint") or props.get("fingerprint")
-    if fingerprint and fingerprint != _facts(plan).fingerprint:
+    if fingerprint and fingerprint != plan.fingerprint:
         at = {"sheet": layout.META_SHEET} if meta.get("fingerprint") else {}
         return refuse(problem("form-wrong-plan", file=file, unit=unit, **at))
     if not unit:
@@ -375,12 +504,36 @@ def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[s
         header = next(c.header for c in layout.COLUMNS if c.key == missing[0])
         return refuse(problem("form-missing-column", file=file, sheet=sheet, unit=unit,
                               row=form.header + 1, column=header))
-    form_nos = {no for _r, _cells, no in task_rows if no is not None}
+    form_nos = {no for no in task_rows if no is not None}
     first: list[Problem] = _conflicts(ev, unit, how, file, at_unit, form_nos, plan)
     if not found:
         first.append(problem("form-period-unknown", file=file, sheet=sheet, unit=unit,
                              period=str(period)))
-    return validate(base, form, rows, labels, plan, previous, first)
+    first.extend(problem("sheet-not-read", file=file, sheet=name, unit=unit, name=name,
+                         detail=why, form=sheet) for name, why in sheets.not_read)
+    # A continuation sheet without the columns needed to read its rows is named, not read.
+    usable = [tables[0]]
+    for f, rows in tables[1:]:
+        if all(k in f.cols for k in REQUIRED_COLUMNS):
+            usable.append((f, rows))
+        else:
+            first.append(problem("sheet-not-read", file=file, sheet=f.sheet, unit=unit,
+                                 name=f.sheet, detail="该表缺少必需的列", form=sheet))
+    return validate(base, usable, labels, plan, job.notes, first)
+
+
+def _period_found(form: Form, meta: dict[str, str], props: dict[str, str],
+                  ) -> tuple[str, dict[str, Any]]:
+    """The period the form is for, and where it says so: the metadata sheet, else the
+    document properties, else the title ("" when none says)."""
+    if meta.get("period"):
+        return _period_text(meta["period"]), {"sheet": layout.META_SHEET}
+    if props.get("period"):
+        return _period_text(props["period"]), {}
+    title = _title_period(form)
+    if title:
+        return title[0], {"sheet": form.sheet, "cell": a1(title[1], title[2])}
+    return "", {}
 
 
 # ---------------------------------------------------------------- the folder
@@ -403,18 +556,35 @@ def _listing(folder: Path) -> tuple[list[Path], list[str], int]:
     return files, skipped, len(paths)
 
 
-# A worker's share of the job, set once per worker process: pickling the plan (a city's
-# registry) and last month's notes with every file would cost more than reading the file.
-_WORKER: dict[str, Any] = {}
+def _watch_parent(parent: int) -> None:
+    """Run in each pool worker as it starts: a thread that ends the worker once the process
+    it serves is gone (killed with -9, say), instead of leaving it waiting forever."""
+    import threading
+
+    threading.Thread(target=_watchdog, args=(parent,), daemon=True,
+                     name="gkreport-watchdog").start()
 
 
-def _init_worker(plan: Plan, period: Period, notes: Mapping[tuple[int, str], str]) -> None:
-    _WORKER.update(plan=plan, period=period, notes=notes)
+def _watchdog(parent: int) -> None:
+    import multiprocessing
+    import time
+
+    handle = multiprocessing.parent_process()
+    while True:
+        time.sleep(WATCH_SECONDS)
+        # POSIX: an orphan is adopted by another process. Windows keeps the old parent id,
+        # so ask the parent's process handle (which the spawn start method holds) instead.
+        if os.name == "nt":
+            gone = handle is not None and not handle.is_alive()
+        else:
+            gone = os.getppid() != parent
+        if gone:
+            os._exit(1)
 
 
-def _read_in_worker(path: Path) -> FileResult:
+def _read_job(path: Path, job: Job) -> FileResult:
     """Top-level so a worker process can run it."""
-    return read_file(path, _WORKER["plan"], _WORKER["period"], _WORKER["notes"])
+    return read_file(path, job.plan, job.period, job=job)
 
 
 def read_returns(plan: Plan, period: Period, folder: Path, *,
@@ -422,23 +592,22 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
                  progress: Callable[[int, int], None] | None = None,
                  workers: int | None = None) -> Returns:
     """Read every returned form in `folder` into entries, submissions, problems and counts."""
-    import os
-
     files, skipped, found = _listing(folder)
-    notes = dict(previous_notes or {})
+    job = make_job(plan, period, previous_notes)
     results: list[FileResult] = []
     workers = workers or os.cpu_count() or 1
     if len(files) > PARALLEL_FROM and workers > 1:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        # Results come back in file order (map keeps it), so output is deterministic.
+        # Results come back in file order (map keeps it), so output is deterministic. The
+        # job goes with each batch of files (pickled once a batch, not once a file).
         chunk = max(1, min(64, len(files) // (workers * 8)))
         try:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                     initargs=(plan, period, notes)) as pool:
-                for i, res in enumerate(pool.map(_read_in_worker, files, chunksize=chunk),
-                                        start=1):
+            with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent,
+                                     initargs=(os.getpid(),)) as pool:
+                for i, res in enumerate(pool.map(partial(_read_job, job=job), files,
+                                                 chunksize=chunk), start=1):
                     results.append(res)
                     if progress:
                         progress(i, len(files))
@@ -447,7 +616,7 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
     if len(results) < len(files):
         results = []
         for i, path in enumerate(files, start=1):
-            results.append(read_file(path, plan, period, notes))
+            results.append(_read_job(path, job))
             if progress:
                 progress(i, len(files))
     results = _resolve_duplicates(results)

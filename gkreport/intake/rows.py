@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -204,105 +204,158 @@ def _is_continuation(cells: list[object], cols: dict[str, int]) -> bool:
     return any(clean(_cell_in(cells, cols.get(k))) for k in _TEXT_KEYS)
 
 
-def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], int | None]],
-              labels: dict[str, tuple[str, int, int]], plan: Plan,
-              previous: Mapping[tuple[int, str], str], first: list[Problem]) -> FileResult:
-    """`base` with the table's entries, and its problems after `first` (the file's own)."""
-    file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
-    header = form.grid[form.header]
-    problems: list[Problem] = list(first)
-    entries: list[Entry] = []
-    rejected = 0
-    claimed: set[int] = set()
-    contested: set[int] = set()
+Rows = list[tuple[int, list[object], int | None]]
 
-    def at(r: int, key: str) -> dict[str, Any]:
-        c = cols.get(key, cols["no"])
-        return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
 
-    # Rows without 序号 between task rows: a continuation belongs to the task row above it,
-    # so it is gathered first (its 存在问题 may answer that row's 滞后).
+@dataclass
+class _Tally:
+    """What the tables of one file yield, gathered across its sheets."""
+
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejected: int = 0
+    claimed: set[int] = field(default_factory=set)  # 序号 taken by an entry
+    contested: set[int] = field(default_factory=set)  # 序号 whose task text was changed
+
+
+def validate(base: FileResult, tables: list[tuple[Form, Rows]],
+             labels: dict[str, tuple[str, int, int]], plan: Plan,
+             previous: Mapping[tuple[int, str], str], first: list[Problem]) -> FileResult:
+    """`base` with the tables' entries, and its problems after `first` (the file's own).
+
+    `tables`: the form's table and the tables continuing it on other sheets, each with its
+    rows; a 序号 counts once across all of them (a repeat is `duplicate-task`).
+    """
+    tally = _Tally(problems=list(first))
+    for form, rows in tables:
+        _check_table(tally, base, form, rows, plan, previous)
+        tally.problems.extend(_extra_columns(base, form, rows))
+    unit, file, sheet = base.unit, base.file, tables[0][0].sheet
+    for task in plan.tasks_for(unit):
+        if task.no not in tally.claimed and task.no not in tally.contested:
+            tally.problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
+                                          no=task.no, text=task.text[:40]))
+    for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
+        value, r, c = labels.get(label, ("", 0, 0))
+        if not value:
+            cell = a1(r, c) if label in labels else ""
+            tally.problems.append(problem(
+                "missing-reporter", file=file, sheet=sheet, cell=cell,
+                row=r + 1 if label in labels else None, unit=unit, field=label))
+    return replace(base, entries=tuple(tally.entries), problems=tuple(tally.problems),
+                   rows_rejected=tally.rejected)
+
+
+def _continuations(form: Form, rows: Rows) -> tuple[dict[int, int], dict[int, dict[str, list[str]]]]:
+    """Rows without 序号 between task rows: a continuation belongs to the task row above it,
+    so it is gathered first (its 存在问题 may answer that row's 滞后). (continuation row ->
+    task row, task row -> the texts its continuations add per column key)."""
     task_at = [r for r, _cells, no in rows if no != -1]
     inside = range(task_at[0] + 1, task_at[-1]) if task_at else range(0)
-    owner: dict[int, int] = {}  # continuation row -> task row
+    owner: dict[int, int] = {}
     more: dict[int, dict[str, list[str]]] = {}
     above = -1
     for r, cells, no in rows:
         if no != -1:
             above = r
-        elif r in inside and _is_continuation(cells, cols):
+        elif r in inside and _is_continuation(cells, form.cols):
             owner[r] = above
             for key in _TEXT_KEYS:
-                text = _para(_cell_in(cells, cols.get(key)))
+                text = _para(_cell_in(cells, form.cols.get(key)))
                 if text:
                     more.setdefault(above, {}).setdefault(key, []).append(text)
+    return owner, more
 
+
+def _check_table(tally: _Tally, base: FileResult, form: Form, rows: Rows, plan: Plan,
+                 previous: Mapping[tuple[int, str], str]) -> None:
+    """Every row of one table: entries, rejected rows and their problems into `tally`."""
+    file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
+    header = form.grid[form.header]
+    owner, more = _continuations(form, rows)
+    task_at = [r for r, _cells, no in rows if no != -1]
     used: dict[int, str] = {}  # task row -> how it is named in messages, when it was merged
     named: dict[int, str] = {}
     for r, cells, no in rows:
-        def val(key: str, cells: list[object] = cells) -> object:
-            return _cell_in(cells, cols.get(key))
-
+        where = {"file": file, "sheet": sheet, "row": r + 1, "unit": unit}
         if no != -1:
             named[r] = f"序号 {no} 所在行" if no is not None else f"第 {r + 1} 行"
         if r in owner:
             target = owner[r]
             keys = [cols[k] for k in _TEXT_KEYS if k in cols]
             c = next(c for c in keys if clean(_cell_in(cells, c)))
-            outcome = ("内容已并入该行" if target in used
-                       else "但该行未采用，本行内容也未采用")
-            problems.append(problem("continuation-row", file=file, sheet=sheet, cell=a1(r, c),
-                                    row=r + 1, unit=unit, target=named[target], outcome=outcome,
-                                    value=_quote_row(cells, header, keys)))
-            continue
-        if no == -1:
+            outcome = "内容已并入该行" if target in used else "但该行未采用，本行内容也未采用"
+            tally.problems.append(problem("continuation-row", **where, cell=a1(r, c),
+                                          target=named[target], outcome=outcome,
+                                          value=_quote_row(cells, header, keys)))
+        elif no == -1:
             c = next(c for c, v in enumerate(cells) if clean(v))
-            value = _quote_row(cells, header)
-            where = {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
             if task_at and r > task_at[-1]:
                 texts = (_para(v) for v in cells)
-                problems.append(problem("form-extra-rows", **where,
-                                        value=_clip(" ".join(t for t in texts if t))))
+                tally.problems.append(problem("form-extra-rows", **where, cell=a1(r, c),
+                                              value=_clip(" ".join(t for t in texts if t))))
             else:
-                problems.append(problem("form-stray-row", **where, value=value))
+                tally.problems.append(problem("form-stray-row", **where, cell=a1(r, c),
+                                              value=_quote_row(cells, header)))
+        elif _task_row(tally, base, form, r, cells, no, plan, previous, more.get(r, {})):
+            used[r] = named[r]
+
+
+def _task_row(tally: _Tally, base: FileResult, form: Form, r: int, cells: list[object],
+              no: int | None, plan: Plan, previous: Mapping[tuple[int, str], str],
+              more: Mapping[str, list[str]]) -> bool:
+    """One task row: an entry (True), or rejected with its problem (False)."""
+    cols = form.cols
+
+    def val(key: str) -> object:
+        return _cell_in(cells, cols.get(key))
+
+    def at(key: str) -> dict[str, Any]:
+        c = cols.get(key, cols["no"])
+        return {"file": base.file, "sheet": form.sheet, "cell": a1(r, c), "row": r + 1,
+                "unit": base.unit}
+
+    task = plan.task(no) if no is not None else None
+    if no is None:
+        found = problem("unnumbered-task", **at("no"), text=_quote(clean(val("text"))))
+    elif task is None or not plan.accepts(task, base.unit):
+        found = problem("unknown-task", **at("no"), no=clean(val("no")))
+    elif (text := clean(val("text"))) and not _same_text(text, task.text):
+        tally.contested.add(no)
+        found = problem("task-text-mismatch", **at("text"), no=no)
+    elif no in tally.claimed:
+        found = problem("duplicate-task", **at("no"), no=no)
+    else:
+        tally.claimed.add(no)
+        entry, problems = _entry(r, no, val, task.text, form, base, previous, more)
+        tally.entries.append(entry)
+        tally.problems.extend(problems)
+        return True
+    tally.rejected += 1
+    tally.problems.append(found)
+    return False
+
+
+def _extra_columns(base: FileResult, form: Form, rows: Rows) -> list[Problem]:
+    """A warning naming the columns a unit added (not the form's) whose cells in task rows
+    hold something: their content is not read, and saying so is all that can be done."""
+    known = set(form.cols.values())
+    header = form.grid[form.header]
+    counts: dict[int, int] = {}
+    for _r, cells, no in rows:
+        if no == -1:
             continue
-        if no is None:
-            rejected += 1
-            problems.append(problem("unnumbered-task", **at(r, "no"),
-                                    text=_quote(clean(val("text")))))
-            continue
-        task = plan.task(no)
-        if task is None or not plan.accepts(task, unit):
-            rejected += 1
-            problems.append(problem("unknown-task", **at(r, "no"), no=clean(val("no"))))
-            continue
-        text = clean(val("text"))
-        if text and not _same_text(text, task.text):
-            rejected += 1
-            contested.add(no)
-            problems.append(problem("task-text-mismatch", **at(r, "text"), no=no))
-            continue
-        if no in claimed:
-            rejected += 1
-            problems.append(problem("duplicate-task", **at(r, "no"), no=no))
-            continue
-        claimed.add(no)
-        entry, found = _entry(r, no, val, task.text, form, base, previous, more.get(r, {}))
-        entries.append(entry)
-        used[r] = named[r]
-        problems.extend(found)
-    for task in plan.tasks_for(unit):
-        if task.no not in claimed and task.no not in contested:
-            problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
-                                    no=task.no, text=task.text[:40]))
-    for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
-        value, r, c = labels.get(label, ("", 0, 0))
-        if not value:
-            cell = a1(r, c) if label in labels else ""
-            problems.append(problem("missing-reporter", file=file, sheet=sheet, cell=cell,
-                                    row=r + 1 if label in labels else None, unit=unit,
-                                    field=label))
-    return replace(base, entries=tuple(entries), problems=tuple(problems), rows_rejected=rejected)
+        for c, value in enumerate(cells):
+            if c not in known and clean(value):
+                counts[c] = counts.get(c, 0) + 1
+    if not counts:
+        return []
+    names = "、".join(f"{a1(0, c)[:-1]} 列" + (f"“{_clip(h)}”" if (h := clean(_cell_in(header, c)))
+                                              else "（无列名）") for c in sorted(counts))
+    first = min(counts)
+    return [problem("form-extra-columns", file=base.file, sheet=form.sheet,
+                    cell=a1(form.header, first), row=form.header + 1, unit=base.unit,
+                    columns=names, count=sum(counts.values()))]
 
 
 # ---------------------------------------------------------------- cell values
