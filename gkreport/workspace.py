@@ -191,18 +191,15 @@ def _read(paths: Paths, plan: Plan, period: Period, progress: Progress | None) -
 
 def write_check_outputs(paths: Paths, plan: Plan, period: Period, returns: Returns,
                          ) -> tuple[Path, dict[str, Path]]:
-    import shutil
 
     from gkreport.render.annotate import annotate_returns
     from gkreport.render.checkreport import write_check_report
 
     out = paths.period_out(period)
     report_path = write_check_report(returns, plan, period, out / f"校验报告_{period}.xlsx")
-    back = out / "退回修改"
-    # Last run's annotated copies must not linger once a unit has fixed its form.
-    if back.is_dir():
-        shutil.rmtree(back)
-    annotated = annotate_returns(returns, paths.returns(period), back)
+    # The folder is replaced whole (last run's copies must not linger once a unit has
+    # fixed its form, and a killed run must not leave the notice pointing to none).
+    annotated = annotate_returns(returns, paths.returns(period), out / "退回修改")
     return report_path, annotated
 
 

@@ -22,7 +22,7 @@ from gkreport.core.model import Entry, FileCounts, Period, Plan, Returns, RowCou
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
-from gkreport.intake.rows import FileResult, Form, Rows, data_rows, validate
+from gkreport.intake.rows import FileResult, Form, Rows, clip, data_rows, validate
 from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff
 from gkreport.plan.rules import match_header, unit_key
 
@@ -457,7 +457,11 @@ def _tables(sheets: _Sheets) -> tuple[list[tuple[Form, Rows]], dict[str, tuple[s
         below, at = _reporter_below(form, rows)
         tables.append((form, [row for row in rows if row[0] not in at]))
         if i == 0:
-            labels = {**below, **_labels_above(form.grid[: form.header + 1])}
+            above = _labels_above(form.grid[: form.header + 1])
+            # A label answered below beats the same label left empty above (the block
+            # rewritten under the table, the form's own left blank).
+            labels = {**below, **{k: v for k, v in above.items() if v[0] or k not in below
+                                  or not below[k][0]}}
     return tables, labels
 
 
@@ -497,7 +501,7 @@ def _read_form(base: FileResult, sheets: _Sheets, meta: dict[str, str], props: d
     if not unit:
         where = {k: at_unit[k] for k in ("file", "sheet", "cell")}
         if written[0]:
-            return refuse(problem("form-unknown-unit", **where, name=written[0]))
+            return refuse(problem("form-unknown-unit", **where, name=clip(written[0])))
         return refuse(problem("form-unidentified", **where))
     missing = [k for k in REQUIRED_COLUMNS if k not in cols]
     if missing:

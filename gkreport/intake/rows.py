@@ -128,7 +128,13 @@ def _text_key(text: str) -> str:
 
 def _same_text(a: str, b: str) -> bool:
     x, y = _text_key(a), _text_key(b)
-    return x == y or SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.9
+    if x == y:
+        return True
+    # The upper bounds first: a pasted page of text against a task's line is decided by
+    # the lengths alone, not by a matcher whose cost grows with both.
+    matcher = SequenceMatcher(None, x, y, autojunk=False)
+    return matcher.real_quick_ratio() >= 0.9 and matcher.quick_ratio() >= 0.9 \
+        and matcher.ratio() >= 0.9
 
 
 def _is_data_row(cells: list[object], cols: dict[str, int]) -> bool:
@@ -175,7 +181,7 @@ _TEXT_KEYS = ("note", "issues", "next_steps")
 QUOTE_LIMIT = 500  # characters of a quoted cell; longer text says how long it is
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
     """The text, or its start with its full length said (never silently cut)."""
     return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}……（共 {len(text)} 字）"
 
@@ -293,7 +299,7 @@ def _check_table(tally: _Tally, base: FileResult, form: Form, rows: Rows, plan: 
             if task_at and r > task_at[-1]:
                 texts = (_para(v) for v in cells)
                 tally.problems.append(problem("form-extra-rows", **where, cell=a1(r, c),
-                                              value=_clip(" ".join(t for t in texts if t))))
+                                              value=clip(" ".join(t for t in texts if t))))
             else:
                 tally.problems.append(problem("form-stray-row", **where, cell=a1(r, c),
                                               value=_quote_row(cells, header)))
@@ -350,7 +356,7 @@ def _extra_columns(base: FileResult, form: Form, rows: Rows) -> list[Problem]:
                 counts[c] = counts.get(c, 0) + 1
     if not counts:
         return []
-    names = "、".join(f"{a1(0, c)[:-1]} 列" + (f"“{_clip(h)}”" if (h := clean(_cell_in(header, c)))
+    names = "、".join(f"{a1(0, c)[:-1]} 列" + (f"“{clip(h)}”" if (h := clean(_cell_in(header, c)))
                                               else "（无列名）") for c in sorted(counts))
     first = min(counts)
     return [problem("form-extra-columns", file=base.file, sheet=form.sheet,
@@ -376,6 +382,7 @@ def _para(value: object) -> str:
     return "\n".join(line for line in lines if line)
 
 
+STATUS_LIMIT = 100  # characters of a status with its remarks (滞后（原因见问题栏）)
 # A status with a remark: 滞后（原因见问题栏）, 已完成（6月10日）, 已完成100%, 已完成 6.10.
 _REMARK = re.compile(r"[(（\[【〔][^()（）\[\]【】〔〕]*[)）\]】〕]")
 _TRAILER = re.compile(
@@ -407,8 +414,8 @@ def _normalise_status(raw: str) -> Status | None:
     """
     text = nfkc(raw)
     status = normalise_status(text)
-    if status is not None:
-        return status
+    if status is not None or len(text) > STATUS_LIMIT:
+        return status  # a long text is no status with a remark, and costs to strip
     core = text
     for _ in range(5):  # nested or repeated remarks, one layer each time
         stripped = _TRAILER.sub("", _REMARK.sub("", core)).strip()
@@ -441,10 +448,11 @@ def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: 
     if not raw_status:
         found.append(problem("missing-status", **at("status")))
     elif status is None:
-        found.append(problem("unknown-status", **at("status"), value=raw_status))
+        found.append(problem("unknown-status", **at("status"), value=clip(raw_status)))
     progress, ok = parse_progress(val("progress"))
     if not ok:
-        found.append(problem("bad-progress", **at("progress"), value=clean(val("progress"))))
+        found.append(problem("bad-progress", **at("progress"),
+                             value=clip(clean(val("progress")))))
     note = text("note")
     issues = text("issues")
     if status in (Status.DONE, Status.ON_TRACK, Status.BEHIND) and not note:
