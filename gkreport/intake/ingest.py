@@ -1,9 +1,12 @@
 """The ingest stage: read returned unit forms (.xlsx/.xlsm/.xls/.ods) into entries and problems.
 
 Every file becomes either rows (entries, or rows rejected with a problem) or exactly one
-problem for the file; a hostile file is refused before any parser sees it in full (the
-file-level reading and its guards are in `sheets`; this module finds the form in it and
-identifies its unit and period, and `rows` checks the form's table row by row).
+problem for the file, and nothing a file holds stops the others: a hostile file is refused
+before any parser sees it in full (`guards`; the reading itself is in `sheets`), and a
+surprise while reading one file is that file's problem. This module finds the form in a
+file (every visible sheet looked at, what is not read named), identifies its unit and
+period; `reporter` finds the reporter block and `rows` checks the table row by row. Many
+files are read in a process pool (`pool`) whose workers die with the run.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from gkreport.core.model import Entry, FileCounts, Period, Plan, Returns, RowCou
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
+from gkreport.intake.pool import map_in_processes
+from gkreport.intake.reporter import LABELS, cell_at, labels_above, reporter_below, text_of
 from gkreport.intake.rows import FileResult, Form, Rows, clip, data_rows, validate
 from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff
 from gkreport.plan.rules import match_header, unit_key
@@ -36,14 +41,11 @@ HEADER_SCAN = 40  # rows searched for the header
 # A sheet beside the form larger than this (unzipped) is not looked into: no form needs it,
 # and a crafted one would cost seconds to scan.
 OTHER_SHEET_BYTES = 8 * 2**20
-WATCH_SECONDS = 0.5  # how often a pool worker checks that the process it serves is alive
 REQUIRED_COLUMNS = ("no", "status", "note")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     c.key: tuple(dict.fromkeys(squash(nfkc(n)) for n in (c.header, *c.synonyms)))
     for c in layout.COLUMNS
 }
-_LABELS = (layout.LABEL_UNIT, layout.LABEL_REPORTER, layout.LABEL_PHONE, layout.LABEL_DATE)
-_LABEL_FIRST = {label[0] for label in _LABELS}
 
 
 # ---------------------------------------------------------------- form parsing
@@ -60,16 +62,8 @@ def _meta(book: Book) -> dict[str, str]:
     out: dict[str, str] = {}
     for row in grid[:50]:
         if len(row) >= 2 and clean(row[0]):
-            out[clean(row[0])] = _text(row[1])
+            out[clean(row[0])] = text_of(row[1])
     return out
-
-
-def _text(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return clean(value)
 
 
 def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
@@ -142,7 +136,7 @@ def _find_forms(book: Book) -> _Sheets:
 def _filled(form: Form) -> bool:
     """Whether any row under the header has an answer in a fill-in column."""
     cols = [form.cols[k] for k in _FILL_IN if k in form.cols]
-    return any(clean(_cell(form.grid, r, c)) for r in range(form.header + 1, len(form.grid))
+    return any(clean(cell_at(form.grid, r, c)) for r in range(form.header + 1, len(form.grid))
                for c in cols)
 
 
@@ -156,104 +150,11 @@ def _with_percentages(book: Book, form: Form) -> Form:
     if c is None:
         return form
     small = {(r, c) for r in range(form.header + 1, len(form.grid))
-             if isinstance(v := _cell(form.grid, r, c), int | float) and not isinstance(v, bool)
+             if isinstance(v := cell_at(form.grid, r, c), int | float) and not isinstance(v, bool)
              and 0 < v <= 1}
     for r, c in book.percent_cells(form.sheet, small):
         form.grid[r][c] = round(float(form.grid[r][c]) * 100, 6)  # type: ignore[arg-type]
     return form
-
-
-def _cell(grid: list[list[object]], r: int, c: int | None) -> object:
-    if c is None or r >= len(grid) or c >= len(grid[r]):
-        return None
-    return grid[r][c]
-
-
-def _labels_above(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
-    """label -> (value, row, col of the value cell) for the reporter block above the header,
-    where no task row can be: a cell starting with a label is one."""
-    found: dict[str, tuple[str, int, int]] = {}
-    for r, cells in enumerate(grid):
-        for c, value in enumerate(cells):
-            # Every label starts with 填 or 联: skip the other cells cheaply.
-            if not isinstance(value, str) or value.lstrip()[:1] not in _LABEL_FIRST:
-                continue
-            text = squash(nfkc(clean(value)))
-            label = next((lb for lb in _LABELS if text.startswith(lb)), None)
-            if label is None or label in found or len(text) > len(label) + 40:
-                continue
-            rest = text[len(label):].lstrip(":：")
-            if rest:
-                found[label] = (rest, r, c)
-                continue
-            vc = c + 1
-            for k in range(c + 1, len(cells)):
-                ktext = squash(nfkc(clean(cells[k])))
-                if any(ktext.startswith(lb) for lb in _LABELS):
-                    break
-                if ktext:
-                    vc = k
-                    break
-            found[label] = (_text(_cell(grid, r, vc)).lstrip(":：").strip(), r, vc)
-    return found
-
-
-def _label_cell(value: object) -> tuple[str, str] | None:
-    """(label, value in the same cell) when a cell is a reporter label by its shape: the
-    label alone, or followed by a colon or a space and the value (填报人：张三). A note that
-    merely starts with one (联系电话已在官网更新并公示) is not."""
-    if not isinstance(value, str) or value.lstrip()[:1] not in _LABEL_FIRST:
-        return None
-    text = nfkc(clean(value))
-    label = next((lb for lb in _LABELS if text.startswith(lb)), None)
-    if label is None:
-        return None
-    rest = text[len(label):]
-    if rest.strip(" :") == "":
-        return label, ""
-    if rest[0] in ": " and len(rest) <= 60:
-        return label, rest.lstrip(" :").strip()
-    return None
-
-
-def _label_pairs(cells: list[object]) -> dict[str, tuple[str, int]] | None:
-    """label -> (value, col of the value cell) when a row is made of reporter labels and
-    their values only (a label cell, then its value in the next non-empty cell); else None."""
-    filled = [(c, v) for c, v in enumerate(cells) if clean(v)]
-    pairs: dict[str, tuple[str, int]] = {}
-    i = 0
-    while i < len(filled):
-        c, value = filled[i]
-        hit = _label_cell(value)
-        if hit is None:
-            return None
-        label, rest = hit
-        following = filled[i + 1] if i + 1 < len(filled) else None
-        if rest:
-            pairs.setdefault(label, (rest, c))
-            i += 1
-        elif following is not None and _label_cell(following[1]) is None:
-            pairs.setdefault(label, (_text(following[1]).lstrip(":：").strip(), following[0]))
-            i += 2
-        else:
-            pairs.setdefault(label, ("", c + 1))
-            i += 1
-    return pairs or None
-
-
-def _reporter_below(form: Form, rows: Rows) -> tuple[dict[str, tuple[str, int, int]], set[int]]:
-    """The reporter block below the table: (label -> (value, row, col), its rows). Found by
-    position (after the last row with a 序号) and shape (labels and values only)."""
-    last = max((r for r, _cells, no in rows if no not in (None, -1)), default=form.header)
-    found: dict[str, tuple[str, int, int]] = {}
-    at: set[int] = set()
-    for r in range(last + 1, len(form.grid)):
-        pairs = _label_pairs(form.grid[r])
-        if pairs:
-            at.add(r)
-            for label, (value, c) in pairs.items():
-                found.setdefault(label, (value, r, c))
-    return found, at
 
 
 # ---------------------------------------------------------------- identification
@@ -292,7 +193,7 @@ def _match_unit(text: str, names: dict[str, str]) -> str:
     return names[max(inside, key=len)] if inside else ""
 
 
-def _period_text(value: str) -> str:
+def _periodtext_of(value: str) -> str:
     m = re.match(r"\s*(\d{4})\D{1,3}(\d{1,2})", nfkc(value))
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}" if m else value
 
@@ -306,7 +207,7 @@ _TITLE_PERIOD = (re.compile(r"\(\s*(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?\s*\)"
 def _title_period(form: Form) -> tuple[str, int, int] | None:
     """(YYYY-MM, row, col) of the period in the title rows above the header."""
     rows = [r for r in range(form.header)  # the reporter block (填报日期 …) is not a title
-            if not any(nfkc(squash(v)).startswith(_LABELS) for v in form.grid[r])]
+            if not any(nfkc(squash(v)).startswith(LABELS) for v in form.grid[r])]
     for pattern in _TITLE_PERIOD:
         for r in rows:
             for c, value in enumerate(form.grid[r]):
@@ -454,10 +355,10 @@ def _tables(sheets: _Sheets) -> tuple[list[tuple[Form, Rows]], dict[str, tuple[s
     labels: dict[str, tuple[str, int, int]] = {}
     for i, form in enumerate(sheets.forms):
         rows = list(data_rows(form, set()))
-        below, at = _reporter_below(form, rows)
+        below, at = reporter_below(form, rows)
         tables.append((form, [row for row in rows if row[0] not in at]))
         if i == 0:
-            above = _labels_above(form.grid[: form.header + 1])
+            above = labels_above(form.grid[: form.header + 1])
             # A label answered below beats the same label left empty above (the block
             # rewritten under the table, the form's own left blank).
             labels = {**below, **{k: v for k, v in above.items() if v[0] or k not in below
@@ -531,9 +432,9 @@ def _period_found(form: Form, meta: dict[str, str], props: dict[str, str],
     """The period the form is for, and where it says so: the metadata sheet, else the
     document properties, else the title ("" when none says)."""
     if meta.get("period"):
-        return _period_text(meta["period"]), {"sheet": layout.META_SHEET}
+        return _periodtext_of(meta["period"]), {"sheet": layout.META_SHEET}
     if props.get("period"):
-        return _period_text(props["period"]), {}
+        return _periodtext_of(props["period"]), {}
     title = _title_period(form)
     if title:
         return title[0], {"sheet": form.sheet, "cell": a1(title[1], title[2])}
@@ -560,32 +461,6 @@ def _listing(folder: Path) -> tuple[list[Path], list[str], int]:
     return files, skipped, len(paths)
 
 
-def _watch_parent(parent: int) -> None:
-    """Run in each pool worker as it starts: a thread that ends the worker once the process
-    it serves is gone (killed with -9, say), instead of leaving it waiting forever."""
-    import threading
-
-    threading.Thread(target=_watchdog, args=(parent,), daemon=True,
-                     name="gkreport-watchdog").start()
-
-
-def _watchdog(parent: int) -> None:
-    import multiprocessing
-    import time
-
-    handle = multiprocessing.parent_process()
-    while True:
-        time.sleep(WATCH_SECONDS)
-        # POSIX: an orphan is adopted by another process. Windows keeps the old parent id,
-        # so ask the parent's process handle (which the spawn start method holds) instead.
-        if os.name == "nt":
-            gone = handle is not None and not handle.is_alive()
-        else:
-            gone = os.getppid() != parent
-        if gone:
-            os._exit(1)
-
-
 def _read_job(path: Path, job: Job) -> FileResult:
     """Top-level so a worker process can run it."""
     return read_file(path, job.plan, job.period, job=job)
@@ -598,26 +473,12 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
     """Read every returned form in `folder` into entries, submissions, problems and counts."""
     files, skipped, found = _listing(folder)
     job = make_job(plan, period, previous_notes)
-    results: list[FileResult] = []
+    results: list[FileResult] | None = None
     workers = workers or os.cpu_count() or 1
     if len(files) > PARALLEL_FROM and workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        # Results come back in file order (map keeps it), so output is deterministic. The
-        # job goes with each batch of files (pickled once a batch, not once a file).
-        chunk = max(1, min(64, len(files) // (workers * 8)))
-        try:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent,
-                                     initargs=(os.getpid(),)) as pool:
-                for i, res in enumerate(pool.map(partial(_read_job, job=job), files,
-                                                 chunksize=chunk), start=1):
-                    results.append(res)
-                    if progress:
-                        progress(i, len(files))
-        except (OSError, BrokenProcessPool):  # no processes allowed here: read in this one
-            results = []
-    if len(results) < len(files):
+        # Results come back in file order, so output is deterministic.
+        results = map_in_processes(partial(_read_job, job=job), files, workers, progress)
+    if results is None:
         results = []
         for i, path in enumerate(files, start=1):
             results.append(_read_job(path, job))
