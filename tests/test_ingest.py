@@ -632,3 +632,11 @@ def test_no_header_and_missing_column(plan: Plan, blank_forms: dict[str, Path],
         ("a.xlsx", "form-no-sheet"), ("b.xlsx", "form-missing-column")]
     assert "进展情况" in r.problems[1].message
     assert r.rows.read == r.rows.rejected == 20
+
+
+def test_every_name_of_the_no_column_is_seen_by_the_header_prefilter() -> None:
+    """_find_header skips rows without 序 or 编号: every 序号 synonym must hold one."""
+    from gkreport.intake.ingest import _NO_MARKS
+
+    names = next((c.header, *c.synonyms) for c in layout.COLUMNS if c.key == "no")
+    assert all(any(m in n for m in _NO_MARKS) for n in names)

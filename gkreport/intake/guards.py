@@ -248,8 +248,8 @@ _ODD_CELL_STARTS = (b"<c\t", b"<c\n", b"<c\r", b"<c/", b"<c>")
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _ODD_REF = re.compile(rb'<c r="(?![A-Z]{1,3}\d{1,7}")')
 # A cell that may hold a value: not self-closing, its end tag not right after it.
-_VALUED_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"([^>]*)(?<!/)>(?!\s*</c\s*>)')
-_SECOND_R = re.compile(rb"\sr\s*=")
+_VALUED_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>]*(?<!/)>(?!\s*</c\s*>)')
+_SECOND_REF = re.compile(rb'<c r="[^"]*"[^>]*\sr\s*=')
 _CELL_END = re.compile(rb"\s*</" + PREFIX + rb"c\s*>")
 _CELL_REF = re.compile(rb"\s*([A-Za-z]{1,3})(\d{1,9})\s*")
 _ROW_REF = re.compile(rb"\s*(\d{1,9})\s*")
@@ -273,8 +273,8 @@ def xlsx_extent(xml: bytes, max_rows: int = layout.MAX_ROWS) -> tuple[int, int]:
             return _xlsx_extent_scan(xml, max_rows)
         seen += len(valued)
         if valued:
-            max_row = max(max_row, max(int(row) for _col, row in valued))
-            max_col = max(max_col, max(col_number(col) for col in {col for col, _ in valued}))
+            max_row = max(max_row, *map(int, (row for _col, row in valued)))
+            max_col = max(max_col, *map(col_number, {col for col, _row in valued}))
         if max_row > max_rows or max_col > layout.MAX_COLS:
             break
         _check_cells(seen)
@@ -304,10 +304,9 @@ def _strict_cells(xml: bytes) -> list[tuple[bytes, bytes]] | None:
     if (xml.count(b"<c ") != xml.count(b'<c r="') or any(s in xml for s in _ODD_CELL_STARTS)
             or _PREFIXED_CELL.search(xml) or _ODD_REF.search(xml)):
         return None
-    valued = _VALUED_CELL.findall(xml)
-    if any(b"r" in rest and _SECOND_R.search(rest) for _col, _row, rest in valued):
+    if _SECOND_REF.search(xml):
         return None  # a second reference: not well-formed, readers may take either
-    return [(col, row) for col, row, _rest in valued]
+    return _VALUED_CELL.findall(xml)
 
 
 def _xlsx_extent_scan(xml: bytes, max_rows: int) -> tuple[int, int]:

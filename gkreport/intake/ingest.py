@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +65,16 @@ def _meta(book: Book) -> dict[str, str]:
     return out
 
 
+# Every name of the 序号 column holds one of these: a row without them is no header (most
+# rows of most sheets, passed over without matching every column's names).
+_NO_MARKS = ("序", "编号")
+
+
 def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     best: tuple[int, dict[str, int]] | None = None
     for r, cells in enumerate(grid[:HEADER_SCAN]):
+        if not any(isinstance(c, str) and any(m in c for m in _NO_MARKS) for c in cells):
+            continue
         cols = match_header(cells, _SYNONYMS)
         if "no" in cols and ("status" in cols or "note" in cols):
             if best is None or len(cols) > len(best[1]):
@@ -169,6 +175,7 @@ class Job:
     period: Period
     notes: Mapping[tuple[int, str], str]  # last period's 进展情况 by (task, unit)
     names: dict[str, str]  # unit name or alias key -> unit
+    fingerprint: str  # the plan's (a hash over every task: computed once, not per file)
 
 
 def make_job(plan: Plan, period: Period,
@@ -179,7 +186,7 @@ def make_job(plan: Plan, period: Period,
         for n in (*u.aliases, u.name):
             if unit_key(n):
                 names[unit_key(n)] = u.name
-    return Job(plan, period, dict(notes or {}), names)
+    return Job(plan, period, dict(notes or {}), names, plan.fingerprint)
 
 
 def _match_unit(text: str, names: dict[str, str]) -> str:
@@ -193,7 +200,7 @@ def _match_unit(text: str, names: dict[str, str]) -> str:
     return names[max(inside, key=len)] if inside else ""
 
 
-def _periodtext_of(value: str) -> str:
+def _period_text(value: str) -> str:
     m = re.match(r"\s*(\d{4})\D{1,3}(\d{1,2})", nfkc(value))
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}" if m else value
 
@@ -396,7 +403,7 @@ def _read_form(base: FileResult, sheets: _Sheets, meta: dict[str, str], props: d
         return refuse(problem("form-wrong-period", file=file, unit=unit, **at, found=found,
                               period=str(period)))
     fingerprint = meta.get("fingerprint") or props.get("fingerprint")
-    if fingerprint and fingerprint != plan.fingerprint:
+    if fingerprint and fingerprint != job.fingerprint:
         at = {"sheet": layout.META_SHEET} if meta.get("fingerprint") else {}
         return refuse(problem("form-wrong-plan", file=file, unit=unit, **at))
     if not unit:
@@ -432,9 +439,9 @@ def _period_found(form: Form, meta: dict[str, str], props: dict[str, str],
     """The period the form is for, and where it says so: the metadata sheet, else the
     document properties, else the title ("" when none says)."""
     if meta.get("period"):
-        return _periodtext_of(meta["period"]), {"sheet": layout.META_SHEET}
+        return _period_text(meta["period"]), {"sheet": layout.META_SHEET}
     if props.get("period"):
-        return _periodtext_of(props["period"]), {}
+        return _period_text(props["period"]), {}
     title = _title_period(form)
     if title:
         return title[0], {"sheet": form.sheet, "cell": a1(title[1], title[2])}
@@ -477,7 +484,7 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
     workers = workers or os.cpu_count() or 1
     if len(files) > PARALLEL_FROM and workers > 1:
         # Results come back in file order, so output is deterministic.
-        results = map_in_processes(partial(_read_job, job=job), files, workers, progress)
+        results = map_in_processes(_read_job, files, job, workers, progress)
     if results is None:
         results = []
         for i, path in enumerate(files, start=1):
