@@ -672,10 +672,11 @@ def test_a_month_with_one_of_each_hostile_file(
         "truncated.xlsx": rezip(filled, month / "truncated.xlsx", {part: unclosed(
             b'<worksheet><sheetData><row r="1">', b"<c ", IN_FILE)}),
         "农业.xlsx": fill_form(forms["区农业农村委"], month / "农业.xlsx", lambda wb: (
-            merged_status(wb), set_cells(J6="联系电话已在官网更新并公示",
-                                         H10="x" * 32_767, M5="备注", M6="附件")(wb))),
+            merged_status(wb), set_cells(J6="联系电话已在官网更新并公示", H10="x" * 32_767,
+                                         H11="已_x0001_完成", M5="备注", M6="附件")(wb))),
         "绿化.xlsx": fill_form(forms["区绿化市容局"], month / "绿化.xlsx", continued),
         big_guide.name: Path(shutil.copy(big_guide, month / big_guide.name)),
+        "宏.xlsm": _unidentified_macro_book(filled, month / "宏.xlsm"),
     }
     start = time.perf_counter()
     result = run_consolidate(Paths(workspace), PERIOD)
@@ -690,10 +691,32 @@ def test_a_month_with_one_of_each_hostile_file(
         "农业.xlsx": ["form-extra-columns", "unknown-status"],
         "绿化.xlsx": [],
         big_guide.name: ["sheet-not-read", "unknown-status"],
+        "宏.xlsm": ["form-unidentified"],
     }
     by_file = {f: sorted(e.task_no for e in result.report.entries if e.file == f)
                for f in ("农业.xlsx", "绿化.xlsx")}
     assert by_file == {"农业.xlsx": sorted(t.no for t in plan.tasks_for("区农业农村委")),
                        "绿化.xlsx": sorted(t.no for t in plan.tasks_for("区绿化市容局"))}
     back = workspace / "output" / str(PERIOD) / "退回修改"
-    assert {p.name for p in back.iterdir()} >= {"区农业农村委.xlsx", "新桥镇.xlsx"}
+    assert {p.name for p in back.iterdir()} >= {"区农业农村委.xlsx", "新桥镇.xlsx",
+                                                 "未识别_宏.xlsx"}
+    comments = {c.coordinate: c.comment.text for row in openpyxl.load_workbook(
+        back / "区农业农村委.xlsx")["填报表"].iter_rows() for c in row if c.comment}
+    assert "“已␁完成”" in comments["H11"] and "共 32767 字" in comments["H10"]
+    assert comments["H8"].count("差不多") == 2
+    with zipfile.ZipFile(back / "未识别_宏.xlsx") as z:
+        assert not [n for n in z.namelist() if "vba" in n.lower()]
+
+
+def _unidentified_macro_book(filled: Path, target: Path) -> Path:
+    """A macro workbook whose unit cannot be told (no metadata, no 填报单位, a file name
+    naming none) and whose guide sheet does not parse."""
+    from .factories import no_metadata_no_unit
+
+    plain = fill_form(filled, target.with_suffix(".tmp.xlsx"), no_metadata_no_unit)
+    guide = part_of(plain, layout.GUIDE_SHEET)
+    rezip(plain, target, {guide: read_part(plain, guide).replace(b"<sheetData>",
+                                                                b"<sheetData>&broken", 1),
+                          "xl/vbaProject.bin": b"Attribute VB_Name" * 64})
+    plain.unlink()
+    return target

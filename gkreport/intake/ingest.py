@@ -169,7 +169,7 @@ def _with_percentages(book: Book, form: Form) -> Form:
 @dataclass(frozen=True, slots=True)
 class Job:
     """What reading any file of one `read_returns` call needs, built once and passed down
-    (to pool workers with each batch of files: no state lives in a module)."""
+    (to pool workers too, as `pool` sends it: no state lives in this module)."""
 
     plan: Plan
     period: Period
@@ -356,7 +356,8 @@ def _tables(sheets: _Sheets) -> tuple[list[tuple[Form, Rows]], dict[str, tuple[s
     """Each form with its rows (the reporter block's rows left out), and the reporter block.
 
     The block may sit above the header or below the table: the first of each label counts,
-    above before below; only the first form's block is the unit's.
+    above before below unless only the one below is answered; only the first form's block
+    is the unit's.
     """
     tables = []
     labels: dict[str, tuple[str, int, int]] = {}

@@ -16,8 +16,9 @@ module then reads the table under the header, in the order a row is checked:
    they name another status), the progress parsed (80, "80%", 0.8), and the answers checked
    against each other (missing status or 进展情况, 已完成 below 100, 未启动 with progress,
    滞后 without 存在问题, 进展情况 unchanged since last period).
-4. After the rows: every task the unit owes but did not return, and a missing 填报人 or
-   联系电话.
+4. After the rows: every task the unit owes but did not return (across the form's sheet and
+   the sheets continuing it), a missing 填报人 or 联系电话, and the columns a unit added
+   whose cells hold something (named: they are not read).
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def _same_text(a: str, b: str) -> bool:
     # The upper bounds first: a pasted page of text against a task's line is decided by
     # the lengths alone, not by a matcher whose cost grows with both.
     matcher = SequenceMatcher(None, x, y, autojunk=False)
-    return matcher.real_quick_ratio() >= 0.9 and matcher.quick_ratio() >= 0.9 \
-        and matcher.ratio() >= 0.9
+    return (matcher.real_quick_ratio() >= 0.9 and matcher.quick_ratio() >= 0.9
+            and matcher.ratio() >= 0.9)
 
 
 def _is_data_row(cells: list[object], cols: dict[str, int]) -> bool:
