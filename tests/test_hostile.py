@@ -506,6 +506,24 @@ def test_an_xls_beyond_the_row_limit_is_refused_like_an_xlsx(
     assert f"{rows} 行" in next(p.message for p in r.problems if p.file == "tall.xls")
 
 
+def test_a_long_sheet_beside_an_xls_form_is_named_not_read(
+        plan: Plan, others: tuple[Path, Returns], tmp_path: Path) -> None:
+    """As in an .xlsx: the form is read; the long sheet beside it is named, not read."""
+    header = ["序号", "任务内容", "完成状态", "进展情况"]
+    task = plan.task(1)
+    assert task is not None
+    strings = [*header, task.text, "按计划推进", note_for(1)]
+    form_sheet = [xls_text(0, c, c) for c in range(4)] + [
+        xls_number(1, 0, 1), xls_text(1, 1, 4), xls_text(1, 2, 5), xls_text(1, 3, 6)]
+    long_sheet = [xls_number(r, 0, r) for r in range(layout.MAX_ROWS + 100)]
+    f = write_cfb(tmp_path / f"{UNIT}.xls", {"Workbook": xls_workbook(
+        {"填报表": form_sheet, "附表": long_sheet}, strings)})
+    r = read_beside_others(plan, others, [f], tmp_path)
+    got = problems_of(r, f.name)
+    assert ("sheet-not-read", "附表", "") in got and ("file-too-large", "", "") not in got
+    assert [(e.task_no, e.note) for e in r.entries if e.file == f.name] == [(1, note_for(1))]
+
+
 # ---------------------------------------------------------------- 6. a big sheet beside the form
 
 

@@ -25,7 +25,7 @@ import io
 import re
 import struct
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from gkreport.forms import layout
 
@@ -60,11 +60,25 @@ def check_extent(rows: int, cols: int, max_rows: int = layout.MAX_ROWS) -> None:
         raise Refused("file-too-large", detail=f"工作表有 {rows} 行 × {cols} 列数据")
 
 
-def check_total(extents: Iterable[tuple[int, int]]) -> None:
-    """Refuse a book whose sheets together hold more cells than MAX_BOOK_CELLS."""
-    total = sum(rows * cols for rows, cols in extents)
+Extents = dict[str, tuple[int, int]]  # sheet name -> (rows, columns) spanned by values
+
+
+def check_total(extents: Extents) -> None:
+    """Refuse a book whose sheets together hold more cells than MAX_BOOK_CELLS (.xls and
+    .ods: calamine materialises every sheet when it opens the file)."""
+    total = sum(rows * cols for rows, cols in extents.values())
     if total > MAX_BOOK_CELLS:
-        raise Refused("file-too-large", detail=f"各工作表共约 {total} 个单元格")
+        widest = max(extents.values(), key=lambda e: e[0] * e[1])
+        raise Refused("file-too-large", detail=f"各工作表共约 {total} 个单元格，最大的一张有 "
+                                               f"{widest[0]} 行 × {widest[1]} 列数据")
+
+
+def extent_of(extents: Extents, name: str) -> tuple[int, int]:
+    """A sheet's extent; for a name not found, the largest (never an underestimate)."""
+    if name in extents:
+        return extents[name]
+    return (max((r for r, _c in extents.values()), default=0),
+            max((c for _r, c in extents.values()), default=0))
 
 
 # ---------------------------------------------------------------- what the bytes are
@@ -163,11 +177,7 @@ def check_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
         _check_xlsx_parts(zf, names)
         return "xlsx", zf  # each sheet's extent is checked just before it is read
     if kind == "ods":
-        extents = ods_extents(read_part(zf, "content.xml"))
-        for rows, cols in extents:  # calamine reads every table when it opens the file
-            check_extent(rows, cols)
-        check_total(extents)
-        return "ods", zf
+        return "ods", zf  # the tables' extents are checked before calamine opens the file
     if kind == "xlsb":
         raise Refused("file-not-spreadsheet", detail="是 .xlsb 二进制工作簿，请另存为 .xlsx")
     raise Refused("file-not-spreadsheet", detail="是压缩包或 Word 等其他文件")
@@ -412,17 +422,22 @@ def ods_walk(xml: bytes) -> Iterator[tuple[bytes, int, int, int, int, bytes, boo
         col += n
 
 
-def ods_extents(xml: bytes) -> list[tuple[int, int]]:
-    """Rows and columns spanned by the cells that may hold a value, per table."""
-    extents: list[tuple[int, int]] = []
+def ods_extents(xml: bytes) -> Extents:
+    """Per table: rows and columns spanned by the cells that may hold a value."""
+    import html
+
+    extents: Extents = {}
+    name = ""
     for tag, row, col, n, row_repeat, attrs, empty in ods_walk(xml):
         if tag == b"table":
-            extents.append((0, 0))
+            names = attr(attrs, rb"table:name")
+            name = html.unescape(names[0].decode("utf-8", "replace")) if names else ""
+            extents.setdefault(name, (0, 0))
             continue
-        if not extents or not (b"value-type" in attrs or not empty):
+        if name not in extents or not (b"value-type" in attrs or not empty):
             continue
-        rows, cols = extents[-1]
-        extents[-1] = (max(rows, row + row_repeat), max(cols, col + n))
+        rows, cols = extents[name]
+        extents[name] = (max(rows, row + row_repeat), max(cols, col + n))
     return extents
 
 
@@ -507,27 +522,49 @@ _XLS_BOUNDSHEET = 0x0085
 _XLS_FILEPASS = 0x002F
 
 
-def check_xls(data: bytes) -> None:
-    """Refuse an .xls any of whose sheets (calamine reads them all when it opens the file)
-    spans more than the limits, or whose sheets together hold more than MAX_BOOK_CELLS."""
+def xls_extents(data: bytes) -> Extents:
+    """Per sheet of an .xls: rows and columns spanned by its value records. Refused when
+    the workbook stream cannot be found (calamine might still read what this cannot see)."""
     streams = cfb_streams(data, ("Workbook", "Book"))
     if not streams:
         raise Refused("file-unreadable", detail="文件不完整或已损坏")
-    extents: list[tuple[int, int]] = []
+    extents: Extents = {}
     for stream in streams:
-        offsets = []
-        for _at, kind, body in biff_records(stream):
-            if kind == _XLS_FILEPASS:
-                raise Refused("file-encrypted")
-            if kind == _XLS_BOUNDSHEET and len(body) >= 4:
-                offsets.append(struct.unpack_from("<I", body)[0])
+        sheets = _xls_sheets(stream)
         # Sheets' substreams are disjoint: walks that overlap (many sheets pointing into
         # one substream) would make the scan quadratic, and are no workbook a program wrote.
-        budget = [len(stream) // 4 + 64 * len(offsets)]
-        extents.extend(xls_extent(stream, at, budget) for at in offsets)
-    for rows, cols in extents:
-        check_extent(rows, cols)
-    check_total(extents)
+        budget = [len(stream) // 4 + 64 * len(sheets)]
+        for name, at in sheets:
+            rows, cols = xls_extent(stream, at, budget)
+            old = extents.get(name, (0, 0))
+            extents[name] = (max(old[0], rows), max(old[1], cols))
+    return extents
+
+
+def _xls_sheets(stream: bytes) -> list[tuple[str, int]]:
+    """(name, offset of its substream) of each BOUNDSHEET record of the globals."""
+    sheets = []
+    codec = "latin-1"
+    biff8 = True
+    for _at, kind, body in biff_records(stream):
+        if kind == _XLS_FILEPASS:
+            raise Refused("file-encrypted")
+        if kind == 0x0809 and len(body) >= 2:  # BOF: BIFF8 is version 0x0600
+            biff8 = struct.unpack_from("<H", body)[0] == 0x0600
+        elif kind == 0x0042 and len(body) >= 2:  # CODEPAGE, for BIFF5's 8-bit names
+            page = struct.unpack_from("<H", body)[0]
+            codec = {1200: "utf-16-le", 1252: "cp1252", 936: "gbk"}.get(page, "latin-1")
+        elif kind == _XLS_BOUNDSHEET and len(body) >= 7:
+            at, cch = struct.unpack_from("<I", body)[0], body[6]
+            if biff8 and len(body) >= 8:
+                wide = body[7] & 1
+                raw = body[8:8 + cch * (2 if wide else 1)]
+                name = raw.decode("utf-16-le" if wide else "latin-1", "replace")
+            else:
+                name = body[7:7 + cch].decode(codec if codec != "utf-16-le" else "latin-1",
+                                              "replace")
+            sheets.append((name, at))
+    return sheets
 
 
 def xls_extent(stream: bytes, at: int, budget: list[int]) -> tuple[int, int]:

@@ -27,20 +27,24 @@ from gkreport.intake.guards import (
     MAX_BOOK_CELLS,
     PREFIX,
     SPREADSHEET_SUFFIXES,
+    Extents,
     Refused,
     attr,
     biff_records,
     cfb_streams,
     check_extent,
-    check_xls,
+    check_total,
     check_zip,
     closed,
     col_number,
+    extent_of,
+    ods_extents,
     ods_walk,
     package_kind,
     read_part,
     sniff,
     tags,
+    xls_extents,
     xlsx_extent,
     xlsx_sheet_parts,
 )
@@ -75,8 +79,15 @@ class Book:
         self._ods: dict[str, _OdsTable] | None = None
         self._parts: dict[str, str] | None = None
         self.cells_left = MAX_BOOK_CELLS
+        # calamine reads every sheet of an .xls or .ods when it opens the file: their
+        # extents are known, and their sum bounded, before it does.
+        self.extents: Extents | None = None
         if kind == "xls":
-            check_xls(data)  # calamine reads every sheet of an .xls when it opens it
+            self.extents = xls_extents(data)
+        elif kind == "ods":
+            self.extents = ods_extents(self._zip_part("content.xml"))
+        if self.extents is not None:
+            check_total(self.extents)
         try:
             self.cal = _open_workbook(data)
         except Refused as refused:
@@ -119,8 +130,10 @@ class Book:
     def check_sheet(self, name: str, max_rows: int = layout.MAX_ROWS) -> tuple[int, int]:
         """The extent of a sheet; Refused when it spans more than the limits, before calamine
         allocates its grid (one cell at XFD1048576 would cost gigabytes)."""
-        if self.kind != "xlsx":
-            return 0, 0  # .ods and .xls were checked whole when opened
+        if self.extents is not None:  # .xls, .ods: scanned whole when opened
+            rows, cols = extent_of(self.extents, name)
+            check_extent(rows, cols, max_rows)
+            return rows, cols
         part = self.sheet_part(name)
         names = self._zip().namelist()
         if part is None or part not in names:
