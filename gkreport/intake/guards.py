@@ -327,7 +327,7 @@ def _xlsx_extent_scan(xml: bytes, max_rows: int) -> tuple[int, int]:
         for m in tags(chunk, rb"c|row"):
             refs = attr(m.group(2), rb"r")
             if len(refs) > 1:  # not well-formed XML; readers may take either one
-                raise Refused("file-unreadable", detail="工作表已损坏（单元格位置重复）")
+                raise Refused("file-unreadable", detail="工作表中单元格位置重复")
             if m.group(1) == b"row":
                 row = _ref(_ROW_REF, refs)[0] if refs else row + 1
                 col = 0
@@ -349,7 +349,7 @@ def _ref(pattern: re.Pattern[bytes], refs: list[bytes]) -> tuple[int, int]:
     """(row, col) of a cell reference (col 0 for a row's); Refused when unparsable."""
     ref = pattern.fullmatch(refs[0])
     if ref is None:
-        raise Refused("file-unreadable", detail="工作表已损坏（单元格位置无法识别）")
+        raise Refused("file-unreadable", detail="工作表中单元格位置无法识别")
     if pattern is _ROW_REF:
         return int(ref.group(1)), 0
     return int(ref.group(2)), col_number(ref.group(1))
@@ -574,7 +574,7 @@ def xls_extent(stream: bytes, at: int, budget: list[int]) -> tuple[int, int]:
     for _at, kind, body in biff_records(stream, at):
         budget[0] -= 1
         if budget[0] < 0:
-            raise Refused("file-unreadable", detail="文件已损坏（工作表结构异常）")
+            raise Refused("file-unreadable", detail="工作表结构异常")
         if kind in _XLS_CELL and len(body) >= 4:
             row, col = struct.unpack_from("<HH", body)
         elif kind == _XLS_MULRK and len(body) >= 6:
