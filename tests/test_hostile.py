@@ -335,7 +335,7 @@ def test_another_sheet_that_cannot_be_parsed_leaves_a_values_copy(
     rezip(damaged, folder / "guide.xlsx", {guide: broken})
     r, copies = annotated(plan, folder, tmp_path / "退回修改")
     assert [(p.code, p.sheet, p.cell) for p in r.problems] == [
-        ("sheet-not-read", layout.GUIDE_SHEET, ""), ("unknown-status", "填报表", "H6")]
+        ("unknown-status", "填报表", "H6")]  # 填报说明 is the form's own: not looked into
     wb = openpyxl.load_workbook(copies[UNIT])
     assert wb.sheetnames == ["填报表"]
     ws = wb["填报表"]
@@ -549,8 +549,7 @@ def test_a_big_sheet_beside_the_form_costs_neither_reading_nor_annotating(
         plan: Plan, others: tuple[Path, Returns], big_guide: Path, tmp_path: Path) -> None:
     assert big_guide.stat().st_size > 3 * 2**20
     r = read_beside_others(plan, others, [big_guide], tmp_path)
-    assert problems_of(r, big_guide.name) == [("sheet-not-read", layout.GUIDE_SHEET, ""),
-                                              ("unknown-status", "填报表", "H6")]
+    assert problems_of(r, big_guide.name) == [("unknown-status", "填报表", "H6")]
     start = time.perf_counter()
     copies = annotate_returns(r, tmp_path / "month", tmp_path / "退回修改")
     assert time.perf_counter() - start < 3.0
@@ -708,7 +707,7 @@ def test_a_month_with_one_of_each_hostile_file(
         "truncated.xlsx": ["file-unreadable"],
         "农业.xlsx": ["form-extra-columns", "unknown-status"],
         "绿化.xlsx": [],
-        big_guide.name: ["sheet-not-read", "unknown-status"],
+        big_guide.name: ["unknown-status"],
         "宏.xlsm": ["form-unidentified"],
     }
     by_file = {f: sorted(e.task_no for e in result.report.entries if e.file == f)

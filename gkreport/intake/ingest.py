@@ -101,11 +101,13 @@ def _find_forms(book: Book) -> _Sheets:
     """Every visible sheet is looked at, so nothing a unit wrote on another sheet goes
     unsaid: sheets with the form's header and answers are read (a filled copy rather than a
     blank original; 填报表（续） after 填报表), other sheets with content are named as not
-    read. A hidden sheet is used only when no visible one has the header."""
+    read. The form's own instructions (填报说明, a fifth of a form's reading time) and the
+    hidden sheets are used only when no other visible sheet has the header."""
     import python_calamine as pc
 
     meta = book.cal.sheets_metadata
-    visible = [m.name for m in meta if m.visible == pc.SheetVisibleEnum.Visible]
+    visible = [m.name for m in meta if m.visible == pc.SheetVisibleEnum.Visible
+               and m.name != layout.GUIDE_SHEET]
     hidden = [m.name for m in meta if m.name not in visible
               and m.name not in (layout.META_SHEET, layout.LISTS_SHEET)]
     forms: list[Form] = []
@@ -123,10 +125,16 @@ def _find_forms(book: Book) -> _Sheets:
         hit = _find_header(grid)
         if hit:
             forms.append(Form(name, grid, hit[0], hit[1]))
-        elif name != layout.GUIDE_SHEET and any(clean(v) for row in grid for v in row):
+        elif any(clean(v) for row in grid for v in row):
             not_read.append((name, "该表没有“序号”“完成状态”“进展情况”等表头"))
     for name in hidden if not forms else ():
-        grid = read_grid(book, name)
+        try:
+            if book.sheet_bytes(name) > OTHER_SHEET_BYTES:
+                raise Refused("file-too-large")
+            grid = read_grid(book, name)
+        except Refused as refused:
+            failed = failed or refused
+            continue
         hit = _find_header(grid)
         if hit:
             return _Sheets([Form(name, grid, hit[0], hit[1])], not_read)
