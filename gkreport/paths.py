@@ -88,12 +88,25 @@ def run_lock(paths: Paths, *, wait: float = 60.0) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise GkreportError(problem("workspace-busy", file=str(lock_path))) from None
                 time.sleep(0.2)
+        _clean(paths.output)
         yield
     finally:
         try:
             _unlock(fh)
         finally:
             fh.close()
+
+
+def _clean(output: Path) -> None:
+    """What a killed run left behind (half-written files, a folder half swapped), removed or
+    put back before this run writes: output/, each period's folder and the folders in it."""
+    from gkreport.core.xlsx import clean_leftovers
+
+    folders = [output]
+    for sub in (p for p in output.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        folders += [sub, *(p for p in sub.iterdir() if p.is_dir() and not p.name.startswith("."))]
+    for folder in folders:
+        clean_leftovers(folder)
 
 
 def _try_lock(fh: Any) -> None:

@@ -87,22 +87,23 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
     from gkreport.forms.writer import write_forms
     from gkreport.plan.settings import ensure_settings_sheet
 
-    if paths.plan.exists():
-        ensure_settings_sheet(paths.plan)
-    year = year_of(paths, period, stored_plan=False)
-    due = due or year.due
-    year.history.set_due(period, due)
-    previous = {}
-    for t in year.plan.tasks:
-        for u in t.expected_units:
-            e = year.prior.report_of(t, u)
-            if e is not None:  # its own latest report: "(4月)" when older than last month
-                when = "" if e.carried_from == period.previous else \
-                    f"（{e.carried_from.month}月）" if e.carried_from else ""
-                previous[(t.no, u)] = (f"{e.status.value}{when}", e.note)
-    return write_forms(year.plan, period, paths.forms(period), units=units or None,
-                       password=password, due=due, previous=previous,
-                       contact=contact or year.settings.contact_line, progress=progress)
+    with run_lock(paths):  # it writes the plan's settings sheet and the history too
+        if paths.plan.exists():
+            ensure_settings_sheet(paths.plan)
+        year = year_of(paths, period, stored_plan=False)
+        due = due or year.due
+        year.history.set_due(period, due)
+        previous = {}
+        for t in year.plan.tasks:
+            for u in t.expected_units:
+                e = year.prior.report_of(t, u)
+                if e is not None:  # its own latest report: "(4月)" when older than last month
+                    when = "" if e.carried_from == period.previous else \
+                        f"（{e.carried_from.month}月）" if e.carried_from else ""
+                    previous[(t.no, u)] = (f"{e.status.value}{when}", e.note)
+        return write_forms(year.plan, period, paths.forms(period), units=units or None,
+                           password=password, due=due, previous=previous,
+                           contact=contact or year.settings.contact_line, progress=progress)
 
 
 # ---------------------------------------------------------------- check

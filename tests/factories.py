@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zipfile
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -217,3 +220,136 @@ def fill_unit_form(form: Path, target: Path, answers: dict[int, object], *,
     if received is not None:
         os.utime(target, (received.timestamp(), received.timestamp()))
     return target
+# ---------------------------------------------------------------- packages built by hand
+
+
+def rezip(src: Path, dst: Path, parts: dict[str, bytes | None] | None = None, *,
+          bad_crc: str = "", local_name: str = "",
+          twice: tuple[str, bytes] | None = None) -> Path:
+    """Copy a zip package, replacing (bytes) or dropping (None) parts, then damage it:
+    `bad_crc` gets a wrong CRC, `local_name` a local header name that differs from the
+    central directory's, `twice` = (name, body) adds a second part of that name."""
+    import warnings
+
+    parts = parts or {}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zout:
+        names = [i.filename for i in zin.infolist()]
+        for name in [*names, *(n for n in parts if n not in names)]:
+            body = parts.get(name, zin.read(name) if name in names else None)
+            if body is not None:
+                zout.writestr(name, body)
+        if twice:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "Duplicate name": the point
+                zout.writestr(*twice)
+    raw = bytearray(buffer.getvalue())
+    for name in filter(None, (bad_crc, local_name)):
+        encoded = name.encode()
+        at = raw.find(b"PK\x01\x02")
+        while raw[at + 46:at + 46 + len(encoded)] != encoded:
+            at = raw.find(b"PK\x01\x02", at + 4)
+        local = struct.unpack_from("<I", raw, at + 42)[0]
+        if name == bad_crc:
+            struct.pack_into("<I", raw, at + 16, 0xDEADBEEF)
+            struct.pack_into("<I", raw, local + 14, 0xDEADBEEF)
+        if name == local_name:
+            raw[local + 30 + len(encoded) - 5] = ord("X")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(bytes(raw))
+    return dst
+
+
+def write_cfb(path: Path, streams: dict[str, bytes], *, mini: bool = False) -> Path:
+    """An OLE2 compound file (what .xls and an encrypted .xlsx are) holding `streams`; with
+    `mini`, streams under 4,096 bytes go to the mini stream, as Excel stores small ones."""
+    size, end, free = 512, 0xFFFFFFFE, 0xFFFFFFFF
+    sectors: list[bytes] = []
+    fat: list[int] = []
+
+    def alloc(blob: bytes) -> int:
+        blob += b"\0" * (-len(blob) % size)
+        start = len(sectors) if blob else end
+        for i in range(len(blob) // size):
+            sectors.append(blob[i * size:(i + 1) * size])
+            fat.append(len(sectors) if i < len(blob) // size - 1 else end)
+        return start
+
+    entries, small, minifat = [], b"", []
+    for name, body in streams.items():
+        if mini and len(body) < 4096:
+            n = -(-len(body) // 64)
+            start = len(small) // 64
+            minifat += [start + i + 1 if i < n - 1 else end for i in range(n)]
+            small += body.ljust(n * 64, b"\0")
+            entries.append((name, start if n else end, len(body)))
+        else:
+            body = body.ljust(4096, b"\0")  # a regular stream is at least the cutoff
+            entries.append((name, alloc(body), len(body)))
+    root_start = alloc(small)
+    minifat_start = alloc(b"".join(struct.pack("<I", v) for v in minifat))
+
+    def entry(name: str, kind: int, start: int, length: int, child: int = free,
+              right: int = free) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le")
+        return (encoded.ljust(64, b"\0") + struct.pack("<HBB", len(encoded), kind, 1)
+                + struct.pack("<III", free, right, child) + b"\0" * 36
+                + struct.pack("<II", start, length) + b"\0" * 4)
+
+    directory = entry("Root Entry", 5, root_start, len(small), child=1)
+    for i, (name, start, length) in enumerate(entries):
+        directory += entry(name, 2, start, length,
+                           right=i + 2 if i + 1 < len(entries) else free)
+    dir_start = alloc(directory)
+    n_fat = 1
+    while n_fat * 128 < len(sectors) + n_fat:
+        n_fat += 1
+    fat_start = len(sectors)
+    fat += [0xFFFFFFFD] * n_fat
+    fat_bytes = b"".join(struct.pack("<I", v) for v in fat).ljust(n_fat * size, b"\xff")
+    sectors += [fat_bytes[i * size:(i + 1) * size] for i in range(n_fat)]
+    difat = [fat_start + i for i in range(n_fat)] + [free] * (109 - n_fat)
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<IIIIIIIII", 0, n_fat, dir_start, 0, 4096, minifat_start,
+                            -(-len(minifat) * 4 // size), end, 0)
+              + b"".join(struct.pack("<I", v) for v in difat))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + b"".join(sectors))
+    return path
+
+
+def _biff(kind: int, body: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def xls_number(row: int, col: int, value: float) -> bytes:
+    """A BIFF8 NUMBER record: `value` at zero-based (row, col)."""
+    return _biff(0x0203, struct.pack("<HHHd", row, col, 15, value))
+
+
+def xls_text(row: int, col: int, index: int) -> bytes:
+    """A BIFF8 LABELSST record: shared string `index` at zero-based (row, col)."""
+    return _biff(0x00FD, struct.pack("<HHHI", row, col, 15, index))
+
+
+def xls_workbook(sheets: dict[str, list[bytes]], strings: list[str] | tuple[str, ...] = ()) -> bytes:
+    """A minimal BIFF8 Workbook stream, as old Excel writes one: the globals (code page,
+    shared strings, one BOUNDSHEET per sheet), then each sheet's cell records."""
+    def bof(kind: int) -> bytes:
+        return _biff(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 6))
+
+    def boundsheet(offset: int, name: str) -> bytes:
+        return _biff(0x0085, struct.pack("<IBBBB", offset, 0, 0, len(name), 1)
+                     + name.encode("utf-16-le"))
+
+    sst = struct.pack("<II", len(strings), len(strings)) + b"".join(
+        struct.pack("<HB", len(s), 1) + s.encode("utf-16-le") for s in strings)
+    head = bof(0x0005) + _biff(0x0042, struct.pack("<H", 1200))
+    tail = (_biff(0x00FC, sst) if strings else b"") + _biff(0x000A, b"")
+    offset = len(head) + sum(len(boundsheet(0, n)) for n in sheets) + len(tail)
+    listing, bodies = b"", b""
+    for name, records in sheets.items():
+        listing += boundsheet(offset + len(bodies), name)
+        bodies += bof(0x0010) + b"".join(records) + _biff(0x000A, b"")
+    return head + listing + tail + bodies

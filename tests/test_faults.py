@@ -155,8 +155,6 @@ def test_markdown_and_html_in_unit_text_stay_text(plan, tmp_path: Path) -> None:
     assert weird.name  # (the registry's names go through the same filter: md_escape)
 
 
-@pytest.mark.xfail(reason="annotated copies with control characters: fixed with the hostile-file work",
-                   strict=True)
 def test_the_terminal_shows_unit_text_as_text(june: Path, blank_forms, plan) -> None:
     """A status cell holding Rich markup or an escape sequence, a file name with markup."""
     from .factories import UNIT, fill_form, set_cells
@@ -170,5 +168,23 @@ def test_the_terminal_shows_unit_text_as_text(june: Path, blank_forms, plan) -> 
     r = runner.invoke(app, ["check", "-p", "2025-06", "-w", str(june), "--all"])
     assert r.exit_code == 1 and "Traceback" not in r.output, r.output
     assert "\x1b[31m" not in r.stdout and "\\x1b[31m" in r.stdout, r.output
-    assert "[link=http://evil]" in r.stdout  # printed, not made a link
+    # The "/" made subfolders: the file is named by its path in the period's folder, its
+    # markup printed, not made a link.
+    assert "[link=http:/evil]财政[/link].xlsx" in r.stdout, r.stdout
     assert "“[/]”" in r.stdout
+
+
+def test_what_a_killed_run_left_is_tidied_before_the_next_writes(june: Path) -> None:
+    """Killed between the two renames that swap 退回修改/, and mid-write of a file: the next
+    run (any command that writes) puts the folder back and removes the half-written files."""
+    out = june / "output" / "2025-06"
+    copies = sorted(f.name for f in (out / "退回修改").iterdir())
+    assert copies  # the bundled June has forms to return
+    (out / "退回修改").rename(out / ".~old-退回修改-0badc0de")
+    (out / ".~tmp-abc.xlsx").write_bytes(b"half a workbook")
+    (out / "校验").mkdir(exist_ok=True)
+    (out / "校验" / ".~tmp-退回修改-x1").mkdir()
+    r = runner.invoke(app, ["forms", "-p", "2025-07", "-w", str(june)])
+    assert r.exit_code == 0, r.output
+    assert sorted(f.name for f in (out / "退回修改").iterdir()) == copies
+    assert not list((june / "output").rglob(".~*"))

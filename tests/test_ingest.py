@@ -34,6 +34,7 @@ from .factories import (
     no_metadata_sheet,
     note_for,
     set_cells,
+    write_cfb,
 )
 from .lo import needs_lo
 
@@ -526,44 +527,6 @@ def test_libreoffice_merges_percent_and_line_breaks(plan: Plan, lo_forms: dict[s
 # ---------------------------------------------------------------- hostile files
 
 
-def write_cfb(path: Path, streams: dict[str, bytes]) -> None:
-    """A minimal OLE2 compound file (what an encrypted .xlsx is), streams >= 4096 bytes."""
-    sector = 512
-    end, free, fat_sect = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
-    fat = [fat_sect, end]  # sector 0: FAT, sector 1: directory
-    data = b""
-    starts = []
-    for body in streams.values():
-        body = body.ljust(max(4096, len(body)), b"\0")
-        body += b"\0" * (-len(body) % sector)
-        n = len(body) // sector
-        starts.append(len(fat))
-        fat.extend([len(fat) + i + 1 for i in range(n - 1)] + [end])
-        data += body
-    assert len(fat) <= sector // 4
-
-    def entry(name: str, kind: int, start: int, size: int, child: int = free,
-              right: int = free) -> bytes:
-        encoded = (name + "\0").encode("utf-16-le") if name else b""
-        return (encoded.ljust(64, b"\0") + struct.pack("<HBB", len(encoded), kind, 1)
-                + struct.pack("<III", free, right, child) + b"\0" * 36
-                + struct.pack("<IIQ", start, size, 0)[:12] + b"\0" * 4)[:128]
-
-    names = list(streams)
-    entries = entry("Root Entry", 5, end, 0, child=1)
-    for i, name in enumerate(names):
-        right = i + 2 if i + 1 < len(names) else free
-        size = max(4096, len(streams[name]))
-        entries += entry(name, 2, starts[i], size, right=right)
-    entries = entries.ljust(sector, b"\0")
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
-              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
-              + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, end, 0, end, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", free) * 108)
-    fat_bytes = b"".join(struct.pack("<I", v) for v in fat).ljust(sector, b"\xff")
-    path.write_bytes(header + fat_bytes + entries + data)
-
-
 def bomb_zip(path: Path, sheet: bytes | None = None, *, declare: int | None = None) -> None:
     """A .xlsx whose sheet XML is tiny compressed and huge expanded (or declared huge)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -672,3 +635,11 @@ def test_no_header_and_missing_column(plan: Plan, blank_forms: dict[str, Path],
         ("a.xlsx", "form-no-sheet"), ("b.xlsx", "form-missing-column")]
     assert "进展情况" in r.problems[1].message
     assert r.rows.read == r.rows.rejected == 20
+
+
+def test_every_name_of_the_no_column_is_seen_by_the_header_prefilter() -> None:
+    """_find_header skips rows without 序 or 编号: every 序号 synonym must hold one."""
+    from gkreport.intake.ingest import _NO_MARKS
+
+    names = next((c.header, *c.synonyms) for c in layout.COLUMNS if c.key == "no")
+    assert all(any(m in n for m in _NO_MARKS) for n in names)

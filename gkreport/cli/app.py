@@ -303,6 +303,8 @@ def _print_check(result: Any, out: show.Printer, everyone: bool) -> None:
     out.line(f"校验报告：{result.check_report}")
     if result.annotated:
         out.line(f"退回修改件：{next(iter(result.annotated.values())).parent}")
+    for key, note in getattr(result.annotated, "notes", {}).items():
+        out.line(f"  {show.plain(key)}：{note}", style="yellow")
     for path in result.written[1:]:
         out.line(f"催报通知：{path}")
 

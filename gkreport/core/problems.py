@@ -82,6 +82,9 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "status-reverted": (Severity.WARNING, "序号 {no} 的任务在{done}已报“已完成”，本期报“{status}”", "请核实：如确已完成，请改为“已完成”；如需继续推进，请在“存在问题”中说明原因"),
     "register-bad-row": (Severity.WARNING, "收文登记第 {row} 行无法识别（{value}），该行未采用", "请按“文件,收到时间”填写，例如：区财政局.xlsx,2025-07-03 09:30"),
     "evidence-no-unit": (Severity.WARNING, "佐证材料“{name}”无法判断属于哪个单位", "请以单位名称命名该文件，或放入以单位名称命名的子文件夹"),
+    "file-read-failed": (Severity.ERROR, "读取该文件时程序出错，本文件未采用", "请让单位用 Excel/WPS 重新保存为 .xlsx 后再报送；如仍出错，请将该文件提供给 gkreport 维护人员"),
+    "sheet-not-read": (Severity.WARNING, "工作表“{name}”的内容未读取（{detail}）", "如该表中有需要报送的内容，请填写到“{form}”工作表中"),
+    "form-extra-columns": (Severity.WARNING, "表格中增加的 {columns} 不是填报表的列，其中 {count} 个单元格的内容未读取", "如需补充说明，请写入“进展情况”“存在问题”或“下步计划”列，不要增加列"),
     "not-started-with-progress": (Severity.WARNING, "完成状态为“未启动”，但完成进度为 {value}%", "请核对：未启动的任务进度应为 0；如已开展，请改为“按计划推进”或“滞后”"),
     # --- writing forms ---
     "forms-unknown-unit": (Severity.ERROR, "“{name}”不是本计划需要填报的单位{hint}", "请核对单位名称或简称（见计划工作簿的“单位名录”工作表）"),

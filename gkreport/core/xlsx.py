@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import math
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,6 +95,63 @@ def replace_file(source: Path, target: Path) -> None:
         os.replace(source, target)
     except OSError as exc:
         raise os_failure(target, exc) from exc
+
+
+# What an interrupted run leaves beside its outputs: temporary files and folders
+# (atomic_path, a folder being built), a workbook being written, a folder being replaced.
+LEFTOVER_PREFIXES = (".~tmp-", ".~pending-")
+OLD_PREFIX = ".~old-"
+
+
+def clean_leftovers(folder: Path, *, only: str | None = None) -> list[Path]:
+    """Remove what a killed run left in `folder`; return what was removed or put back.
+
+    .~tmp-* and .~pending-* files and folders go. A folder being replaced (.~old-NAME-*)
+    is put back as NAME when NAME is missing (the run was killed between the two renames of
+    `replace_dir`), else removed. `only`: just the leftovers of output NAME (for a caller
+    that shares `folder` with another writer at work). Call it holding the workspace lock.
+    """
+    if not folder.is_dir():
+        return []
+    done: list[Path] = []
+    prefixes = (LEFTOVER_PREFIXES if only is None
+                else tuple(f"{p}{only}" for p in LEFTOVER_PREFIXES))
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if name.startswith(OLD_PREFIX) and (only is None or name.startswith(f"{OLD_PREFIX}{only}-")):
+            original = folder / name[len(OLD_PREFIX):].rsplit("-", 1)[0]
+            if not original.exists() and path.is_dir():
+                os.replace(path, original)
+                done.append(original)
+                continue
+        elif not name.startswith(prefixes):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        done.append(path)
+    return done
+
+
+def replace_dir(new: Path, target: Path, *, keep: bool = True) -> None:
+    """Put the finished folder `new` in place of `target` (or, keep=False, just remove
+    `target`): two renames, so `target` is always one whole folder, the old or the new;
+    a kill between them is repaired by `clean_leftovers`."""
+    old = None
+    if target.exists():
+        old = target.with_name(f"{OLD_PREFIX}{target.name}-{secrets.token_hex(4)}")
+        try:  # Windows refuses while a file in it is open in Excel or WPS
+            os.replace(target, old)
+        except OSError as exc:
+            raise os_failure(target, exc) from exc
+    if keep:
+        try:
+            os.replace(new, target)
+        except OSError as exc:
+            raise os_failure(target, exc) from exc
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

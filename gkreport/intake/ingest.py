@@ -1,14 +1,18 @@
 """The ingest stage: read returned unit forms (.xlsx/.xlsm/.xls/.ods) into entries and problems.
 
 Every file becomes either rows (entries, or rows rejected with a problem) or exactly one
-problem for the file; a hostile file is refused before any parser sees it in full (the
-file-level reading and its guards are in `sheets`; this module finds the form in it and
-identifies its unit and period, and `rows` checks the form's table row by row).
+problem for the file, and nothing a file holds stops the others: a hostile file is refused
+before any parser sees it in full (`guards`; the reading itself is in `sheets`), and a
+surprise while reading one file is that file's problem. This module finds the form in a
+file (every visible sheet looked at, what is not read named), identifies its unit and
+period; `reporter` finds the reporter block and `rows` checks the table row by row. Many
+files are read in a process pool (`pool`) whose workers die with the run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -29,7 +33,9 @@ from gkreport.core.model import (
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
-from gkreport.intake.rows import FileResult, Form, data_rows, validate
+from gkreport.intake.pool import map_in_processes
+from gkreport.intake.reporter import LABELS, cell_at, labels_above, reporter_below, text_of
+from gkreport.intake.rows import FileResult, Form, Rows, clip, data_rows, validate
 from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff
 from gkreport.plan.rules import match_header, unit_key
 
@@ -40,13 +46,14 @@ BY_LABEL = "填报单位"
 BY_NAME = "文件名"
 PARALLEL_FROM = 40  # files; below this a process pool costs more than it saves
 HEADER_SCAN = 40  # rows searched for the header
+# A sheet beside the form larger than this (unzipped) is not looked into: no form needs it,
+# and a crafted one would cost seconds to scan.
+OTHER_SHEET_BYTES = 8 * 2**20
 REQUIRED_COLUMNS = ("no", "status", "note")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     c.key: tuple(dict.fromkeys(squash(nfkc(n)) for n in (c.header, *c.synonyms)))
     for c in layout.COLUMNS
 }
-_LABELS = (layout.LABEL_UNIT, layout.LABEL_REPORTER, layout.LABEL_PHONE, layout.LABEL_DATE)
-_LABEL_FIRST = {label[0] for label in _LABELS}
 
 
 # ---------------------------------------------------------------- form parsing
@@ -56,24 +63,27 @@ def _meta(book: Book) -> dict[str, str]:
     names = [m.name for m in book.cal.sheets_metadata]
     if layout.META_SHEET not in names:
         return {}
+    try:
+        grid = read_grid(book, layout.META_SHEET)
+    except Refused:  # the properties and the title stand in, as when a unit deleted it
+        return {}
     out: dict[str, str] = {}
-    for row in read_grid(book, layout.META_SHEET)[:50]:
+    for row in grid[:50]:
         if len(row) >= 2 and clean(row[0]):
-            out[clean(row[0])] = _text(row[1])
+            out[clean(row[0])] = text_of(row[1])
     return out
 
 
-def _text(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return clean(value)
+# Every name of the 序号 column holds one of these: a row without them is no header (most
+# rows of most sheets, passed over without matching every column's names).
+_NO_MARKS = ("序", "编号")
 
 
 def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     best: tuple[int, dict[str, int]] | None = None
     for r, cells in enumerate(grid[:HEADER_SCAN]):
+        if not any(isinstance(c, str) and any(m in c for m in _NO_MARKS) for c in cells):
+            continue
         cols = match_header(cells, _SYNONYMS)
         if "no" in cols and ("status" in cols or "note" in cols):
             if best is None or len(cols) > len(best[1]):
@@ -83,20 +93,74 @@ def _find_header(grid: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     return best
 
 
-def _find_form(book: Book) -> Form:
+_WHY_NOT_READ = {"file-too-large": "该表过大", "file-encrypted": "该表已加密"}
+_FILL_IN = tuple(c.key for c in layout.COLUMNS if c.fill_in)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sheets:
+    """The sheets holding the unit's table (the form first, then those continuing it) and
+    the sheets with content that were not read, each with why."""
+
+    forms: list[Form]
+    not_read: list[tuple[str, str]]
+
+
+def _find_forms(book: Book) -> _Sheets:
+    """Every visible sheet is looked at, so nothing a unit wrote on another sheet goes
+    unsaid: sheets with the form's header and answers are read (a filled copy rather than a
+    blank original; 填报表（续） after 填报表), other sheets with content are named as not
+    read. The form's own instructions (填报说明, a fifth of a form's reading time) and the
+    hidden sheets are used only when no other visible sheet has the header."""
     import python_calamine as pc
 
     meta = book.cal.sheets_metadata
-    visible = [m.name for m in meta if m.visible == pc.SheetVisibleEnum.Visible]
+    visible = [m.name for m in meta if m.visible == pc.SheetVisibleEnum.Visible
+               and m.name != layout.GUIDE_SHEET]
     hidden = [m.name for m in meta if m.name not in visible
               and m.name not in (layout.META_SHEET, layout.LISTS_SHEET)]
-    order = sorted(visible, key=lambda n: n != layout.FORM_SHEET) + hidden
-    for name in order:
-        grid = read_grid(book, name)
+    forms: list[Form] = []
+    not_read: list[tuple[str, str]] = []
+    failed: Refused | None = None
+    for i, name in enumerate(sorted(visible, key=lambda n: n != layout.FORM_SHEET)):
+        try:
+            if i and book.sheet_bytes(name) > OTHER_SHEET_BYTES:
+                raise Refused("file-too-large")
+            grid = read_grid(book, name)
+        except Refused as refused:
+            failed = failed or refused
+            not_read.append((name, _WHY_NOT_READ.get(refused.code, "该表已损坏，无法读取")))
+            continue
         hit = _find_header(grid)
         if hit:
-            return Form(name, grid, hit[0], hit[1])
-    raise Refused("form-no-sheet")
+            forms.append(Form(name, grid, hit[0], hit[1]))
+        elif any(clean(v) for row in grid for v in row):
+            not_read.append((name, "该表没有“序号”“完成状态”“进展情况”等表头"))
+    for name in hidden if not forms else ():
+        try:
+            if book.sheet_bytes(name) > OTHER_SHEET_BYTES:
+                raise Refused("file-too-large")
+            grid = read_grid(book, name)
+        except Refused as refused:
+            failed = failed or refused
+            continue
+        hit = _find_header(grid)
+        if hit:
+            return _Sheets([Form(name, grid, hit[0], hit[1])], not_read)
+    if not forms:
+        raise failed or Refused("form-no-sheet")
+    filled = [f for f in forms if _filled(f)] or forms[:1]
+    for f in forms:
+        if f not in filled:
+            not_read.append((f.sheet, f"该表未填写，已读取“{filled[0].sheet}”"))
+    return _Sheets(filled, not_read)
+
+
+def _filled(form: Form) -> bool:
+    """Whether any row under the header has an answer in a fill-in column."""
+    cols = [form.cols[k] for k in _FILL_IN if k in form.cols]
+    return any(clean(cell_at(form.grid, r, c)) for r in range(form.header + 1, len(form.grid))
+               for c in cols)
 
 
 def _with_percentages(book: Book, form: Form) -> Form:
@@ -109,76 +173,32 @@ def _with_percentages(book: Book, form: Form) -> Form:
     if c is None:
         return form
     small = {(r, c) for r in range(form.header + 1, len(form.grid))
-             if isinstance(v := _cell(form.grid, r, c), int | float) and not isinstance(v, bool)
+             if isinstance(v := cell_at(form.grid, r, c), int | float) and not isinstance(v, bool)
              and 0 < v <= 1}
     for r, c in book.percent_cells(form.sheet, small):
         form.grid[r][c] = round(float(form.grid[r][c]) * 100, 6)  # type: ignore[arg-type]
     return form
 
 
-def _cell(grid: list[list[object]], r: int, c: int | None) -> object:
-    if c is None or r >= len(grid) or c >= len(grid[r]):
-        return None
-    return grid[r][c]
-
-
-def _labels(grid: list[list[object]]) -> dict[str, tuple[str, int, int]]:
-    """label -> (value, row, col of the value cell) for the reporter block, wherever it is."""
-    found: dict[str, tuple[str, int, int]] = {}
-    for r, cells in enumerate(grid):
-        for c, value in enumerate(cells):
-            # Every label starts with 填 or 联: skip the other cells cheaply.
-            if not isinstance(value, str) or value.lstrip()[:1] not in _LABEL_FIRST:
-                continue
-            text = squash(nfkc(clean(value)))
-            label = next((lb for lb in _LABELS if text.startswith(lb)), None)
-            if label is None or label in found or len(text) > len(label) + 40:
-                continue
-            rest = text[len(label):].lstrip(":：")
-            if rest:
-                found[label] = (rest, r, c)
-                continue
-            vc = c + 1
-            for k in range(c + 1, len(cells)):
-                ktext = squash(nfkc(clean(cells[k])))
-                if any(ktext.startswith(lb) for lb in _LABELS):
-                    break
-                if ktext:
-                    vc = k
-                    break
-            found[label] = (_text(_cell(grid, r, vc)).lstrip(":：").strip(), r, vc)
-    return found
-
-
 # ---------------------------------------------------------------- identification
 
 
 @dataclass(frozen=True, slots=True)
-class _PlanFacts:
-    """What every file's check asks of the plan beyond its own index, computed once."""
+class Job:
+    """What reading any file of one `read_returns` call needs, built once and passed down
+    (to pool workers too, as `pool` sends it: no state lives in this module)."""
 
-    names: dict[str, str]  # name/alias key -> unit
-    fingerprint: str
-
-
-_FACTS: list[tuple[Plan, _PlanFacts]] = []
-
-
-def _facts(plan: Plan) -> _PlanFacts:
-    if _FACTS and _FACTS[0][0] is plan:
-        return _FACTS[0][1]
-    names: dict[str, str] = {}
-    for u in plan.units:
-        for n in (*u.aliases, u.name):
-            if unit_key(n):
-                names[unit_key(n)] = u.name
-    facts = _PlanFacts(names, plan.fingerprint)
-    _FACTS[:] = [(plan, facts)]
-    return facts
+    plan: Plan
+    period: Period
+    notes: Mapping[tuple[int, str], str]  # last period's 进展情况 by (task, unit)
+    names: dict[str, str]  # unit name or alias key -> unit
+    fingerprint: str  # the plan's (a hash over every task: computed once, not per file)
 
 
-def _unit_names(plan: Plan) -> dict[str, str]:
-    return _facts(plan).names
+def make_job(plan: Plan, period: Period,
+             notes: Mapping[tuple[int, str], str] | None = None) -> Job:
+    """The shared part of reading a period's files."""
+    return Job(plan, period, dict(notes or {}), plan.index.names, plan.fingerprint)
 
 
 def _match_unit(text: str, names: dict[str, str]) -> str:
@@ -206,7 +226,7 @@ _TITLE_PERIOD = (re.compile(r"\(\s*(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?\s*\)"
 def _title_period(form: Form) -> tuple[str, int, int] | None:
     """(YYYY-MM, row, col) of the period in the title rows above the header."""
     rows = [r for r in range(form.header)  # the reporter block (填报日期 …) is not a title
-            if not any(nfkc(squash(v)).startswith(_LABELS) for v in form.grid[r])]
+            if not any(nfkc(squash(v)).startswith(LABELS) for v in form.grid[r])]
     for pattern in _TITLE_PERIOD:
         for r in rows:
             for c, value in enumerate(form.grid[r]):
@@ -252,9 +272,13 @@ def _date_key(value: str, period: Period) -> str:
 
 def read_file(path: Path, plan: Plan, period: Period,
               previous_notes: Mapping[tuple[int, str], str] | None = None, *,
-              name: str = "") -> FileResult:
+              name: str = "", job: Job | None = None) -> FileResult:
     """Read one returned form; never raises for a bad file (the file gets one problem).
-    `name` is how the file is named in problems (its path within the period's folder)."""
+
+    `name` is how the file is named in problems (its path within the period's folder);
+    `job` (from `make_job`) shares the plan's lookups across the files of one call.
+    """
+    job = job or make_job(plan, period, previous_notes)
     try:
         st = path.stat()
     except OSError:  # taken away (or renamed) since the folder was listed
@@ -274,17 +298,29 @@ def read_file(path: Path, plan: Plan, period: Period,
         book = Book(data, kind, package)
         meta = _meta(book)
         props = book.properties()
-        form = _with_percentages(book, _find_form(book))
+        sheets = _find_sheets_with_percentages(book)
     except Refused as refused:
-        return replace(base, refused=True,
-                       problems=(problem(refused.code, file=base.file, **refused.values),))
+        return _refused(base, problem(refused.code, file=base.file, **refused.values))
     except MemoryError:
-        return replace(base, refused=True, problems=(
-            problem("file-too-large", file=base.file, detail="读取时内存不足"),))
+        return _refused(base, problem("file-too-large", file=base.file, detail="读取时内存不足"))
     except OSError:
-        return replace(base, refused=True, problems=(
-            problem("file-unreadable", file=base.file, detail="文件无法打开，可能正被占用或没有读取权限"),))
-    return _read_form(base, form, meta, props, plan, period, previous_notes or {})
+        return _refused(base, problem("file-unreadable", file=base.file,
+                                      detail="文件无法打开，可能正被占用或没有读取权限"))
+    except Exception:  # noqa: BLE001 - one file's surprise must not stop the month
+        return _refused(base, problem("file-read-failed", file=base.file))
+    try:
+        return _read_form(base, sheets, meta, props, job)
+    except Exception:  # noqa: BLE001 - as above, for the checks of its rows
+        return _refused(base, problem("file-read-failed", file=base.file))
+
+
+def _refused(base: FileResult, p: Problem) -> FileResult:
+    return replace(base, refused=True, problems=(p,))
+
+
+def _find_sheets_with_percentages(book: Book) -> _Sheets:
+    found = _find_forms(book)
+    return _Sheets([_with_percentages(book, f) for f in found.forms], found.not_read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,23 +371,40 @@ def _conflicts(ev: _Evidence, unit: str, how: str, file: str, where: dict[str, A
     return []
 
 
-def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[str, str],
-               plan: Plan, period: Period, previous: Mapping[tuple[int, str], str]) -> FileResult:
-    file, sheet, cols = base.file, form.sheet, form.cols
-    # The reporter block may sit above the header or below the table: the first of each
-    # label counts (as one scan of the sheet would find), the rows below are not task rows.
-    below = {label: (v, r + form.header + 1, c)
-             for label, (v, r, c) in _labels(form.grid[form.header + 1:]).items()}
-    labels = {**below, **_labels(form.grid[: form.header + 1])}
-    rows = list(data_rows(form, {r for _v, r, _c in below.values()}))
-    task_rows = [(r, cells, no) for r, cells, no in rows if no != -1]
-    names = _unit_names(plan)
+def _tables(sheets: _Sheets) -> tuple[list[tuple[Form, Rows]], dict[str, tuple[str, int, int]]]:
+    """Each form with its rows (the reporter block's rows left out), and the reporter block.
+
+    The block may sit above the header or below the table: the first of each label counts,
+    above before below unless only the one below is answered; only the first form's block
+    is the unit's.
+    """
+    tables = []
+    labels: dict[str, tuple[str, int, int]] = {}
+    for i, form in enumerate(sheets.forms):
+        rows = list(data_rows(form, set()))
+        below, at = reporter_below(form, rows)
+        tables.append((form, [row for row in rows if row[0] not in at]))
+        if i == 0:
+            above = labels_above(form.grid[: form.header + 1])
+            # A label answered below beats the same label left empty above (the block
+            # rewritten under the table, the form's own left blank).
+            labels = {**below, **{k: v for k, v in above.items() if v[0] or k not in below
+                                  or not below[k][0]}}
+    return tables, labels
+
+
+def _read_form(base: FileResult, sheets: _Sheets, meta: dict[str, str], props: dict[str, str],
+               job: Job) -> FileResult:
+    file, form = base.file, sheets.forms[0]
+    sheet, cols, plan, period = form.sheet, form.cols, job.plan, job.period
+    tables, labels = _tables(sheets)
+    task_rows = [no for _form, rows in tables for _r, _cells, no in rows if no != -1]
     written = labels.get(layout.LABEL_UNIT, ("", 0, 0))
     # The metadata sheet first; the document properties stand in when a unit (or a
     # conversion) lost the very hidden sheet.
-    ev = _Evidence(meta=_match_unit(meta.get("unit") or props.get("unit", ""), names),
-                   label=_match_unit(written[0], names) if written[0] else "",
-                   name=_match_unit(Path(file).stem, names), written=written[0])
+    ev = _Evidence(meta=_match_unit(meta.get("unit") or props.get("unit", ""), job.names),
+                   label=_match_unit(written[0], job.names) if written[0] else "",
+                   name=_match_unit(Path(file).stem, job.names), written=written[0])
     unit, how = _identify(ev)
     reporter = {k: v[0] for k, v in labels.items()}
     base = replace(base, unit=unit, identified_by=how, rows_read=len(task_rows),
@@ -365,40 +418,55 @@ def _read_form(base: FileResult, form: Form, meta: dict[str, str], props: dict[s
     at_unit = {"file": file, "sheet": sheet,
                "cell": a1(written[1], written[2]) if layout.LABEL_UNIT in labels else "",
                "row": written[1] + 1 if layout.LABEL_UNIT in labels else None}
-    # Period and plan: the metadata sheet, else the document properties, else the title.
-    title = _title_period(form)
-    if meta.get("period"):
-        found, at = _period_text(meta["period"]), {"sheet": layout.META_SHEET}
-    elif props.get("period"):
-        found, at = _period_text(props["period"]), {}
-    elif title:
-        found, at = title[0], {"sheet": sheet, "cell": a1(title[1], title[2])}
-    else:
-        found, at = "", {}
+    found, at = _period_found(form, meta, props)
     if found and found != str(period):
         return refuse(problem("form-wrong-period", file=file, unit=unit, **at, found=found,
                               period=str(period)))
-    # A form of an earlier plan version is read row by row against the current plan.
     fingerprint = meta.get("fingerprint") or props.get("fingerprint")
-    old_plan = bool(fingerprint) and fingerprint != plan.fingerprint
+    # A form of an earlier plan version is read row by row against the current plan.
+    old_plan = bool(fingerprint) and fingerprint != job.fingerprint
     if not unit:
         where = {k: at_unit[k] for k in ("file", "sheet", "cell")}
         if written[0]:
-            return refuse(problem("form-unknown-unit", **where, name=written[0]))
+            return refuse(problem("form-unknown-unit", **where, name=clip(written[0])))
         return refuse(problem("form-unidentified", **where))
     missing = [k for k in REQUIRED_COLUMNS if k not in cols]
     if missing:
         header = next(c.header for c in layout.COLUMNS if c.key == missing[0])
         return refuse(problem("form-missing-column", file=file, sheet=sheet, unit=unit,
                               row=form.header + 1, column=header))
-    form_nos = {no for _r, _cells, no in task_rows if no is not None}
+    form_nos = {no for no in task_rows if no is not None}
     first: list[Problem] = _conflicts(ev, unit, how, file, at_unit, form_nos, plan)
     if not found:
         first.append(problem("form-period-unknown", file=file, sheet=sheet, unit=unit,
                              period=str(period)))
+    first.extend(problem("sheet-not-read", file=file, sheet=name, unit=unit, name=name,
+                         detail=why, form=sheet) for name, why in sheets.not_read)
+    # A continuation sheet without the columns needed to read its rows is named, not read.
+    usable = [tables[0]]
+    for f, rows in tables[1:]:
+        if all(k in f.cols for k in REQUIRED_COLUMNS):
+            usable.append((f, rows))
+        else:
+            first.append(problem("sheet-not-read", file=file, sheet=f.sheet, unit=unit,
+                                 name=f.sheet, detail="该表缺少必需的列", form=sheet))
     if old_plan:
         first.append(problem("form-old-plan", file=file, sheet=sheet, unit=unit))
-    return validate(replace(base, old_plan=old_plan), form, rows, labels, plan, previous, first)
+    return validate(replace(base, old_plan=old_plan), usable, labels, plan, job.notes, first)
+
+
+def _period_found(form: Form, meta: dict[str, str], props: dict[str, str],
+                  ) -> tuple[str, dict[str, Any]]:
+    """The period the form is for, and where it says so: the metadata sheet, else the
+    document properties, else the title ("" when none says)."""
+    if meta.get("period"):
+        return _period_text(meta["period"]), {"sheet": layout.META_SHEET}
+    if props.get("period"):
+        return _period_text(props["period"]), {}
+    title = _title_period(form)
+    if title:
+        return title[0], {"sheet": form.sheet, "cell": a1(title[1], title[2])}
+    return "", {}
 
 
 # ---------------------------------------------------------------- the folder
@@ -511,9 +579,9 @@ def _decodes(data: bytes, encoding: str) -> bool:
     return True
 
 
-def _evidence(items: list[tuple[Path, str]], plan: Plan) -> tuple[list[Evidence], list[Problem]]:
+def _evidence(items: list[tuple[Path, str]], names: dict[str, str],
+              ) -> tuple[list[Evidence], list[Problem]]:
     """Evidence files with the unit their name, or a folder they are in, names."""
-    names = _unit_names(plan)
     out, problems = [], []
     for path, name in items:
         parts = name.split("/")
@@ -529,19 +597,9 @@ def _evidence(items: list[tuple[Path, str]], plan: Plan) -> tuple[list[Evidence]
     return out, problems
 
 
-# A worker's share of the job, set once per worker process: pickling the plan (a city's
-# registry) and last month's notes with every file would cost more than reading the file.
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(plan: Plan, period: Period, notes: Mapping[tuple[int, str], str]) -> None:
-    _WORKER.update(plan=plan, period=period, notes=notes)
-
-
-def _read_in_worker(item: tuple[Path, str]) -> FileResult:
+def _read_job(item: tuple[Path, str], job: Job) -> FileResult:
     """Top-level so a worker process can run it."""
-    return read_file(item[0], _WORKER["plan"], _WORKER["period"], _WORKER["notes"],
-                     name=item[1])
+    return read_file(item[0], job.plan, job.period, name=item[1], job=job)
 
 
 def read_returns(plan: Plan, period: Period, folder: Path, *,
@@ -549,37 +607,22 @@ def read_returns(plan: Plan, period: Period, folder: Path, *,
                  progress: Callable[[int, int], None] | None = None,
                  workers: int | None = None) -> Returns:
     """Read every returned form in `folder` into entries, submissions, problems and counts."""
-    import os
-
     listing = _listing(folder)
     files, skipped, found = listing.forms, listing.skipped, listing.found
-    notes = dict(previous_notes or {})
-    results: list[FileResult] = []
+    job = make_job(plan, period, previous_notes)
+    results: list[FileResult] | None = None
     workers = workers or os.cpu_count() or 1
     if len(files) > PARALLEL_FROM and workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        # Results come back in file order (map keeps it), so output is deterministic.
-        chunk = max(1, min(64, len(files) // (workers * 8)))
-        try:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                     initargs=(plan, period, notes)) as pool:
-                for i, res in enumerate(pool.map(_read_in_worker, files, chunksize=chunk),
-                                        start=1):
-                    results.append(res)
-                    if progress:
-                        progress(i, len(files))
-        except (OSError, BrokenProcessPool):  # no processes allowed here: read in this one
-            results = []
-    if len(results) < len(files):
+        # Results come back in file order, so output is deterministic.
+        results = map_in_processes(_read_job, files, job, workers, progress)
+    if results is None:
         results = []
-        for i, (path, name) in enumerate(files, start=1):
-            results.append(read_file(path, plan, period, notes, name=name))
+        for i, item in enumerate(files, start=1):
+            results.append(_read_job(item, job))
             if progress:
                 progress(i, len(files))
     results = _resolve_duplicates(results)
-    evidence, evidence_problems = _evidence(listing.evidence, plan)
+    evidence, evidence_problems = _evidence(listing.evidence, job.names)
     register, register_problems = read_register(folder / REGISTER)
     evidence_problems += register_problems
     returns = _assemble(period, results, skipped, found)

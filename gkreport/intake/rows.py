@@ -16,15 +16,16 @@ module then reads the table under the header, in the order a row is checked:
    they name another status), the progress parsed (80, "80%", 0.8), and the answers checked
    against each other (missing status or 进展情况, 已完成 below 100, 未启动 with progress,
    滞后 without 存在问题, 进展情况 unchanged since last period).
-4. After the rows: every task the unit owes but did not return, and a missing 填报人 or
-   联系电话.
+4. After the rows: every task the unit owes but did not return (across the form's sheet and
+   the sheets continuing it), a missing 填报人 or 联系电话, and the columns a unit added
+   whose cells hold something (named: they are not read).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -126,7 +127,13 @@ def _text_key(text: str) -> str:
 
 def _same_text(a: str, b: str) -> bool:
     x, y = _text_key(a), _text_key(b)
-    return x == y or SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.9
+    if x == y:
+        return True
+    # The upper bounds first: a pasted page of text against a task's line is decided by
+    # the lengths alone, not by a matcher whose cost grows with both.
+    matcher = SequenceMatcher(None, x, y, autojunk=False)
+    return (matcher.real_quick_ratio() >= 0.9 and matcher.quick_ratio() >= 0.9
+            and matcher.ratio() >= 0.9)
 
 
 def _is_data_row(cells: list[object], cols: dict[str, int]) -> bool:
@@ -173,7 +180,7 @@ _TEXT_KEYS = ("note", "issues", "next_steps")
 QUOTE_LIMIT = 500  # characters of a quoted cell; longer text says how long it is
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
     """The text, or its start with its full length said (never silently cut)."""
     return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}……（共 {len(text)} 字）"
 
@@ -202,115 +209,142 @@ def _is_continuation(cells: list[object], cols: dict[str, int]) -> bool:
     return any(clean(_cell_in(cells, cols.get(k))) for k in _TEXT_KEYS)
 
 
-def validate(base: FileResult, form: Form, rows: list[tuple[int, list[object], int | None]],
-              labels: dict[str, tuple[str, int, int]], plan: Plan,
-              previous: Mapping[tuple[int, str], str], first: list[Problem]) -> FileResult:
-    """`base` with the table's entries, and its problems after `first` (the file's own)."""
-    file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
-    header = form.grid[form.header]
-    problems: list[Problem] = list(first)
-    entries: list[Entry] = []
-    rejected = 0
-    claimed: set[int] = set()
-    contested: set[int] = set()
+Rows = list[tuple[int, list[object], int | None]]
 
-    def at(r: int, key: str) -> dict[str, Any]:
-        c = cols.get(key, cols["no"])
-        return {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
 
-    # Rows without 序号 between task rows: a continuation belongs to the task row above it,
-    # so it is gathered first (its 存在问题 may answer that row's 滞后).
+@dataclass
+class _Tally:
+    """What the tables of one file yield, gathered across its sheets."""
+
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejected: int = 0
+    claimed: set[int] = field(default_factory=set)  # 序号 taken by an entry
+    contested: set[int] = field(default_factory=set)  # 序号 whose task text was changed
+
+
+def validate(base: FileResult, tables: list[tuple[Form, Rows]],
+             labels: dict[str, tuple[str, int, int]], plan: Plan,
+             previous: Mapping[tuple[int, str], str], first: list[Problem]) -> FileResult:
+    """`base` with the tables' entries, and its problems after `first` (the file's own).
+
+    `tables`: the form's table and the tables continuing it on other sheets, each with its
+    rows; a 序号 counts once across all of them (a repeat is `duplicate-task`).
+    """
+    tally = _Tally(problems=list(first))
+    for form, rows in tables:
+        _check_table(tally, base, form, rows, plan, previous)
+        tally.problems.extend(_extra_columns(base, form, rows))
+    unit, file, sheet = base.unit, base.file, tables[0][0].sheet
+    lacking = tuple(task.no for task in plan.tasks_for(unit)
+                    if task.no not in tally.claimed and task.no not in tally.contested)
+    if not base.old_plan:  # an older plan's form lacks the tasks added since: not an error
+        for no in lacking:
+            task = plan.task(no)
+            assert task is not None
+            tally.problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
+                                          no=no, task_no=no, text=task.text[:40]))
+    for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
+        value, r, c = labels.get(label, ("", 0, 0))
+        if not value:
+            cell = a1(r, c) if label in labels else ""
+            tally.problems.append(problem(
+                "missing-reporter", file=file, sheet=sheet, cell=cell,
+                row=r + 1 if label in labels else None, unit=unit, field=label))
+    return replace(base, entries=tuple(tally.entries), problems=tuple(tally.problems),
+                   rows_rejected=tally.rejected, lacking=lacking)
+
+
+def _continuations(form: Form, rows: Rows) -> tuple[dict[int, int], dict[int, dict[str, list[str]]]]:
+    """Rows without 序号 between task rows: a continuation belongs to the task row above it,
+    so it is gathered first (its 存在问题 may answer that row's 滞后). (continuation row ->
+    task row, task row -> the texts its continuations add per column key)."""
     task_at = [r for r, _cells, no in rows if no != -1]
     inside = range(task_at[0] + 1, task_at[-1]) if task_at else range(0)
-    owner: dict[int, int] = {}  # continuation row -> task row
+    owner: dict[int, int] = {}
     more: dict[int, dict[str, list[str]]] = {}
     above = -1
     for r, cells, no in rows:
         if no != -1:
             above = r
-        elif r in inside and _is_continuation(cells, cols):
+        elif r in inside and _is_continuation(cells, form.cols):
             owner[r] = above
             for key in _TEXT_KEYS:
-                text = _para(_cell_in(cells, cols.get(key)))
+                text = _para(_cell_in(cells, form.cols.get(key)))
                 if text:
                     more.setdefault(above, {}).setdefault(key, []).append(text)
+    return owner, more
 
+
+def _check_table(tally: _Tally, base: FileResult, form: Form, rows: Rows, plan: Plan,
+                 previous: Mapping[tuple[int, str], str]) -> None:
+    """Every row of one table: entries, rejected rows and their problems into `tally`."""
+    file, sheet, cols, unit = base.file, form.sheet, form.cols, base.unit
+    header = form.grid[form.header]
+    owner, more = _continuations(form, rows)
+    task_at = [r for r, _cells, no in rows if no != -1]
     used: dict[int, str] = {}  # task row -> how it is named in messages, when it was merged
     named: dict[int, str] = {}
     for r, cells, no in rows:
-        def val(key: str, cells: list[object] = cells) -> object:
-            return _cell_in(cells, cols.get(key))
-
+        where = {"file": file, "sheet": sheet, "row": r + 1, "unit": unit}
         if no != -1:
             named[r] = f"序号 {no} 所在行" if no is not None else f"第 {r + 1} 行"
         if r in owner:
             target = owner[r]
             keys = [cols[k] for k in _TEXT_KEYS if k in cols]
             c = next(c for c in keys if clean(_cell_in(cells, c)))
-            outcome = ("内容已并入该行" if target in used
-                       else "但该行未采用，本行内容也未采用")
-            problems.append(problem("continuation-row", file=file, sheet=sheet, cell=a1(r, c),
-                                    row=r + 1, unit=unit, target=named[target], outcome=outcome,
-                                    value=_quote_row(cells, header, keys)))
-            continue
-        if no == -1:
-            below = bool(task_at) and r > task_at[-1]
-            problems.append(_not_a_task_row(r, cells, header, below, file, sheet, unit))
-            continue
-        if no is None:
-            rejected += 1
-            problems.append(problem("unnumbered-task", **at(r, "no"),
-                                    text=_quote(clean(val("text")))))
-            continue
-        task, refusal = _row_task(plan, unit, base.old_plan, no, clean(val("text")))
-        if refusal is not None:
-            rejected += 1
-            if refusal == "task-text-mismatch":
-                contested.add(no)
-            where = at(r, "text" if refusal == "task-text-mismatch" else "no")
-            problems.append(problem(refusal, **where, no=no if refusal == "task-text-mismatch"
-                                    else clean(val("no")), text=_quote(clean(val("text"))),
-                                    task_no=no if refusal == "task-text-mismatch" else None))
-            continue
-        assert task is not None
-        no = task.no
-        if no in claimed:
-            rejected += 1
-            problems.append(problem("duplicate-task", **at(r, "no"), no=no, task_no=no))
-            continue
-        claimed.add(no)
-        entry, found = _entry(r, no, val, task.text, form, base, previous, more.get(r, {}))
-        entries.append(entry)
-        used[r] = named[r]
-        problems.extend(found)
-    lacking = tuple(task.no for task in plan.tasks_for(unit)
-                    if task.no not in claimed and task.no not in contested)
-    if not base.old_plan:  # an older plan's form lacks the tasks added since: not an error
-        for no in lacking:
-            task = plan.task(no)
-            assert task is not None
-            problems.append(problem("missing-task", file=file, sheet=sheet, unit=unit,
-                                    no=no, task_no=no, text=task.text[:40]))
-    for label in (layout.LABEL_REPORTER, layout.LABEL_PHONE):
-        value, r, c = labels.get(label, ("", 0, 0))
-        if not value:
-            cell = a1(r, c) if label in labels else ""
-            problems.append(problem("missing-reporter", file=file, sheet=sheet, cell=cell,
-                                    row=r + 1 if label in labels else None, unit=unit,
-                                    field=label))
-    return replace(base, entries=tuple(entries), problems=tuple(problems), rows_rejected=rejected,
-                   lacking=lacking)
+            outcome = "内容已并入该行" if target in used else "但该行未采用，本行内容也未采用"
+            tally.problems.append(problem("continuation-row", **where, cell=a1(r, c),
+                                          target=named[target], outcome=outcome,
+                                          value=_quote_row(cells, header, keys)))
+        elif no == -1:
+            c = next(c for c, v in enumerate(cells) if clean(v))
+            if task_at and r > task_at[-1]:
+                texts = (_para(v) for v in cells)
+                tally.problems.append(problem("form-extra-rows", **where, cell=a1(r, c),
+                                              value=clip(" ".join(t for t in texts if t))))
+            else:
+                tally.problems.append(problem("form-stray-row", **where, cell=a1(r, c),
+                                              value=_quote_row(cells, header)))
+        elif _task_row(tally, base, form, r, cells, no, plan, previous, more.get(r, {})):
+            used[r] = named[r]
 
 
-def _not_a_task_row(r: int, cells: list[object], header: list[object], below: bool,
-                    file: str, sheet: str, unit: str) -> Problem:
-    """A non-blank row that is no task row: extra rows below the table, or a stray row in it."""
-    c = next(c for c, v in enumerate(cells) if clean(v))
-    where = {"file": file, "sheet": sheet, "cell": a1(r, c), "row": r + 1, "unit": unit}
-    if below:
-        texts = (_para(v) for v in cells)
-        return problem("form-extra-rows", **where, value=_clip(" ".join(t for t in texts if t)))
-    return problem("form-stray-row", **where, value=_quote_row(cells, header))
+def _task_row(tally: _Tally, base: FileResult, form: Form, r: int, cells: list[object],
+              no: int | None, plan: Plan, previous: Mapping[tuple[int, str], str],
+              more: Mapping[str, list[str]]) -> bool:
+    """One task row: an entry (True), or rejected with its problem (False)."""
+    cols = form.cols
+
+    def val(key: str) -> object:
+        return _cell_in(cells, cols.get(key))
+
+    def at(key: str) -> dict[str, Any]:
+        c = cols.get(key, cols["no"])
+        return {"file": base.file, "sheet": form.sheet, "cell": a1(r, c), "row": r + 1,
+                "unit": base.unit}
+
+    text = clean(val("text"))
+    task, refusal = (None, "unnumbered-task") if no is None else \
+        _row_task(plan, base.unit, base.old_plan, no, text)
+    if refusal == "unnumbered-task":
+        found = problem(refusal, **at("no"), text=_quote(text))
+    elif refusal == "task-text-mismatch":
+        tally.contested.add(no)
+        found = problem(refusal, **at("text"), no=no, text=_quote(text), task_no=no)
+    elif refusal is not None:
+        found = problem(refusal, **at("no"), no=clean(val("no")), text=_quote(text))
+    elif task.no in tally.claimed:
+        found = problem("duplicate-task", **at("no"), no=task.no, task_no=task.no)
+    else:
+        tally.claimed.add(task.no)
+        entry, problems = _entry(r, task.no, val, task.text, form, base, previous, more)
+        tally.entries.append(entry)
+        tally.problems.extend(problems)
+        return True
+    tally.rejected += 1
+    tally.problems.append(found)
+    return False
 
 
 def _row_task(plan: Plan, unit: str, old_plan: bool, no: int, text: str,
@@ -341,6 +375,28 @@ def _task_by_text(plan: Plan, no: int | None, text: str) -> Task | None:
     return plan.task_of_key(task_key(text)) if text else None
 
 
+def _extra_columns(base: FileResult, form: Form, rows: Rows) -> list[Problem]:
+    """A warning naming the columns a unit added (not the form's) whose cells in task rows
+    hold something: their content is not read, and saying so is all that can be done."""
+    known = set(form.cols.values())
+    header = form.grid[form.header]
+    counts: dict[int, int] = {}
+    for _r, cells, no in rows:
+        if no == -1:
+            continue
+        for c, value in enumerate(cells):
+            if c not in known and clean(value):
+                counts[c] = counts.get(c, 0) + 1
+    if not counts:
+        return []
+    names = "、".join(f"{a1(0, c)[:-1]} 列" + (f"“{clip(h)}”" if (h := clean(_cell_in(header, c)))
+                                              else "（无列名）") for c in sorted(counts))
+    first = min(counts)
+    return [problem("form-extra-columns", file=base.file, sheet=form.sheet,
+                    cell=a1(form.header, first), row=form.header + 1, unit=base.unit,
+                    columns=names, count=sum(counts.values()))]
+
+
 # ---------------------------------------------------------------- cell values
 
 
@@ -359,6 +415,7 @@ def _para(value: object) -> str:
     return "\n".join(line for line in lines if line)
 
 
+STATUS_LIMIT = 100  # characters of a status with its remarks (滞后（原因见问题栏）)
 # A status with a remark: 滞后（原因见问题栏）, 已完成（6月10日）, 已完成100%, 已完成 6.10.
 _REMARK = re.compile(r"[(（\[【〔][^()（）\[\]【】〔〕]*[)）\]】〕]")
 _TRAILER = re.compile(
@@ -390,8 +447,8 @@ def _normalise_status(raw: str) -> Status | None:
     """
     text = nfkc(raw)
     status = normalise_status(text)
-    if status is not None:
-        return status
+    if status is not None or len(text) > STATUS_LIMIT:
+        return status  # a long text is no status with a remark, and costs to strip
     core = text
     for _ in range(5):  # nested or repeated remarks, one layer each time
         stripped = _TRAILER.sub("", _REMARK.sub("", core)).strip()
@@ -425,10 +482,11 @@ def _entry(r: int, no: int, val: Callable[[str], object], task_text: str, form: 
     if not raw_status:
         found.append(problem("missing-status", **at("status")))
     elif status is None:
-        found.append(problem("unknown-status", **at("status"), value=raw_status))
+        found.append(problem("unknown-status", **at("status"), value=clip(raw_status)))
     progress, ok = parse_progress(val("progress"))
     if not ok:
-        found.append(problem("bad-progress", **at("progress"), value=clean(val("progress"))))
+        found.append(problem("bad-progress", **at("progress"),
+                             value=clip(clean(val("progress")))))
     note = text("note")
     issues = text("issues")
     if status in (Status.DONE, Status.ON_TRACK, Status.BEHIND) and not note:

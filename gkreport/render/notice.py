@@ -60,6 +60,8 @@ def _to_fix(report: Report, u: UnitResult, annotated: Mapping[str, Path],
     return {"name": u.unit.name, "errors": u.errors, "warnings": u.warnings,
             "file": plain_text(PurePosixPath(u.file).name), "returned": plain_text(returned),
             "annotated": bool(path), "problems": problems[:MAX_NOTICE_PROBLEMS],
+            # What the returned copy lacks (values only, macros left out, not marked).
+            "note": plain_text(getattr(annotated, "notes", {}).get(u.unit.name, "")),
             "more": max(u.errors - len(problems[:MAX_NOTICE_PROBLEMS]), 0),
             "card": cards.get(u.unit.name)}
 
