@@ -188,3 +188,24 @@ def test_what_a_killed_run_left_is_tidied_before_the_next_writes(june: Path) -> 
     assert r.exit_code == 0, r.output
     assert sorted(f.name for f in (out / "退回修改").iterdir()) == copies
     assert not list((june / "output").rglob(".~*"))
+
+
+def test_a_copy_that_lacks_its_marks_is_said_so_to_the_office_and_the_unit(
+        june: Path, monkeypatch) -> None:
+    """Marking a returned copy fails: the copy is the file as it came, and both check's
+    output and the notice say so instead of pointing the unit to comments that are not there."""
+    from gkreport.render import annotate
+
+    def broken(wb: object, problems: object, notes: object) -> None:
+        raise RuntimeError("this file's workbook cannot take comments")
+
+    monkeypatch.setattr(annotate, "_mark_all", broken)
+    r = runner.invoke(app, ["check", "-p", "2025-06", "-w", str(june)])
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    said = "未能在退回件中标注问题单元格，退回件为原文件"
+    assert said in r.stdout
+    notice = (june / "output" / "2025-06" / "校验" / "催报通知_2025-06.md").read_text("utf-8")
+    fix = [line for line in notice.splitlines() if "发现错误" in line]
+    # No comments to point to: the unit is told to fix its own file by the problems listed.
+    assert fix and all("请按下列问题修改原报送文件" in line and said in line
+                       and "批注" not in line and "校验报告" not in line for line in fix), notice

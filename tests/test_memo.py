@@ -349,14 +349,14 @@ def test_notice_lists_missing_units_with_contacts_and_forms_to_fix(rendered, rep
     assert [n for n, _, _ in listed] == missing
     assert listed[0][1:] == ("张三", "021-5778 0000")
     assert all(c == p == "名录未登记" for _, c, p in listed[1:])
-    fixes = re.findall(r"^\d+\. (\S+)：发现错误(\d+)处，(请按退回文件|请修改原报送文件)“(.+?)”",
+    fixes = re.findall(r"^\d+\. (\S+)：发现错误(\d+)处，(请按退回文件|请按下列问题修改原报送文件)“(.+?)”",
                        text, re.M)
     errors = {u.unit.name: u.errors for u in report.units}
     assert [(n, int(e)) for n, e, _, _ in fixes] == [(n, errors[n]) for n in fix]
     # The file to send back, by its name only (never a folder of the office's workspace).
     assert [(kind, f) for _, _, kind, f in fixes[:-1]] == [
         ("请按退回文件", f"{n}.xlsx") for n, *_ in fixes[:-1]]
-    assert fixes[-1][2:] == ("请修改原报送文件", f"{fixes[-1][0]}.xlsx")
+    assert fixes[-1][2:] == ("请按下列问题修改原报送文件", f"{fixes[-1][0]}.xlsx")
     assert "退回修改/" not in text and "0家" not in text
     assert "D7：完成状态“差不多”无法识别" in text
     assert "#" not in text  # plain text for pasting into a messaging or OA system

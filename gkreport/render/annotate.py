@@ -50,11 +50,18 @@ _MACRO_PART = re.compile(r"(?i)(vbaProject|vbaData|activeX|macrosheets|customUI)
 
 
 class Copies(dict[str, Path]):
-    """unit (or file) -> its annotated copy; `notes`: per key, what the copy lacks."""
+    """unit (or file) -> its annotated copy; `notes`: per key, what the copy lacks;
+    `unmarked`: the keys whose copy is the file as it came (no comments to point to)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.notes: dict[str, str] = {}
+        self.unmarked: set[str] = set()
+
+
+# The last ways out of annotate_file; the hint is for the office (the unit has no check report).
+OFFICE_HINT = "；请按校验报告逐项修改"
+UNMARKED = "未能在退回件中标注问题单元格，退回件为原文件"
 
 
 def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> Copies:
@@ -79,6 +86,8 @@ def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> Copies:
                 copies[key] = out_dir / name
             if note:
                 copies.notes[key] = note
+            if note.startswith(UNMARKED):
+                copies.unmarked.add(key)
         replace_dir(staging, out_dir, keep=bool(copies))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -116,7 +125,7 @@ def annotate_file(source: Path, problems: list[Problem], target: Path) -> str:
     try:
         data = source.read_bytes()
     except OSError:
-        return "原文件已无法读取，未生成退回件；请按校验报告逐项修改"
+        return "原文件已无法读取，未生成退回件" + OFFICE_HINT
     # The sheets with a cell to mark: kept whole; any other big sheet is not copied.
     sheets = {p.sheet for p in problems if p.sheet and p.cell}
     for build in (_own_workbook, _form_values):
@@ -136,9 +145,9 @@ def annotate_file(source: Path, problems: list[Problem], target: Path) -> str:
         target.write_bytes(buffer.getvalue())
         return "；".join(notes)
     if source.suffix.lower() == ".xlsm":
-        return "未能生成退回件（原文件含宏，不原样退回）；请按校验报告逐项修改"
+        return "未能生成退回件（原文件含宏，不原样退回）" + OFFICE_HINT
     target.write_bytes(data)
-    return "未能在退回件中标注问题单元格，退回件为原文件；请按校验报告逐项修改"
+    return UNMARKED + OFFICE_HINT
 
 
 def _own_workbook(data: bytes, source: Path, sheets: set[str]) -> tuple[Any, list[str]] | None:

@@ -48,6 +48,14 @@ def _missing(u: UnitResult, cards: Mapping[str, tuple[str, str]]) -> dict[str, A
             "phone": plain_text(u.unit.phone) or "名录未登记", "card": cards.get(u.unit.name)}
 
 
+def _copy_note(annotated: Mapping[str, Path], unit: str) -> str:
+    """What the unit's returned copy lacks (values only, macros left out, not marked), said
+    to the unit: without the office's hint to use the check report."""
+    from gkreport.render.annotate import OFFICE_HINT
+
+    return plain_text(getattr(annotated, "notes", {}).get(unit, "").removesuffix(OFFICE_HINT))
+
+
 def _to_fix(report: Report, u: UnitResult, annotated: Mapping[str, Path],
             cards: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
     # The errors of the file the count is about (the accepted form), as consolidate counts
@@ -59,9 +67,10 @@ def _to_fix(report: Report, u: UnitResult, annotated: Mapping[str, Path],
     returned = path.name if path else PurePosixPath(u.file).name
     return {"name": u.unit.name, "errors": u.errors, "warnings": u.warnings,
             "file": plain_text(PurePosixPath(u.file).name), "returned": plain_text(returned),
-            "annotated": bool(path), "problems": problems[:MAX_NOTICE_PROBLEMS],
-            # What the returned copy lacks (values only, macros left out, not marked).
-            "note": plain_text(getattr(annotated, "notes", {}).get(u.unit.name, "")),
+            # Comments to point the unit to: a copy made, and marked (not the file as it came).
+            "annotated": bool(path) and u.unit.name not in getattr(annotated, "unmarked", ()),
+            "problems": problems[:MAX_NOTICE_PROBLEMS],
+            "note": _copy_note(annotated, u.unit.name),
             "more": max(u.errors - len(problems[:MAX_NOTICE_PROBLEMS]), 0),
             "card": cards.get(u.unit.name)}
 
