@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -455,6 +455,21 @@ class History:
         """Rows of a read-only query on a consistent snapshot (for the analysts' frames)."""
         with self._read() as con:
             return [] if con is None else con.execute(sql, args).fetchall()
+
+    def snapshot(self, queries: Mapping[str, tuple[str, Sequence[Any]]],
+                 ) -> dict[str, list[tuple[Any, ...]]]:
+        """Plain rows (tuples, in the queries' column order) of several read-only queries, all
+        on one snapshot: frames of one year read together agree with each other even while
+        a period is being consolidated. No history yet: no rows."""
+        with self._read() as con:
+            if con is None:
+                return {name: [] for name in queries}
+            out = {}
+            for name, (sql, args) in queries.items():
+                cursor = con.cursor()
+                cursor.row_factory = None  # tuples: a year of a city is 100,000s of rows
+                out[name] = cursor.execute(sql, args).fetchall()
+            return out
 
     # ------------------------------------------------------------------------ write
 
