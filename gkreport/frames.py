@@ -124,11 +124,9 @@ def load_frames(source: Path | str | History, year: int | None = None, *,
     version the year's latest period used. A year with no consolidated period gives empty
     frames; an empty history, when no year is given, raises GkreportError (history-empty)."""
     history = source if isinstance(source, History) else History(Paths(Path(source)).history)
+    year = year or history.latest_year()
     if year is None:
-        latest = history.query("SELECT plan_year FROM periods ORDER BY period DESC LIMIT 1")
-        if not latest:
-            raise GkreportError(problem("history-empty", path=str(history.path)))
-        year = int(latest[0][0])
+        raise GkreportError(problem("history-empty", path=str(history.path)))
     rows = history.snapshot({name: (sql, (year,)) for name, sql in _QUERIES.items()})
     plans = {fp: Plan.from_record(json.loads(content)) for fp, content in rows["plans"]}
     periods = _periods(rows["periods"])

@@ -328,6 +328,13 @@ class History:
                                "ORDER BY period", (year, year))
             return [Period.parse(r[0]) for r in rows]
 
+    def latest_year(self) -> int | None:
+        """The plan year of the latest consolidated period (None: nothing consolidated)."""
+        with self._read() as con:
+            row = con.execute("SELECT plan_year FROM periods ORDER BY period DESC LIMIT 1"
+                              ).fetchone() if con is not None else None
+        return int(row[0]) if row else None
+
     def fingerprint(self, period: Period) -> str | None:
         """The fingerprint of the plan a stored period was consolidated with, or None."""
         with self._read() as con:
