@@ -38,8 +38,9 @@ TASK_COLUMNS = ("period", "task", "task_key", "task_no", "category", "text", "de
                 "missing", "carried", "avg_progress", "missing_units", "previous_status",
                 "change")
 ENTRY_COLUMNS = ("period", "task", "task_key", "task_no", "unit", "reported_as", "status",
-                 "raw_status", "progress", "carried", "carried_from", "note", "issues",
+                 "carried", "carried_from", "issues", "raw_status", "progress", "note",
                  "next_steps", "file", "sheet", "row", "cell")
+BRIEF = 10  # entries' first columns: all that brief=True reads
 SUBMISSION_COLUMNS = ("period", "unit", "reported_as", "state", "submitted", "file", "tasks",
                       "errors", "warnings", "received", "due", "on_time", "late", "late_days",
                       "rounds")
@@ -58,9 +59,8 @@ _QUERIES = {
              "t.status, t.overdue, t.colour, t.expected, t.reported, t.done, t.behind, "
              "t.missing, t.carried, t.avg_progress, t.missing_units, t.previous_status, t.change "
              f"FROM task_results t {_YEAR.format(t='t')} ORDER BY t.period, t.task_no",
-    "entries": "SELECT e.period, e.task_key, e.task_no, e.unit, e.status, e.raw_status, "
-               "e.progress, e.carried_from, e.note, e.issues, e.next_steps, e.file, e.sheet, "
-               f"e.row, e.cell FROM entries e {_YEAR.format(t='e')} ORDER BY e.period, e.seq",
+    "entries": "SELECT e.period, e.task_key, e.task_no, e.unit, e.status, e.carried_from, "
+               f"e.issues{{more}} FROM entries e {_YEAR.format(t='e')} ORDER BY e.period, e.seq",
     "submissions": "SELECT u.period, u.unit, u.state, u.file, u.tasks, u.errors, u.warnings, "
                    f"u.received, p.due, u.late_days, u.rounds FROM unit_results u "
                    f"{_YEAR.format(t='u')} ORDER BY u.period, u.seq",
@@ -118,16 +118,21 @@ class Frames:
 
 
 def load_frames(source: Path | str | History, year: int | None = None, *,
-                plan: Plan | None = None) -> Frames:
+                plan: Plan | None = None, brief: bool = False) -> Frames:
     """The frames of a plan year (default: the year of the latest consolidated period) from
     a workspace folder or a History. `plan` names units and numbers tasks instead of the
-    version the year's latest period used. A year with no consolidated period gives empty
-    frames; an empty history, when no year is given, raises GkreportError (history-empty)."""
+    version the year's latest period used. `brief=True` reads only the entries' first
+    columns (ENTRY_COLUMNS[:BRIEF]: who reported what status on which task, carried or
+    not, and its 存在问题), what the review's figures need: a city's year of entries is
+    100,000s of rows, mostly text. A year with no consolidated period gives empty frames;
+    an empty history, when no year is given, raises GkreportError (history-empty)."""
     history = source if isinstance(source, History) else History(Paths(Path(source)).history)
     year = year or history.latest_year()
     if year is None:
         raise GkreportError(problem("history-empty", path=str(history.path)))
-    rows = history.snapshot({name: (sql, (year,)) for name, sql in _QUERIES.items()})
+    more = "" if brief else "".join(f", e.{c}" for c in ENTRY_COLUMNS[BRIEF:])
+    rows = history.snapshot({name: (sql.replace("{more}", more), (year,))
+                             for name, sql in _QUERIES.items()})
     plans = {fp: Plan.from_record(json.loads(content)) for fp, content in rows["plans"]}
     periods = _periods(rows["periods"])
     current = plan or (plans[periods["plan"].iloc[-1]] if len(periods) else None)
@@ -137,8 +142,8 @@ def load_frames(source: Path | str | History, year: int | None = None, *,
     tasks = _tasks(rows["tasks"], names)
     return Frames(
         year=year, plan=current, plans=plans, periods=periods, tasks=tasks,
-        entries=_entries(rows["entries"], names), submissions=_submissions(rows["submissions"],
-                                                                           names),
+        entries=_entries(rows["entries"], names, brief),
+        submissions=_submissions(rows["submissions"], names),
         files=_files(rows["files"], names), problems=_problems(rows["problems"], names, tasks),
         assignments=_assignments(plans, names))
 
@@ -187,14 +192,16 @@ def _tasks(rows: list[tuple[object, ...]], names: _Names) -> pd.DataFrame:
     return df[list(TASK_COLUMNS)]
 
 
-def _entries(rows: list[tuple[object, ...]], names: _Names) -> pd.DataFrame:
-    df = _frame(rows, ("period", "task_key", "task_no", "reported_as", "status", "raw_status",
-                       "progress", "carried_from", *ENTRY_COLUMNS[11:]))
+def _entries(rows: list[tuple[object, ...]], names: _Names, brief: bool) -> pd.DataFrame:
+    columns = ENTRY_COLUMNS[:BRIEF] if brief else ENTRY_COLUMNS
+    df = _frame(rows, ("period", "task_key", "task_no", "reported_as", "status",
+                       "carried_from", *columns[BRIEF - 1:]))
     df["task"] = names.tasks(df["task_key"])
     df["unit"] = names.units(df["reported_as"])
-    df["progress"] = df["progress"].astype(float)
     df["carried"] = df["carried_from"].notna()
-    return df[list(ENTRY_COLUMNS)]
+    if not brief:
+        df["progress"] = df["progress"].astype(float)
+    return df[list(columns)]
 
 
 def _submissions(rows: list[tuple[object, ...]], names: _Names) -> pd.DataFrame:
@@ -234,8 +241,11 @@ def _problems(rows: list[tuple[object, ...]], names: _Names,
 
 
 def _assignments(plans: dict[str, Plan], names: _Names) -> pd.DataFrame:
-    rows = [(fp, t.key, t.no, names.plan.unit_named(u) or u, t.deadline.date)
-            for fp, plan in plans.items() for t in plan.tasks for u in t.expected_units]
+    unit = {u: names.plan.unit_named(u) or u for plan in plans.values()
+            for u in plan.expected_units}
+    rows = [(fp, key, t.no, unit[u], t.deadline.date)
+            for fp, plan in plans.items() for t in plan.tasks if (key := t.key)
+            for u in t.expected_units]
     df = _frame(rows, ("plan", "task_key", "task_no", "unit", "deadline"))
     df["task"] = names.tasks(df["task_key"])
     df["deadline"] = pd.to_datetime(df["deadline"])
@@ -245,6 +255,6 @@ def _assignments(plans: dict[str, Plan], names: _Names) -> pd.DataFrame:
 STATUSES = tuple(s.value for s in (Status.DONE, Status.ON_TRACK, Status.BEHIND,
                                    Status.NOT_STARTED))
 
-__all__ = ["Frames", "load_frames", "STATUSES", "PERIOD_COLUMNS", "TASK_COLUMNS",
+__all__ = ["Frames", "load_frames", "STATUSES", "BRIEF", "PERIOD_COLUMNS", "TASK_COLUMNS",
            "ENTRY_COLUMNS", "SUBMISSION_COLUMNS", "FILE_COLUMNS", "PROBLEM_COLUMNS",
            "ASSIGNMENT_COLUMNS"]

@@ -329,7 +329,7 @@ def run_review(paths: Paths, span: Span) -> ReviewResult:
     from gkreport.review.memo import render_review
     from gkreport.review.workbook import workbook_name, write_review_workbook
 
-    review = compute_review(load_frames(History(paths.history), span.year), span)
+    review = compute_review(load_frames(History(paths.history), span.year, brief=True), span)
     out = paths.review_out(span.label)
     memo = render_review(review, out, templates=templates_dir(paths))
     with run_lock(paths):

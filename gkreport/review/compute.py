@@ -3,7 +3,6 @@ plain dataclasses of `review.model`; nothing here reads a form or the plan file.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -73,8 +72,8 @@ def _tasks(frames: Frames, span: Span, order: tuple[str, ...]) -> tuple[TaskYear
     inside = upto[upto["period"] >= str(span.start)]
     grid = inside.set_index(["task_key", "period"])["status"].unstack()
     final = inside.groupby("task_key", sort=False).tail(1).set_index("task_key")
-    first_done = upto[upto["status"] == DONE].groupby("task_key")["period"].min()
-    first_seen = year.groupby("task_key")["period"].min()
+    first_done = _first(upto[upto["status"] == DONE], "task_key")
+    first_seen = _first(year, "task_key")
     year_first = frames.periods["period"].iloc[0]
     waiting = _open_units(frames, final)
     version = dict(zip(frames.periods["period"], frames.periods["plan"], strict=True))
@@ -98,6 +97,15 @@ def _tasks(frames: Frames, span: Span, order: tuple[str, ...]) -> tuple[TaskYear
             open_units=waiting.get(key, ()) if t["status"] != DONE else ()))
     # the current plan's tasks in its order, then the tasks removed from it
     return tuple(sorted(rows, key=lambda r: (r.no is None, r.no or 0, r.last_no)))
+
+
+def _first(df: pd.DataFrame, *by: str) -> pd.Series:
+    """The earliest period of each group. Periods are "YYYY-MM" strings, whose minimum pandas
+    works out group by group in Python; as their ranks it is one vectorised pass."""
+    names = sorted(df["period"].unique())
+    first = df["period"].map({p: i for i, p in enumerate(names)}).groupby(
+        [df[c] for c in by]).min()
+    return first.map(dict(enumerate(names)))
 
 
 def _period(value: Any) -> Period | None:
@@ -138,35 +146,32 @@ def _units(frames: Frames, span: Span, order: tuple[str, ...],
         expected=("period", "size"), submitted=("submitted", "sum"), on_time=("on_time", "sum"),
         late=("late", "sum"), late_days=("late_days", "sum"), returned=("rounds", "sum"),
         first_pass=("first_pass", "sum"))
-    due, on_time = _tasks_on_time(frames, span, order, tasks)
+    due, done = _tasks_on_time(frames, span, order, tasks)
+    agg["tasks_due"] = due.reindex(agg.index, fill_value=0).astype(int)
+    agg["tasks_on_time"] = done.reindex(agg.index, fill_value=0).astype(int)
+    share = (agg["tasks_on_time"] / agg["tasks_due"]).where(agg["tasks_due"] > 0, 1.0)
+    # rounded as Python rounds (what the sheet shows), then ranked: equal scores, equal rank
+    agg["score"] = [round(float(x), 1) for x in (
+        (WEIGHT_ON_TIME * agg["on_time"] + WEIGHT_FIRST_PASS * agg["first_pass"])
+        / agg["expected"] + WEIGHT_TASKS * share)]
+    agg["rank"] = agg["score"].rank(method="min", ascending=False).astype(int)
     cells: dict[tuple[str, str], tuple[bool, int | None, int]] = {
         (u, p): (bool(sub), None if pd.isna(late) else int(late), int(rounds))
         for u, p, sub, late, rounds in zip(s["unit"], s["period"], s["submitted"],
                                            s["late_days"], s["rounds"], strict=True)}
-    registry = {u.name: i for i, u in enumerate(frames.plan.units)}
+    fields = ("expected", "submitted", "on_time", "late", "late_days", "returned",
+              "first_pass", "tasks_due", "tasks_on_time", "rank")
     rows = []
-    for name, a in agg.iterrows():
-        expected, n_due, n_done = int(a["expected"]), int(due.get(name, 0)), \
-            int(on_time.get(name, 0))
-        score = (WEIGHT_ON_TIME * a["on_time"] + WEIGHT_FIRST_PASS * a["first_pass"]) / expected \
-            + WEIGHT_TASKS * (n_done / n_due if n_due else 1)
+    for name, score, *values in zip(agg.index, agg["score"], *(agg[f] for f in fields),
+                                    strict=True):
         unit = frames.plan.unit(str(name))
         rows.append(UnitYear(
-            name=str(name), kind=unit.kind.value if unit else "", expected=expected,
-            submitted=int(a["submitted"]), on_time=int(a["on_time"]), late=int(a["late"]),
-            late_days=int(a["late_days"]), returned=int(a["returned"]),
-            first_pass=int(a["first_pass"]), tasks_due=n_due, tasks_on_time=n_done,
-            score=round(float(score), 1), rank=0,
+            name=str(name), kind=unit.kind.value if unit else "", score=score,
+            **{f: int(v) for f, v in zip(fields, values, strict=True)},
             by_period=tuple(cells.get((str(name), p)) for p in order)))
-    scores = pd.Series([r.score for r in rows], dtype=float)
-    ranks = scores.rank(method="min", ascending=False).astype(int).tolist()
-    ranked = [_with_rank(r, k) for r, k in zip(rows, ranks, strict=True)]
+    registry = {u.name: i for i, u in enumerate(frames.plan.units)}
     big = len(registry)
-    return tuple(sorted(ranked, key=lambda r: (r.rank, registry.get(r.name, big), r.name)))
-
-
-def _with_rank(unit: UnitYear, rank: int) -> UnitYear:
-    return replace(unit, rank=rank)
+    return tuple(sorted(rows, key=lambda r: (r.rank, registry.get(r.name, big), r.name)))
 
 
 def _tasks_on_time(frames: Frames, span: Span, order: tuple[str, ...],
@@ -187,7 +192,7 @@ def _tasks_on_time(frames: Frames, span: Span, order: tuple[str, ...],
                                                              deadlines[k].month)))
     e = frames.entries
     own = e[(e["status"] == DONE) & ~e["carried"] & (e["period"] <= str(span.end))]
-    done = own.groupby(["task_key", "unit"])["period"].min().rename("done").reset_index()
+    done = _first(own, "task_key", "unit").rename("done").reset_index()
     pairs = pairs.merge(done, on=["task_key", "unit"], how="left")
     pairs["on_time"] = pairs["done"].notna() & (pairs["done"] <= pairs["by"])
     grouped = pairs.groupby("unit")
