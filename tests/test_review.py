@@ -11,6 +11,7 @@ DESIGN.md's rules and the review's documented definitions: never read back from 
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from .lo import convert, needs_lo
 DONE, ON, BEHIND, NOT, UNREAD = (Status.DONE, Status.ON_TRACK, Status.BEHIND,
                                  Status.NOT_STARTED, Status.UNVERIFIED)
 runner = CliRunner()
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 YEAR = 2025
 PERIODS = [Period(YEAR, m) for m in (1, 2, 4, 5, 6, 7, 8)]  # March: nobody returned a form
 CHANGE = Period(YEAR, 7)  # the plan changes before July's forms
@@ -86,7 +88,7 @@ SCRIPT: dict[Period, dict[str, list[tuple[int, str]]]] = {
                       "西镇": [(2, "bad")]},
     Period(YEAR, 4): {"区甲局": [(2, "ok")], "区乙局": [(7, "ok")], "区丙局": [(5, "ok")],
                       "西镇": [(3, "ok")]},
-    Period(YEAR, 5): {"区甲局": [(1, "ok")], "区乙局": [(3, "ok")],
+    Period(YEAR, 5): {"区甲局": [(1, "ok")], "区乙局": [(6, "ok")],
                       "区丙局": [(4, "bad"), (6, "ok")], "东": [(2, "ok")], "西镇": [(5, "ok")]},
     Period(YEAR, 6): {"区甲局": [(6, "ok")], "区乙局": [(9, "ok")], "区丙局": [(1, "ok")],
                       "东": [(3, "ok")], "西镇": [(4, "ok")]},
@@ -282,7 +284,7 @@ def test_the_script_exercises_what_it_should(reviewed: dict) -> None:
     assert 2 not in year and year[None]["completed_in"] == "2025-04"  # removed in July
     assert [t["completed_in"] for t in reviewed["year"]["tasks"]].count(None) == 3
     units = {u["name"]: u for u in reviewed["year"]["units"]}
-    assert units["区乙局"]["late"] == 3 and units["区乙局"]["missing"] == 1
+    assert units["区乙局"]["late"] == 4 and units["区乙局"]["missing"] == 1
     assert units["区丙局"]["returned"] == 2 and units["西镇"]["first_pass"] < 1
     assert units["东新街道"]["expected"] == 7  # its months as 东街道 count
     assert len({u["score"] for u in units.values()}) > 2
@@ -305,7 +307,7 @@ def test_frames_follow_the_rename_and_the_plan_versions(ws: Path) -> None:
     assert f.entries["carried"].sum() > 0 and OLD not in set(f.entries["unit"])
     late = f.submissions.pivot_table(index="period", columns="unit", values="late",
                                      aggfunc="max", fill_value=False)
-    assert late["区乙局"].sum() == 3
+    assert late["区乙局"].sum() == 4
     h1 = f.between("2025-01", "2025-06")
     assert list(h1.periods["period"]) == ["2025-01", "2025-02", "2025-04", "2025-05",
                                           "2025-06"]
@@ -394,7 +396,7 @@ def test_workbook_sheets_values_and_formats(ws: Path, reviewed: dict) -> None:
         assert sheet.page_setup.orientation == "landscape" and sheet.freeze_panes
 
 
-def test_workbook_charts_read_the_periods_table(ws: Path) -> None:
+def test_workbook_charts_read_the_periods_table(ws: Path, reviewed: dict) -> None:
     path = review_dir(ws) / "年度汇总_2025.xlsx"
     rows = sheet_rows(path, "总览")
     head = next(i for i, r in enumerate(rows) if r[3] == "期次")
@@ -508,7 +510,7 @@ def test_memo_figures_equal_the_json(ws: Path, reviewed: dict) -> None:
     check_memo(half, reviewed["half"])
 
 
-def test_html_memo_is_self_contained_with_a_trend_chart(ws: Path) -> None:
+def test_html_memo_is_self_contained_with_a_trend_chart(ws: Path, reviewed: dict) -> None:
     page = (review_dir(ws) / "年度总结_2025.html").read_text(encoding="utf-8")
     assert not re.search(r"\b(src|href)=|<link|<script|url\(|@import", page)
     svg = re.search(r"<svg[\s\S]*?</svg>", page)[0]
@@ -609,7 +611,8 @@ def test_the_command_line_loads_no_pandas() -> None:
 
 @pytest.mark.libreoffice
 @needs_lo
-def test_the_memo_prints_as_a_gbt9704_document(ws: Path, tmp_path: Path) -> None:
+def test_the_memo_prints_as_a_gbt9704_document(ws: Path, reviewed: dict,
+                                                tmp_path: Path) -> None:
     import subprocess
 
     (pdf,) = convert([review_dir(ws) / "年度总结_2025.docx"], "pdf", tmp_path)
@@ -621,3 +624,18 @@ def test_the_memo_prints_as_a_gbt9704_document(ws: Path, tmp_path: Path) -> None
     pages = text.split("\f")
     assert "年度推进情况" in pages[0] and "一、总体情况" in pages[0]
     assert re.search(r"—\s*1\s*—", pages[0]) and "六、下步工作建议" in text
+    if os.environ.get("GKREPORT_UPDATE_DOCS"):  # opt-in: refresh the README's picture of it
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile",
+                        str(pdf), str(DOCS / "review-page1")], check=True)
+
+
+def test_the_readme_example_finds_units_late_three_periods_running(ws: Path, capsys) -> None:
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    code = readme.split("### 用 pandas 分析历史", 1)[1].split("```python\n", 1)[1]
+    code = code.split("```", 1)[0].replace('load_frames(".", 2025)', f"load_frames({str(ws)!r}, 2025)")
+    exec(compile(code, "README.md", "exec"), {})
+    late = {u: [bool(SCRIPT[p].get(u)) and min(d for d, _ in SCRIPT[p][u]) > 5 for p in PERIODS]
+            for u in UNITS}
+    running = sorted(NEW if u == "东" else u for u, flags in late.items()
+                     if any(all(flags[i:i + 3]) for i in range(len(flags) - 2)))
+    assert running == ["区乙局"] and capsys.readouterr().out == f"{running}\n"
