@@ -1,11 +1,13 @@
-"""Benchmark: `gkreport consolidate` against the usual pandas script and the bare I/O floor.
+"""Benchmark: `gkreport consolidate` against the usual pandas script and the bare I/O floor,
+and `gkreport review` of a year of such months against one month's consolidate.
 
     python bench/run.py [--units N] [--tasks T] [--repeat R] [--workdir DIR] [--keep]
     python bench/run.py --sizes 100,1000,10000 --no-baseline
     python bench/run.py --units 1000 --profile
 
 Outside the timed part it builds a synthetic workspace (plan workbook with N units, forms
-written by `gkreport forms`, filled by the demo filler into input/PERIOD/). Then it times,
+written by `gkreport forms`, filled by the demo filler into input/PERIOD/) and a year of
+history from it (bench/yearly.py: 12 consolidated periods). Then it times,
 alternating the order from round to round, each measurement in its own child process, and
 reports the median of R runs with the peak memory of the child's whole process tree.
 See bench/README.md.
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +32,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # run from a clone without installing: the checkout's gkreport
 sys.path.insert(0, str(HERE))
 
-MEASUREMENTS = ("gkreport", "baseline", "floor", "forms")
+MEASUREMENTS = ("gkreport", "baseline", "floor", "forms", "review")
+YEAR_MONTHS = 12  # consolidated periods in the history `review` reads
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -156,8 +159,10 @@ def child_cmd(kind: str, ws: Path, period: str) -> list[str]:
             "--workdir", str(ws), "--period", period]
 
 
-def commands(ws: Path, period: str) -> dict[str, list[str]]:
-    return {
+def commands(ws: Path, period: str, year: Path | None = None) -> dict[str, list[str]]:
+    review = {"review": gkreport_cmd("review", "-w", str(year), "--year", period[:4],
+                                     "--quiet")} if year else {}
+    return {**review,
         "gkreport": gkreport_cmd("consolidate", "-w", str(ws), "--period", period, "--quiet"),
         "baseline": child_cmd("baseline", ws, period),
         "floor": child_cmd("floor", ws, period),
@@ -322,11 +327,18 @@ class Workspace:
     files: int  # returned forms in input/PERIOD (what consolidate reads)
     forms_first: Sample | None  # the setup's `gkreport forms` run, when built now
     stats: dict
+    year: Path | None = None  # a workspace whose history holds YEAR_MONTHS such periods
+    year_entries: int = 0  # task × unit entries stored over those periods
+
+
+def year_root(root: Path) -> Path:
+    return root.with_name(root.name + "-year")
 
 
 def build_workspace(root: Path, *, units: int, tasks: int | None, period: str, seed: int,
-                    reuse: bool, log: Path) -> Workspace:
-    """Plan workbook, forms (by the CLI, timed), filled returns; reused when asked and intact."""
+                    reuse: bool, log: Path, year: bool = True) -> Workspace:
+    """Plan workbook, forms (by the CLI, timed), filled returns, and (with `year`) a year of
+    history made from them; reused when asked and intact."""
     from synthetic import default_tasks
 
     tasks = tasks or default_tasks(units)
@@ -335,10 +347,12 @@ def build_workspace(root: Path, *, units: int, tasks: int | None, period: str, s
     if reuse and stamp.exists():
         saved = json.loads(stamp.read_text(encoding="utf-8"))
         if saved.get("args") == want:
-            return Workspace(root, units, tasks, saved["stats"]["rows"],
-                             len(returned_files(root, period)), None, saved["stats"])
-    if root.exists():
-        shutil.rmtree(root)
+            ws = Workspace(root, units, tasks, saved["stats"]["rows"],
+                           len(returned_files(root, period)), None, saved["stats"])
+            return _with_year(ws, period, seed, log) if year else ws
+    for folder in (root, year_root(root)):
+        if folder.exists():
+            shutil.rmtree(folder)
     root.mkdir(parents=True)
     # Setup runs in child processes too: this process must stay small, since a forked child
     # starts with the parent's resident memory and wait4's ru_maxrss would count it.
@@ -360,7 +374,31 @@ def build_workspace(root: Path, *, units: int, tasks: int | None, period: str, s
     print(f"  filled {files} returned forms [{time.perf_counter() - t0:.1f} s]", flush=True)
     stamp.write_text(json.dumps({"args": want, "stats": info}, ensure_ascii=False),
                      encoding="utf-8")
-    return Workspace(root, units, tasks, info["rows"], files, first, info)
+    ws = Workspace(root, units, tasks, info["rows"], files, first, info)
+    return _with_year(ws, period, seed, log) if year else ws
+
+
+def _with_year(ws: Workspace, period: str, seed: int, log: Path) -> Workspace:
+    """The year of history `review` reads (bench/yearly.py), built once per workspace."""
+    target = year_root(ws.root)
+    done = target / "bench-year.json"
+    if not done.exists():
+        t0 = time.perf_counter()
+        _setup([sys.executable, str(Path(__file__).resolve()), "--workdir", str(ws.root),
+                "--period", period, "--seed", str(seed), "--child", "year"], log)
+        print(f"  a year of history: {YEAR_MONTHS} periods consolidated in process "
+              f"[{time.perf_counter() - t0:.1f} s]", flush=True)
+    entries = json.loads(done.read_text(encoding="utf-8"))["entries"]
+    return replace(ws, year=target, year_entries=entries)
+
+
+def make_year(root: Path, period: str, seed: int) -> None:
+    """The year's history for `review` (child process; setup, not timed)."""
+    from yearly import build_year
+
+    target = year_root(root)
+    entries = build_year(target, root, period, months=YEAR_MONTHS, seed=seed)
+    (target / "bench-year.json").write_text(json.dumps({"entries": entries}), encoding="utf-8")
 
 
 def _setup(cmd: list[str], log: Path) -> None:
@@ -400,7 +438,7 @@ def fill(root: Path, period: str, seed: int) -> None:
 def run_rounds(ws: Workspace, period: str, names: list[str], repeat: int, log: Path,
                quiet: float) -> dict[str, Series]:
     """R rounds, alternating the order each round; each measurement a fresh child process."""
-    cmds = commands(ws.root, period)
+    cmds = commands(ws.root, period, ws.year)
     series = {n: Series(n) for n in names}
     if "forms" in series and ws.forms_first is not None:
         series["forms"].samples.append(ws.forms_first)
@@ -421,10 +459,13 @@ def print_table(ws: Workspace, series: dict[str, Series]) -> None:
     print()
     print(f"{ws.files} returned forms ({ws.units} units, {ws.tasks} tasks, {ws.rows} task × "
           f"unit rows); median of {max(len(s.samples) for s in series.values())} runs")
+    if ws.year:
+        print(f"review: {YEAR_MONTHS} consolidated periods, {ws.year_entries} task × unit "
+              "entries in the history (ms/form: per unit and period)")
     print(f"{'measurement':<10} {'seconds':>9} {'ms/form':>9} {'cpu s':>8} {'peak MiB':>9}  "
           f"runs (s)")
     for s in series.values():
-        per = ws.files if s.name != "forms" else ws.units
+        per = {"forms": ws.units, "review": ws.units * YEAR_MONTHS}.get(s.name, ws.files)
         runs = " ".join(f"{x.seconds:.2f}" for x in s.samples)
         print(f"{s.name:<10} {s.seconds:9.2f} {1000 * s.seconds / per:9.2f} {s.cpu:8.2f} "
               f"{s.peak_mib:9.0f}  {runs}")
@@ -441,9 +482,13 @@ def bench_line(ws: Workspace, series: dict[str, Series]) -> str:
         return f"{label} {x:.2f} s (ratio {g / x:.2f})"
 
     forms = f"{series['forms'].seconds:.2f} s" if "forms" in series else "n/a"
+    # review / one month's consolidate: below 1 when a year's review is the cheaper job
+    review = (f", review {series['review'].seconds:.2f} s over {YEAR_MONTHS} periods "
+              f"(ratio to consolidate {series['review'].seconds / g:.2f})"
+              if "review" in series else "")
     return (f"bench: {ws.files} forms, gkreport {g:.2f} s, {part('baseline', 'baseline')}, "
             f"{part('floor', 'floor')}, forms {forms}, "
-            f"peak {series['gkreport'].peak_mib:.0f} MiB")
+            f"peak {series['gkreport'].peak_mib:.0f} MiB{review}")
 
 
 def profile(ws: Workspace, period: str, workdir: Path, log: Path, top: int = 25) -> None:
@@ -499,9 +544,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=None, help="e.g. 100,1000,10000: growth with N")
     ap.add_argument("--no-baseline", action="store_true",
                     help="with --sizes: skip the (slow) pandas baseline above 1,000 forms")
+    ap.add_argument("--no-review", action="store_true",
+                    help="skip building a year of history and timing `gkreport review`")
     ap.add_argument("--profile", action="store_true",
                     help="profile one gkreport consolidate instead of timing")
-    ap.add_argument("--child", choices=("baseline", "floor", "profile", "phases", "plan", "fill"),
+    ap.add_argument("--child", choices=("baseline", "floor", "profile", "phases", "plan", "fill",
+                                        "year"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)
@@ -518,6 +566,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child == "fill":
         fill(args.workdir, args.period, args.seed)
+        return 0
+    if args.child == "year":
+        make_year(args.workdir, args.period, args.seed)
         return 0
     if args.child == "phases":
         run_phases(args.workdir, args.period, args.profile_out)
@@ -536,7 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.profile:
             ws = build_workspace(workdir / f"N{args.units}", units=args.units, tasks=args.tasks,
-                                 period=args.period, seed=args.seed, reuse=args.reuse, log=log)
+                                 period=args.period, seed=args.seed, reuse=args.reuse, log=log,
+                                 year=False)
             built.append(ws)
             profile(ws, args.period, workdir, log)
             return 0
@@ -544,11 +596,14 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             print(f"\n[N = {n}] building the synthetic workspace", flush=True)
             ws = build_workspace(workdir / f"N{n}", units=n, tasks=args.tasks,
-                                 period=args.period, seed=args.seed, reuse=args.reuse, log=log)
+                                 period=args.period, seed=args.seed, reuse=args.reuse, log=log,
+                                 year=not args.no_review)
             built.append(ws)
             names = list(MEASUREMENTS)
             if args.no_baseline and n > 1000:
                 names.remove("baseline")
+            if args.no_review:
+                names.remove("review")
             series = run_rounds(ws, args.period, names, args.repeat, log, args.wait_quiet)
             print_table(ws, series)
             results.append((ws, series))
@@ -560,18 +615,20 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             for ws in built:
                 shutil.rmtree(ws.root, ignore_errors=True)
+                shutil.rmtree(year_root(ws.root), ignore_errors=True)
 
 
 def print_growth(results: list[tuple[Workspace, dict[str, Series]]]) -> None:
     print("growth with N (linear when ms/form stays flat):")
     print(f"{'forms':>7} {'rows':>8} {'gkreport s':>11} {'ms/form':>8} {'peak MiB':>9} "
-          f"{'floor s':>8} {'baseline s':>11} {'forms s':>8}")
+          f"{'floor s':>8} {'baseline s':>11} {'forms s':>8} {'review s':>9}")
     for ws, s in results:
         g = s["gkreport"]
         base = f"{s['baseline'].seconds:11.2f}" if "baseline" in s else f"{'skipped':>11}"
+        review = f"{s['review'].seconds:9.2f}" if "review" in s else f"{'skipped':>9}"
         print(f"{ws.files:7d} {ws.rows:8d} {g.seconds:11.2f} {1000 * g.seconds / ws.files:8.2f} "
               f"{g.peak_mib:9.0f} {s['floor'].seconds:8.2f} {base} "
-              f"{s['forms'].seconds:8.2f}")
+              f"{s['forms'].seconds:8.2f} {review}")
     print()
 
 

@@ -16,12 +16,13 @@ _API = {
     # each command's pipeline over a workspace
     "Paths": "gkreport.paths", "run_forms": "gkreport.workspace", "run_check": "gkreport.workspace",
     "run_consolidate": "gkreport.workspace", "run_memo": "gkreport.workspace",
-    "run_plan_diff": "gkreport.workspace",
+    "run_plan_diff": "gkreport.workspace", "run_review": "gkreport.workspace",
     # the stages
     "read_plan": "gkreport.plan.book", "load_plan": "gkreport.plan.book",
     "import_plan": "gkreport.plan.importer", "write_forms": "gkreport.forms.writer",
     "read_returns": "gkreport.intake.ingest", "write_workbook": "gkreport.render.workbook",
     "render_all": "gkreport.render.memo", "History": "gkreport.history",
+    "load_frames": "gkreport.frames",
     # the domain
     "Plan": "gkreport.core.model", "Task": "gkreport.core.model", "Unit": "gkreport.core.model",
     "Period": "gkreport.core.model", "Status": "gkreport.core.model",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -334,6 +334,13 @@ class History:
                                "ORDER BY period", (year, year))
             return [Period.parse(r[0]) for r in rows]
 
+    def latest_year(self) -> int | None:
+        """The plan year of the latest consolidated period (None: nothing consolidated)."""
+        with self._read() as con:
+            row = con.execute("SELECT plan_year FROM periods ORDER BY period DESC LIMIT 1"
+                              ).fetchone() if con is not None else None
+        return int(row[0]) if row else None
+
     def fingerprint(self, period: Period) -> str | None:
         """The fingerprint of the plan a stored period was consolidated with, or None."""
         with self._read() as con:
@@ -461,6 +468,21 @@ class History:
         """Rows of a read-only query on a consistent snapshot (for the analysts' frames)."""
         with self._read() as con:
             return [] if con is None else con.execute(sql, args).fetchall()
+
+    def snapshot(self, queries: Mapping[str, tuple[str, Sequence[Any]]],
+                 ) -> dict[str, list[tuple[Any, ...]]]:
+        """Plain rows (tuples, in the queries' column order) of several read-only queries, all
+        on one snapshot: frames of one year read together agree with each other even while
+        a period is being consolidated. No history yet: no rows."""
+        with self._read() as con:
+            if con is None:
+                return {name: [] for name in queries}
+            out = {}
+            for name, (sql, args) in queries.items():
+                cursor = con.cursor()
+                cursor.row_factory = None  # tuples: a year of a city is 100,000s of rows
+                out[name] = cursor.execute(sql, args).fetchall()
+            return out
 
     # ------------------------------------------------------------------------ write
 

@@ -56,6 +56,10 @@ class Paths:
         """output/PERIOD/: the period's record, written by consolidate."""
         return self.output / str(period)
 
+    def review_out(self, label: str) -> Path:
+        """output/review/<range>/: a review's workbook and memo (2025, 2025-01_2025-06)."""
+        return self.output / "review" / label
+
     def check_out(self, period: Period) -> Path:
         """output/PERIOD/校验/: what check writes while forms come in; never the record."""
         return self.output / str(period) / CHECK_DIR

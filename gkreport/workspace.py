@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from gkreport.forms.writer import FormsResult
     from gkreport.history import History
     from gkreport.plan.settings import Settings
+    from gkreport.review import Review, Span
     from gkreport.year import Prior
 
 __all__ = ["Paths", "latest_period", "run_lock", "run_forms", "run_check", "run_consolidate",
-           "run_memo", "run_demo", "run_plan_diff", "load_plan_checked"]
+           "run_memo", "run_demo", "run_plan_diff", "run_review", "review_year",
+           "load_plan_checked"]
 
 Progress = Callable[[int, int], None]
 
@@ -291,6 +293,50 @@ def run_memo(paths: Paths, period: Period, *, today: date | None = None) -> Cons
         written = render_all(report, out, templates=templates_dir(paths), annotated=annotated,
                              notice=_notice(year, report, today))
     return ConsolidateResult(report, tuple(written), annotated)
+
+
+# ---------------------------------------------------------------- review
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewResult:
+    review: Review
+    written: tuple[Path, ...]
+
+
+def review_year(paths: Paths) -> int:
+    """The plan year of the latest consolidated period: the default of `review --year`."""
+    from gkreport.history import History
+
+    history = History(paths.history)
+    year = history.latest_year()
+    if year is None:
+        raise GkreportError(problem("history-empty", path=str(history.path)))
+    return year
+
+
+def run_review(paths: Paths, span: Span) -> ReviewResult:
+    """Review a half-year, a quarter or the year from the history alone (never the forms nor
+    the plan file): the review workbook and memo (.md, .html, .docx) in output/review/<range>/.
+
+    Everything is computed and rendered in memory first; a span with no consolidated period
+    raises GkreportError (review-no-periods) and a broken template one naming it, before
+    any file is written.
+    """
+    from gkreport.frames import load_frames
+    from gkreport.history import History
+    from gkreport.render.memo import write_outputs
+    from gkreport.review.compute import compute_review
+    from gkreport.review.memo import render_review
+    from gkreport.review.workbook import workbook_name, write_review_workbook
+
+    review = compute_review(load_frames(History(paths.history), span.year, brief=True), span)
+    out = paths.review_out(span.label)
+    memo = render_review(review, out, templates=templates_dir(paths))
+    with run_lock(paths):
+        workbook = write_review_workbook(review, out / workbook_name(review))
+        written = (workbook, *write_outputs(memo))
+    return ReviewResult(review, written)
 
 
 # ---------------------------------------------------------------- plan diff, demo

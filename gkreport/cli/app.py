@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -19,8 +19,10 @@ from gkreport.cli.options import (
     PeriodOpt,
     Quiet,
     Workspace,
+    parse_choice,
     parse_date,
     parse_period,
+    parse_year,
 )
 from gkreport.core.model import Period
 from gkreport.core.problems import GkreportError, Problem
@@ -389,7 +391,7 @@ def _print_alerts(tasks: Any, out: show.Printer) -> None:
         out.line(f"  另有 {len(rest)} 项（{counts}），见汇总表“任务汇总”")
 
 
-# ---------------------------------------------------------------- memo, demo
+# ---------------------------------------------------------------- memo
 
 
 @app.command(cls=ChineseCommand)
@@ -413,6 +415,79 @@ def memo(
     printer = show.Printer(quiet)
     for path in result.written:
         printer.line(f"已写入：{path}")
+
+
+# ---------------------------------------------------------------- review
+
+
+@app.command(cls=ChineseCommand)
+def review(
+    year: Annotated[str | None, typer.Option(
+        "--year", metavar="YYYY", help="计划年度（默认：最近一个已汇总期次的年度）")] = None,
+    start: Annotated[str | None, typer.Option(
+        "--from", metavar="YYYY-MM", help="起始期次（默认：该年 1 月）")] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", metavar="YYYY-MM", help="截止期次（默认：该年 12 月）")] = None,
+    half: Annotated[str | None, typer.Option(
+        "--half", metavar="1|2", help="上半年（1）或下半年（2），代替 --from/--to")] = None,
+    quarter: Annotated[str | None, typer.Option(
+        "--quarter", metavar="1-4", help="第几季度（1–4），代替 --from/--to")] = None,
+    as_json: AsJson = False,
+    workspace: Workspace = Path("."),
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """总结一年、半年或一个季度：按历史库中各期的汇总结果，生成年度汇总表（含单位考核排名）和年度总结。
+
+    不重新读取填报表和计划文件。写入 output/review/时段/（全年为 2025，其他时段如 2025-01_2025-06）。该时段没有已汇总的期次时退出码为 1。
+
+    Example: gkreport review --year 2025 --from 2025-01 --to 2025-06
+    """
+    chosen, make = _review_span(year, start, end, half, quarter)  # bad ones: exit 2
+    with _guard(debug):
+        from gkreport.workspace import review_year, run_review
+
+        paths = _paths(workspace)
+        result = run_review(paths, chosen or make(review_year(paths)))
+    if as_json:
+        typer.echo(json.dumps(result.review.to_json(), ensure_ascii=False, indent=2))
+    else:
+        show.print_review(result, show.Printer(quiet))
+
+
+def _review_span(year: str | None, start: str | None, end: str | None, half: str | None,
+                 quarter: str | None) -> tuple[Any, Callable[[int], Any]]:
+    """The span the options ask for (None when its year must come from the history), and
+    how to make it from a year. Every bad option is a usage error here, before any work."""
+    from gkreport.review import Span
+
+    if (half or quarter) and (start or end):
+        raise typer.BadParameter("--half、--quarter 不能与 --from、--to 同时使用",
+                                 param_hint="--half" if half else "--quarter")
+    if half and quarter:
+        raise typer.BadParameter("--half 与 --quarter 只能用一个", param_hint="--quarter")
+    first = parse_period(start, "--from") if start else None
+    last = parse_period(end, "--to") if end else None
+    if half:
+        n = parse_choice(half, "--half", range(1, 3), "应为 1（上半年）或 2（下半年）")
+
+        def make(y: int) -> Any:
+            return Span.half(y, n)
+    elif quarter:
+        q = parse_choice(quarter, "--quarter", range(1, 5), "应为 1、2、3 或 4")
+
+        def make(y: int) -> Any:
+            return Span.quarter(y, q)
+    else:
+        def make(y: int) -> Any:
+            return Span.of(y, first, last)
+    chosen = parse_year(year) if year else (first or last).year if (first or last) else None
+    if chosen is None:
+        return None, make
+    try:
+        return make(chosen), make
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--from/--to") from None
 
 
 @app.command(cls=ChineseCommand)

@@ -21,12 +21,12 @@ OptionalPeriod = Annotated[str | None, typer.Option(
 AsJson = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 
 
-def parse_period(value: str) -> Period:
-    """--period as a Period; a bad one is a usage error (exit 2)."""
+def parse_period(value: str, option: str = "--period") -> Period:
+    """--period (or another YYYY-MM option) as a Period; a bad one is a usage error (exit 2)."""
     try:
         return Period.parse(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--period") from None
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def parse_date(value: str, option: str) -> date:
@@ -36,3 +36,22 @@ def parse_date(value: str, option: str) -> date:
     except ValueError:
         raise typer.BadParameter(f"日期“{value}”格式不对，应为 YYYY-MM-DD",
                                  param_hint=option) from None
+
+
+def parse_year(value: str, option: str = "--year") -> int:
+    """A YYYY option as a year; a bad one is a usage error (exit 2)."""
+    from gkreport.core.model import FIRST_YEAR, LAST_YEAR
+
+    text = value.strip()
+    if not (text.isdigit() and FIRST_YEAR <= int(text) <= LAST_YEAR):
+        raise typer.BadParameter(f"年度“{value}”应为 {FIRST_YEAR}–{LAST_YEAR} 之间的四位数字，"
+                                 "例如 2025", param_hint=option)
+    return int(text)
+
+
+def parse_choice(value: str, option: str, choices: range, words: str) -> int:
+    """A small whole number option (--half 1, --quarter 3); a bad one is a usage error."""
+    text = value.strip()
+    if not (text.isdigit() and int(text) in choices):
+        raise typer.BadParameter(f"“{value}”不对，{words}", param_hint=option)
+    return int(text)

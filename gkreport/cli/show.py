@@ -163,3 +163,35 @@ def print_diff(diff: Any, out: Printer) -> None:
         out.line(f"  调整{words}：{new.no}. {new.text[:40]}{renumbered}", style="yellow")
     for a, b in diff.renamed:
         out.line(f"  单位更名：{a} → {b}（旧名作为别名，历史记录归并到新名称）")
+
+
+MAX_UNITS_SHOWN = 5  # units named at each end of a review's ranking
+
+
+def print_review(result: Any, out: Printer) -> None:
+    """`review` in a few lines: what it covers, the tasks, the units, the files written."""
+    review = result.review
+    t = review.totals
+    out.line(f"{review.title}：{review.coverage}", style="bold")
+    if len(review.versions) > 1:
+        out.line(f"计划版本 {len(review.versions)} 个：" + "；".join(
+            f"{v.first}至{v.last}（{v.tasks} 项任务）" for v in review.versions))
+    parts: list[tuple[object, str | None]] = [(f"任务 {t.tasks} 项：", None)]
+    for i, (st, n) in enumerate(t.by_status.items()):
+        parts += [("，" if i else "", None), (f"{st.value} {n}", status_style(st))]
+    out.styled(*parts, ("；", None), (f"逾期 {t.overdue}", "bold red"),
+               (f"；本时段内完成 {t.done_in_span} 项", None))
+    out.line(f"单位 {t.units} 家，应报 {t.expected} 期次：已报 {t.submitted}（按时 {t.on_time}、"
+             f"逾期 {t.late}），未报送 {t.missing}，退回修改 {t.returned} 轮")
+    units = review.units
+    if units:
+        best = "、".join(f"{u.name}（{u.score:.1f}）" for u in units[:MAX_UNITS_SHOWN])
+        out.line(f"考核排名前列：{best}")
+        low = [u for u in units[max(MAX_UNITS_SHOWN, len(units) - MAX_UNITS_SHOWN):]
+               if u.score < units[0].score]
+        if low:
+            out.line("得分较低：" + "、".join(f"{u.name}（{u.score:.1f}）" for u in low),
+                     style="yellow")
+    out.line("已写入：", style="bold")
+    for path in result.written:
+        out.line(f"  {path}")

@@ -109,6 +109,9 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "history-bad-value": (Severity.ERROR, "历史记录库“{path}”中有无法识别的内容（{detail}），可能被其他程序改动过", "请用备份替换该文件；或把它改名保存后重新汇总各期（将新建历史记录库）"),
     "history-busy": (Severity.ERROR, "历史记录库“{path}”正被另一个 gkreport 命令使用，等待 {seconds} 秒后仍未释放", "请等其他命令结束后重试"),
     "history-missing-period": (Severity.ERROR, "历史记录库中没有 {period} 期的记录", "请先运行 gkreport consolidate --period {period}"),
+    "history-empty": (Severity.ERROR, "历史记录库“{path}”中还没有已汇总的期次", "请先运行 gkreport consolidate --period 期次 汇总各月的填报表"),
+    # --- reviews (half-year, quarter, year) ---
+    "review-no-periods": (Severity.ERROR, "{span}（{first}至{last}）没有已汇总的期次，无法总结", "请先用 gkreport consolidate --period 期次 汇总该时段的月份{hint}"),
     # --- memo and notice templates ---
     "template-error": (Severity.ERROR, "模板 {name} 第 {line} 行：{detail}", "请改正模板 {path}（可参照 gkreport 内置的同名模板），或删除工作区 templates/ 中的该文件以使用内置模板"),
 }

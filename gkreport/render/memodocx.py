@@ -1,4 +1,6 @@
-"""The leaders' memo as a Word document laid out per GB/T 9704-2012 (党政机关公文格式).
+"""The leaders' memo as a Word document laid out per GB/T 9704-2012 (党政机关公文格式), and the
+layout's building blocks (`new_document`, `heading`, `body`, `lead`, `table`, `annex`) that the
+review's memo uses too.
 
 python-docx code rather than a docxtpl template: the layout rules (East-Asian font on every
 run, fixed table widths, exact line pitch) are easy to break by editing a .docx in Word or
@@ -88,17 +90,17 @@ def _par(container: Any, *, indent: bool = True, line: float = LINE_PT, align: A
     return par
 
 
-def _body(doc: Any, text: str) -> Any:
+def body(doc: Any, text: str) -> Any:
     par = _par(doc)
     _run(par, text)
     return par
 
 
-def _heading(doc: Any, text: str) -> None:
+def heading(doc: Any, text: str) -> None:
     _run(_par(doc, outline=0), text, FONT_H1)
 
 
-def _lead(doc: Any, lead: str, text: str, *, outline: int | None = None) -> None:
+def lead(doc: Any, lead: str, text: str, *, outline: int | None = None) -> None:
     """A paragraph opening with a 楷体 second-level lead-in, then body text."""
     par = _par(doc, outline=outline)
     par.paragraph_format.keep_with_next = False
@@ -116,19 +118,19 @@ def _shade(cell: Any, fill: str) -> None:
     cell._tc.get_or_add_tcPr().append(shd)
 
 
-def _table(doc: Any, cols: tuple[tuple[str, float], ...], rows: list[list[str]],
-           fills: list[dict[int, str]] | None = None, left: tuple[int, ...] = ()) -> None:
+def table(doc: Any, cols: tuple[tuple[str, float], ...], rows: list[list[str]],
+          fills: list[dict[int, str]] | None = None, left: tuple[int, ...] = ()) -> None:
     """A bordered table with fixed layout and widths on the grid and on every cell (for WPS)."""
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.shared import Mm
 
-    table = doc.add_table(rows=1 + len(rows), cols=len(cols))
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False  # w:tblLayout type="fixed"
-    tblw = table._tbl.tblPr.find(_qn("w:tblW"))
+    grid = doc.add_table(rows=1 + len(rows), cols=len(cols))
+    grid.style = doc.styles["Table Grid"]
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = False  # w:tblLayout type="fixed"
+    tblw = grid._tbl.tblPr.find(_qn("w:tblW"))
     tblw.set(_qn("w:type"), "dxa")
     tblw.set(_qn("w:w"), str(sum(Mm(w).twips for _, w in cols)))
     margins = OxmlElement("w:tblCellMar")
@@ -137,14 +139,14 @@ def _table(doc: Any, cols: tuple[tuple[str, float], ...], rows: list[list[str]],
         mar.set(_qn("w:w"), str(Mm(CELL_MARGIN_MM).twips))
         mar.set(_qn("w:type"), "dxa")
         margins.append(mar)
-    look = table._tbl.tblPr.find(_qn("w:tblLook"))  # tblCellMar comes before it in the schema
+    look = grid._tbl.tblPr.find(_qn("w:tblLook"))  # tblCellMar comes before it in the schema
     if look is not None:
         look.addprevious(margins)
     else:
-        table._tbl.tblPr.append(margins)
+        grid._tbl.tblPr.append(margins)
     for i, (_, w) in enumerate(cols):
-        table.columns[i].width = Mm(w)
-    for r, row in enumerate(table.rows):
+        grid.columns[i].width = Mm(w)
+    for r, row in enumerate(grid.rows):
         header = r == 0
         values = [c for c, _ in cols] if header else rows[r - 1]
         tr_pr = row._tr.get_or_add_trPr()
@@ -214,7 +216,50 @@ def _font_table(doc: Any) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _setup(doc: Any, ctx: dict[str, Any], created: datetime) -> None:
+def new_document(*, title: str, subject: str, keywords: str, created: datetime) -> Any:
+    """An empty A4 document in the GB/T 9704 layout (margins, fonts, line pitch, page numbers)
+    with reproducible properties, and its title: what the monthly memo and the review share."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    doc = Document()
+    _setup(doc, title=title, subject=subject, keywords=keywords, created=created)
+    par = _par(doc, indent=False, line=TITLE_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
+               first=False)
+    _run(par, title, FONT_TITLE, SIZE_TITLE)
+    _par(doc, indent=False)
+    return doc
+
+
+def document_bytes(doc: Any) -> bytes:
+    """The .docx file's content."""
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def annex(doc: Any, title: str, lines: list[str]) -> None:
+    """The body's 附件 line, then the 附件 on a page of its own.
+
+    GB/T 9704 7.3.4: the body names its 附件 one blank line below the text; 7.3.7: the 附件
+    starts a new page, 附件 in 黑体 at the top left, its title centred on the third line.
+    """
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    _par(doc, indent=False)
+    body(doc, f"附件：{title}")
+    head = _par(doc, indent=False, outline=0)
+    head.paragraph_format.page_break_before = True
+    _run(head, "附件", FONT_H1)
+    _par(doc, indent=False)
+    _run(_par(doc, indent=False, line=TITLE_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER),
+         title, FONT_TITLE, SIZE_TITLE)
+    _par(doc, indent=False)
+    for line in lines:
+        body(doc, line)
+
+
+def _setup(doc: Any, *, title: str, subject: str, keywords: str, created: datetime) -> None:
     from docx.enum.text import WD_LINE_SPACING
     from docx.shared import Mm, Pt
 
@@ -238,82 +283,59 @@ def _setup(doc: Any, ctx: dict[str, Any], created: datetime) -> None:
     _font_table(doc)
     _page_numbers(doc)
     props = doc.core_properties
-    props.title, props.subject = ctx["title"], ctx["plan_title"]
+    props.title, props.subject = title, subject
     props.author = props.last_modified_by = "gkreport"
-    props.keywords, props.comments, props.category = f"简报 {ctx['period']}", "", ""
+    props.keywords, props.comments, props.category = keywords, "", ""
     props.created = props.modified = props.last_printed = created
     props.revision = 1
 
 
 def docx_bytes(ctx: dict[str, Any], *, created: datetime) -> bytes:
     """The memo as a GB/T 9704-style .docx, in memory, from the memo context."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-
-    doc = Document()
-    _setup(doc, ctx, created)
-    title = _par(doc, indent=False, line=TITLE_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
-                 first=False)
-    _run(title, ctx["title"], FONT_TITLE, SIZE_TITLE)
-    _par(doc, indent=False)
-
+    doc = new_document(title=ctx["title"], subject=ctx["plan_title"],
+                       keywords=f"简报 {ctx['period']}", created=created)
     ov = ctx["overview"]
-    _heading(doc, "一、总体情况")
-    _body(doc, ov["sentence"] + "".join((ctx["mom"] or {}).get("sentences", [])))
-    _body(doc, ov["units_sentence"])
+    heading(doc, "一、总体情况")
+    body(doc, ov["sentence"] + "".join((ctx["mom"] or {}).get("sentences", [])))
+    body(doc, ov["units_sentence"])
 
-    _heading(doc, "二、分类推进情况")
+    heading(doc, "二、分类推进情况")
     cats = ctx["categories"]
-    _table(doc, CATEGORY_COLS,
-           [[c["name"], c["total"], c["done"], c["on_track"], c["behind"], c["not_started"],
-             c["overdue"], c["done_pct"]] for c in cats],
-           fills=[{6: STATUS_HEX[OVERDUE]} if c["overdue"] else {} for c in cats], left=(0,))
+    table(doc, CATEGORY_COLS,
+          [[c["name"], c["total"], c["done"], c["on_track"], c["behind"], c["not_started"],
+            c["overdue"], c["done_pct"]] for c in cats],
+          fills=[{6: STATUS_HEX[OVERDUE]} if c["overdue"] else {} for c in cats], left=(0,))
     if ctx["categories_sentence"]:
-        _body(doc, ctx["categories_sentence"])
+        body(doc, ctx["categories_sentence"])
 
     hl = ctx["highlights"]
-    _heading(doc, "三、工作亮点")
+    heading(doc, "三、工作亮点")
     if hl["newly_done"]:
-        _body(doc, hl["sentence"])
+        body(doc, hl["sentence"])
         for t in hl["newly_done"]:
-            _body(doc, f"序号{t['no']}：{t['text']}（{t['units']}）。")
+            body(doc, f"序号{t['no']}：{t['text']}（{t['units']}）。")
         if hl["quotes"]:
-            _body(doc, hl["quotes_intro"] + hl["quotes_text"])
+            body(doc, hl["quotes_intro"] + hl["quotes_text"])
     else:
-        _body(doc, hl["sentence"] + hl["quotes_intro"] + hl["quotes_text"])
+        body(doc, hl["sentence"] + hl["quotes_intro"] + hl["quotes_text"])
 
-    _heading(doc, "四、逾期及滞后事项")
-    _body(doc, ctx["delays_sentence"])
+    heading(doc, "四、逾期及滞后事项")
+    body(doc, ctx["delays_sentence"])
     if ctx["delay_rows"]:
-        _table(doc, DELAY_COLS,
-               [[d["no"], d["text"], d["deadline_text"], d["label"], d["reason_short"]]
-                for d in ctx["delay_rows"]],
-               fills=[{3: d["fill"]} for d in ctx["delay_rows"]], left=(1, 4))
+        table(doc, DELAY_COLS,
+              [[d["no"], d["text"], d["deadline_text"], d["label"], d["reason_short"]]
+               for d in ctx["delay_rows"]],
+              fills=[{3: d["fill"]} for d in ctx["delay_rows"]], left=(1, 4))
     if ctx["delays_more"]:
-        _body(doc, ctx["delays_more"])
+        body(doc, ctx["delays_more"])
 
     iss = ctx["issues"]
-    _heading(doc, "五、存在问题")
-    _body(doc, iss["sentence"] + iss["points_text"] + iss["more"])
+    heading(doc, "五、存在问题")
+    body(doc, iss["sentence"] + iss["points_text"] + iss["more"])
 
-    _heading(doc, "六、下步工作建议")
+    heading(doc, "六、下步工作建议")
     for s in ctx["suggestions"]:
-        _lead(doc, f"（{s['no_cn']}）", s["text"])
-    if ctx["annex"]:
-        # GB/T 9704 7.3.4: the body names its 附件 one blank line below the text; 7.3.7: the
-        # 附件 starts a new page, 附件 in 黑体 at the top left, its title centred on the third
-        # line. It does not count toward the memo's two pages.
-        _par(doc, indent=False)
-        _body(doc, f"附件：{ctx['annex_title']}")
-        annex = _par(doc, indent=False, outline=0)
-        annex.paragraph_format.page_break_before = True
-        _run(annex, "附件", FONT_H1)
-        _par(doc, indent=False)
-        _run(_par(doc, indent=False, line=TITLE_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER),
-             ctx["annex_title"], FONT_TITLE, SIZE_TITLE)
-        _par(doc, indent=False)
-        for line in ctx["annex_lines"]:
-            _body(doc, line)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()
+        lead(doc, f"（{s['no_cn']}）", s["text"])
+    if ctx["annex"]:  # it does not count toward the memo's two pages
+        annex(doc, ctx["annex_title"], ctx["annex_lines"])
+    return document_bytes(doc)

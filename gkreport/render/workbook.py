@@ -56,7 +56,7 @@ _FONT_COLOUR = {Colour.RED: "#9C0006", Colour.YELLOW: "#7F6000", Colour.BLUE: "#
 # model's one status colour table; the two uncoloured statuses get two neutral greys, and
 # never blue (blue means a deadline is near).
 _SATURATED = {Colour.GREEN: "#70AD47", Colour.YELLOW: "#FFC000", Colour.RED: "#C00000"}
-_CHART_COLOUR = {**{k: _SATURATED[c] for k, c in STATUS_COLOUR.items() if c in _SATURATED},
+CHART_COLOUR = {**{k: _SATURATED[c] for k, c in STATUS_COLOUR.items() if c in _SATURATED},
                  Status.ON_TRACK: "#7F7F7F", Status.NOT_STARTED: "#BFBFBF",
                  SubmissionState.MISSING: "#A5A5A5"}
 # Which warning colour a value in a status column carries (uncoloured values get no rule).
@@ -70,7 +70,7 @@ class Col:
     """A table column: header, cell style and the widest it may grow."""
 
     header: str
-    kind: str = "text"  # text | wrap | center | number | date
+    kind: str = "text"  # text | wrap | center | number | percent (a share, 0–1) | date
     max_width: int = 30
 
 
@@ -99,7 +99,7 @@ def _write_workbook(report: Report, path: Path) -> Path:
         wb = new_workbook(tmp, title=title, created=datetime.combine(report.period.end, time(18)),
                           subject=f"{report.period} 期汇总", keywords="政务公开;推进情况;汇总",
                           comments=f"计划指纹 {report.plan.fingerprint}")
-        book = _Book(wb, title, report.period.label)
+        book = Book(wb, title, report.period.label)
         _overview(book, report, report.summary, title)
         _tasks(book, report)
         _detail(book, report)
@@ -112,7 +112,7 @@ def _write_workbook(report: Report, path: Path) -> Path:
     return write_xlsx(path, build)
 
 
-class _Book:
+class Book:
     """The workbook with its formats, each created once."""
 
     def __init__(self, wb: Any, title: str, label: str) -> None:
@@ -126,6 +126,7 @@ class _Book:
             "center": wb.add_format({**body, "align": "center", "text_wrap": True}),
             "number": wb.add_format({**body, "align": "center", "num_format": "0"}),
             "progress": wb.add_format({**body, "align": "center", "num_format": "0.0"}),
+            "percent": wb.add_format({**body, "align": "center", "num_format": "0.0%"}),
             "date": wb.add_format({**body, "align": "center", "num_format": "yyyy-mm-dd"}),
             "head": wb.add_format({**body, "font_name": HEAD_FONT, "bold": True, "align": "center",
                                    "text_wrap": True, "bg_color": "#D9E1F2"}),
@@ -164,8 +165,8 @@ class _Book:
         elif isinstance(value, bool):
             ws.write_string(r, c, "是" if value else "否", fmt)
         elif isinstance(value, int | float):
-            ws.write_number(r, c, value, self.fmt["progress" if isinstance(value, float) else
-                                                  "number"])
+            ws.write_number(r, c, value, self.fmt["number" if not isinstance(value, float) else
+                                                  "percent" if kind == "percent" else "progress"])
         elif isinstance(value, date):
             ws.write_datetime(r, c, datetime.combine(value, time()), fmt)
         else:
@@ -287,7 +288,7 @@ def _col(cols: Sequence[Col], header: str) -> int:
     return next(i for i, c in enumerate(cols) if c.header == header)
 
 
-def _letter(c: int) -> str:
+def column_letter(c: int) -> str:
     from gkreport.core.problems import a1
 
     return a1(0, c)[:-1]
@@ -295,7 +296,7 @@ def _letter(c: int) -> str:
 
 # --- 总览 -------------------------------------------------------------------------------------
 
-def _overview(book: _Book, report: Report, summary: Summary, title: str) -> None:
+def _overview(book: Book, report: Report, summary: Summary, title: str) -> None:
     ws = book.sheet(SHEET_OVERVIEW)
     f = book.fmt
     ws.merge_range(0, 0, 0, 9, title, f["title"])
@@ -374,11 +375,11 @@ def _overview(book: _Book, report: Report, summary: Summary, title: str) -> None
     ws.hide_gridlines(2)
 
 
-def _chart_font(size: int = 9, bold: bool = False) -> dict[str, Any]:
+def chart_font(size: int = 9, bold: bool = False) -> dict[str, Any]:
     return {"name": FONT_NAME, "size": size, "bold": bold}
 
 
-def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
+def _charts(book: Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
             largest: int, anchor: int) -> None:
     """Native charts reading the cells above: status doughnut, units pie, category bars."""
     name = SHEET_OVERVIEW
@@ -388,11 +389,11 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
     doughnut.add_series({
         "name": "任务状态", "categories": [name, first, 0, last, 0],
         "values": [name, first, 1, last, 1],
-        "points": [{"fill": {"color": _CHART_COLOUR[s]}} for s in REPORTABLE],
-        "data_labels": {"value": True, "font": _chart_font()},
+        "points": [{"fill": {"color": CHART_COLOUR[s]}} for s in REPORTABLE],
+        "data_labels": {"value": True, "font": chart_font()},
     })
-    doughnut.set_title({"name": "任务推进状态", "name_font": _chart_font(11, True)})
-    doughnut.set_legend({"position": "right", "font": _chart_font()})
+    doughnut.set_title({"name": "任务推进状态", "name_font": chart_font(11, True)})
+    doughnut.set_legend({"position": "right", "font": chart_font()})
     doughnut.set_hole_size(50)
     ws.insert_chart(anchor, 3, doughnut, {"x_scale": 1.0, "y_scale": 1.0})
 
@@ -401,12 +402,12 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
     pie.add_series({
         "name": "单位报送", "categories": [name, sub, 0, sub + 1, 0],
         "values": [name, sub, 1, sub + 1, 1],
-        "points": [{"fill": {"color": _CHART_COLOUR[SubmissionState.SUBMITTED]}},
-                   {"fill": {"color": _CHART_COLOUR[SubmissionState.MISSING]}}],
-        "data_labels": {"value": True, "category": True, "font": _chart_font()},
+        "points": [{"fill": {"color": CHART_COLOUR[SubmissionState.SUBMITTED]}},
+                   {"fill": {"color": CHART_COLOUR[SubmissionState.MISSING]}}],
+        "data_labels": {"value": True, "category": True, "font": chart_font()},
     })
-    pie.set_title({"name": "单位报送情况", "name_font": _chart_font(11, True)})
-    pie.set_legend({"position": "right", "font": _chart_font()})
+    pie.set_title({"name": "单位报送情况", "name_font": chart_font(11, True)})
+    pie.set_legend({"position": "right", "font": chart_font()})
     ws.insert_chart(anchor, 3, pie, {"x_offset": 500})
 
     bar = book.wb.add_chart({"type": "bar", "subtype": "stacked"})
@@ -416,14 +417,14 @@ def _charts(book: _Book, ws: Any, where: dict[str, int], top: int, n_cats: int,
         bar.add_series({
             "name": [name, top, i], "categories": [name, c_first, 3, c_last, 3],
             "values": [name, c_first, i, c_last, i],
-            "fill": {"color": _CHART_COLOUR[s]}, "gap": 60,
+            "fill": {"color": CHART_COLOUR[s]}, "gap": 60,
         })
-    bar.set_title({"name": "各一级指标任务状态", "name_font": _chart_font(11, True)})
-    bar.set_legend({"position": "bottom", "font": _chart_font()})
+    bar.set_title({"name": "各一级指标任务状态", "name_font": chart_font(11, True)})
+    bar.set_legend({"position": "bottom", "font": chart_font()})
     # Bar charts swap axes: x is the value axis, y the categories (first category on top).
-    bar.set_x_axis({"num_font": _chart_font(), "major_gridlines": {"visible": True},
+    bar.set_x_axis({"num_font": chart_font(), "major_gridlines": {"visible": True},
                     "min": 0, "major_unit": step, "num_format": "0"})
-    bar.set_y_axis({"num_font": _chart_font(), "reverse": True, "crossing": "max"})
+    bar.set_y_axis({"num_font": chart_font(), "reverse": True, "crossing": "max"})
     ws.insert_chart(anchor + 16, 3, bar, {"x_scale": 2.05, "y_scale": 1.2})
 
 
@@ -457,14 +458,14 @@ def previous_header(report: Report) -> str:
     return f"上期状态（{prev}）"
 
 
-def _tasks(book: _Book, report: Report) -> None:
+def _tasks(book: Book, report: Report) -> None:
     ws = book.sheet(SHEET_TASKS)
     header = previous_header(report)
     cols = tuple(Col(header, c.kind, max(c.max_width, display_width(header) + 2))
                  if c.header == "上月状态" else c for c in TASK_COLS)
     first, last = book.table(ws, cols, [_task_row(t) for t in report.tasks])
     status, warn, late = (_col(cols, h) for h in ("任务状态", "预警", "逾期"))
-    is_late = f'=${_letter(late)}{first + 1}="是"'
+    is_late = f'=${column_letter(late)}{first + 1}="是"'
     book.flag_rule(ws, first, last, status, is_late, Colour.RED)
     book.status_rules(ws, first, last, status)
     book.status_rules(ws, first, last, _col(cols, header))
@@ -476,7 +477,7 @@ def _tasks(book: _Book, report: Report) -> None:
         "type": "cell", "criteria": "==", "value": '"是"', "format": book.warn[Colour.RED]})
     deadline = _col(cols, "截止日期")
     book.flag_rule(ws, first, last, deadline, is_late, Colour.RED)
-    book.flag_rule(ws, first, last, deadline, f'=${_letter(warn)}{first + 1}="{Colour.BLUE.value}"',
+    book.flag_rule(ws, first, last, deadline, f'=${column_letter(warn)}{first + 1}="{Colour.BLUE.value}"',
                    Colour.BLUE)
     book.progress_bar(ws, first, last, _col(cols, "平均进度"))
 
@@ -531,7 +532,7 @@ def _task_text(report: Report, no: int, entry: Entry | None) -> str:
     return task.text if task else (entry.task_text if entry else "")
 
 
-def _detail(book: _Book, report: Report) -> None:
+def _detail(book: Book, report: Report) -> None:
     ws = book.sheet(SHEET_DETAIL)
     rows: list[list[Cell]] = []
     for no, unit, e in detail_rows(report):
@@ -553,7 +554,7 @@ def _detail(book: _Book, report: Report) -> None:
 
 # --- 问题与建议, 逾期滞后 -----------------------------------------------------------------------
 
-def _issues(book: _Book, report: Report) -> None:
+def _issues(book: Book, report: Report) -> None:
     ws = book.sheet(SHEET_ISSUES)
     cols = (Col("序号", "number", 6), Col("任务内容", "wrap", 40), Col("单位", "wrap", 18),
             Col("完成状态", "center", 10), Col("存在问题", "wrap", 44), Col("下步计划", "wrap", 44))
@@ -568,7 +569,7 @@ def _joined(lines: Iterable[str]) -> str:
     return "\n".join(lines)
 
 
-def _overdue(book: _Book, report: Report) -> None:
+def _overdue(book: Book, report: Report) -> None:
     ws = book.sheet(SHEET_OVERDUE)
     cols = (Col("序号", "number", 6), Col("一级指标", "wrap", 14), Col("任务内容", "wrap", 36),
             Col("责任单位（牵头）", "wrap", 18), Col("截止日期", "center", 12),
@@ -588,7 +589,7 @@ def _overdue(book: _Book, report: Report) -> None:
                      *("、".join(units) for units in waits.values()), reasons])
     first, last = book.table(ws, cols, rows)
     late = _col(cols, "逾期")
-    book.flag_rule(ws, first, last, _col(cols, "任务状态"), f'=${_letter(late)}{first + 1}="是"',
+    book.flag_rule(ws, first, last, _col(cols, "任务状态"), f'=${column_letter(late)}{first + 1}="是"',
                    Colour.RED)
     book.status_rules(ws, first, last, _col(cols, "任务状态"))
     ws.conditional_format(first, late, last, late, {
@@ -604,7 +605,7 @@ def _files(files: Iterable[FileRecord], evidence: bool) -> str:
                      for f in files if (f.outcome is Outcome.EVIDENCE) == evidence)
 
 
-def _units(book: _Book, report: Report) -> None:
+def _units(book: Book, report: Report) -> None:
     ws = book.sheet(SHEET_UNITS)
     cols = (Col("单位", "wrap", 20), Col("类别", "center", 12), Col("状态", "center", 10),
             Col("文件", "wrap", 30), Col("任务数", "number", 8), Col("错误", "number", 6),
@@ -633,7 +634,7 @@ def _units(book: _Book, report: Report) -> None:
             "format": book.missing})
 
 
-def _trend(book: _Book, report: Report) -> None:
+def _trend(book: Book, report: Report) -> None:
     ws = book.sheet(SHEET_TREND)
     periods = report.trend_periods or (report.period,)
     cols = (Col("序号", "number", 6), Col("一级指标", "wrap", 14), Col("任务内容", "wrap", 40),
