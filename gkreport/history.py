@@ -505,9 +505,31 @@ class History:
         recorded_at is the period's last day, not the clock, so re-running a period stores
         identical rows. Any exception (or a killed process) leaves the previous state.
         """
-        with self._write() as con:
-            _replace_period(con, report)
-            _append_ledger(con, report.ledger)
+        with self.recording(report):
+            pass
+
+    @contextmanager
+    def recording(self, report: Report) -> Iterator[None]:
+        """`record`, committed only when the block ends without an exception: the caller
+        finishes its outputs inside, while the period's rows wait in the open transaction."""
+        try:
+            with self._write() as con:
+                _replace_period(con, report)
+                _append_ledger(con, report.ledger)
+                try:
+                    yield
+                except BaseException as exc:  # the caller's: rolled back, not translated
+                    raise _Passthrough(exc) from exc
+        except _Passthrough as passed:
+            raise passed.error from None
+
+
+class _Passthrough(BaseException):
+    """Carries a caller's exception through the history's own error translation."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
 
 
 def _fill_task_keys(con: sqlite3.Connection) -> None:

@@ -224,9 +224,11 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
     Each period's steps run in an order that keeps the workspace whole when a run fails or
     is killed at any point: each output file is replaced atomically (old or new, never
-    half-written), the memo is rendered in memory before anything is replaced (a broken
-    template stops the run with last month's outputs intact), and the history is committed
-    last, in one transaction, so it holds the period only once every output is in place.
+    half-written); the workbook is written beside (`core.aside`) and the memo rendered in
+    memory before the workbook, memo, notice or summary.json is replaced (a broken template
+    stops the run with them intact; only the check outputs, which `check` writes alike, are
+    new); the history is committed last, in one transaction, so it holds the period only
+    once every output is in place.
     """
     from gkreport.history import History
 
@@ -246,7 +248,8 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
 def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
                      today: date | None) -> ConsolidateResult:
-    from gkreport.core.xlsx import write_text_atomic
+    from gkreport.core.aside import Aside
+    from gkreport.core.xlsx import PENDING_PREFIX, replace_file, write_text_atomic
     from gkreport.render.memo import render_outputs, write_outputs
     from gkreport.render.workbook import write_workbook
 
@@ -258,17 +261,27 @@ def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
                                     period=str(period), found=returns.files.found))
     report = _merge(year, period, returns)
     out = paths.period_out(period)
-    check_path, annotated = write_check_outputs(out, report, returns, paths.returns(period))
-    memo = render_outputs(report, out, templates=templates_dir(paths), annotated=annotated,
-                          notice=_notice(year, report, today))
-    workbook = write_workbook(report, out / f"汇总表_{period}.xlsx")
-    written = [check_path, workbook, *write_outputs(memo)]
-    summary_path = out / "summary.json"
-    write_text_atomic(summary_path, json.dumps(report.summary.to_json(), ensure_ascii=False,
-                                               indent=2) + "\n")
-    written.append(summary_path)
-    year.history.record(report)
-    return ConsolidateResult(report, tuple(written), annotated)
+    workbook = out / f"汇总表_{period}.xlsx"
+    pending = out / f"{PENDING_PREFIX}{workbook.name}"
+    # The workbook, the longest output, is written beside (Aside) while this process writes
+    # the rest and fills the history's transaction; it is moved into place last of all.
+    try:
+        with Aside(write_workbook, report, pending) as job:
+            check_path, annotated = write_check_outputs(out, report, returns,
+                                                        paths.returns(period))
+            memo = render_outputs(report, out, templates=templates_dir(paths),
+                                  annotated=annotated, notice=_notice(year, report, today))
+            with year.history.recording(report):  # committed when every output is in place
+                job.result()
+                memo_paths = write_outputs(memo)
+                summary_path = out / "summary.json"
+                write_text_atomic(summary_path, json.dumps(
+                    report.summary.to_json(), ensure_ascii=False, indent=2) + "\n")
+                replace_file(pending, workbook)
+    finally:
+        pending.unlink(missing_ok=True)
+    return ConsolidateResult(report, (check_path, workbook, *memo_paths, summary_path),
+                             annotated)
 
 
 def run_memo(paths: Paths, period: Period, *, today: date | None = None) -> ConsolidateResult:

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gkreport.cli import app
+from gkreport.core.aside import can_fork
 from gkreport.core.model import Period
 
 from .conftest import ROOT
@@ -35,8 +36,9 @@ def june(workspace: Path) -> Path:
 
 
 def state(ws: Path) -> dict[str, str]:
-    """Every output file and the history's rows, by content."""
-    out = {str(f.relative_to(ws)): hashlib.sha256(f.read_bytes()).hexdigest()
+    """Every output file and the history's rows, by content (a unit's returned copy by its
+    cells and comments: openpyxl stamps the time of saving into the file)."""
+    out = {str(f.relative_to(ws)): _content(f)
            for f in sorted((ws / "output").rglob("*")) if f.is_file() and f.suffix != ".sqlite"
            and f.name != ".gkreport.lock"}
     con = sqlite3.connect(ws / "output" / "history.sqlite")
@@ -45,6 +47,17 @@ def state(ws: Path) -> dict[str, str]:
         out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
     con.close()
     return out
+
+
+def _content(f: Path) -> str:
+    if f.parent.name != "退回修改":
+        return hashlib.sha256(f.read_bytes()).hexdigest()
+    import openpyxl
+
+    wb = openpyxl.load_workbook(f)
+    cells = [(ws.title, c.coordinate, c.value, c.comment.text if c.comment else None)
+             for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    return hashlib.sha256(repr(cells).encode()).hexdigest()
 
 
 def test_a_full_disk_while_writing_the_workbook(june: Path, monkeypatch) -> None:
@@ -209,3 +222,44 @@ def test_a_copy_that_lacks_its_marks_is_said_so_to_the_office_and_the_unit(
     # No comments to point to: the unit is told to fix its own file by the problems listed.
     assert fix and all("请按下列问题修改原报送文件" in line and said in line
                        and "批注" not in line and "校验报告" not in line for line in fix), notice
+
+
+@pytest.mark.skipif(not can_fork(), reason="the workbook is written in this process here")
+def test_the_workbook_process_killed_leaves_the_period_as_it_was(june: Path, monkeypatch) -> None:
+    import os
+    import signal
+
+    from gkreport.render import workbook
+
+    before = state(june)
+
+    def killed(*_args: object) -> None:  # the forked writer, killed (out of memory, by hand)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(workbook, "write_workbook", killed)
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(june)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "写汇总表的进程意外退出（退出码 -9）" in r.stderr
+    assert state(june) == before
+    assert not list((june / "output").rglob(".~*"))
+
+
+def test_without_fork_the_outputs_are_the_same(june: Path, monkeypatch) -> None:
+    """Windows and macOS write the workbook in the one process: same files, same history."""
+    before = state(june)
+    monkeypatch.setenv("GKREPORT_NO_FORK", "1")
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(june)])
+    assert r.exit_code == 0, r.output
+    assert state(june) == before
+
+
+def test_outputs_get_the_permissions_of_a_normal_file(june: Path) -> None:
+    """Temporary files and folders are private; the office's shared folder must not be."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    out = june / "output" / "2025-06"
+    assert (out / "退回修改").stat().st_mode & 0o777 == 0o777 & ~umask
+    for f in (out / "汇总表_2025-06.xlsx", *(out / "退回修改").iterdir()):
+        assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f

@@ -73,12 +73,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except OSError as exc:
         raise os_failure(path.parent, exc) from exc
     os.close(fd)
-    # mkstemp makes the file private (0600); outputs live on shared folders, so give them
-    # the permissions a normally created file would have.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     tmp_path = Path(tmp)
+    shared_permissions(tmp_path)
     try:
         yield tmp_path
         replace_file(tmp_path, path)
@@ -87,6 +83,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink(missing_ok=True)
+
+
+def shared_permissions(path: Path) -> None:
+    """mkstemp and mkdtemp make private files and folders (0600, 0700); outputs live on
+    shared folders, so give them the permissions a normally created one would have."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def replace_file(source: Path, target: Path) -> None:
@@ -99,7 +103,8 @@ def replace_file(source: Path, target: Path) -> None:
 
 # What an interrupted run leaves beside its outputs: temporary files and folders
 # (atomic_path, a folder being built), a workbook being written, a folder being replaced.
-LEFTOVER_PREFIXES = (".~tmp-", ".~pending-")
+PENDING_PREFIX = ".~pending-"  # a finished output waiting for the rest of its run
+LEFTOVER_PREFIXES = (".~tmp-", PENDING_PREFIX)
 OLD_PREFIX = ".~old-"
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from gkreport.core.model import Period, Returns
 from gkreport.core.problems import Problem
 from gkreport.core.text import column_width, display_width, safe_filename
-from gkreport.core.xlsx import clean_leftovers, replace_dir
+from gkreport.core.xlsx import clean_leftovers, replace_dir, shared_permissions
 from gkreport.forms import layout
 
 ERROR_FILL = "FFC7CE"
@@ -74,6 +74,7 @@ def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> Copies:
         by_file.setdefault(p.file, []).append(p)
     copies = Copies()
     staging = Path(tempfile.mkdtemp(prefix=f".~tmp-{out_dir.name}-", dir=out_dir.parent))
+    shared_permissions(staging)  # mkdtemp's folder is private; the office shares this one
     try:
         taken: set[str] = set()
         for sub in returns.submissions:
