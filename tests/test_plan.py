@@ -631,3 +631,22 @@ def test_a_lone_unit_cell_is_not_taken_for_a_category() -> None:
     table = parse_task_table(rows, file="t.xlsx", sheet="S")
     assert [(t.no, t.category) for t in table.tasks] == [(1, "类一"), (2, "类一")]
     assert [(p.code, p.row) for p in table.problems] == [("plan-empty-task", 3)]
+
+
+def test_registered_names_are_units_whatever_they_end_with(tmp_path: Path) -> None:
+    """A city's registry names units the way it likes (测试单位0001, a company): a task naming
+    several is a task, not prose in the unit column (the check a document's import needs)."""
+    from gkreport.core.model import Unit
+
+    names = [f"测试单位{i:05d}" for i in range(1, 9)] + ["城投集团有限公司"]
+    units = tuple(Unit(n, UnitKind.OTHER) for n in names)
+    cell = "、".join(names)  # 9 names, 85 characters, none ending like 局/委/镇
+    path = tmp_path / "任务分解表.xlsx"
+    write_plan_workbook(path, title="2025年某市工作要点",
+                        tasks=[RawTask(1, "一、公开", "做好信息公开", cell, "全年", 1),
+                               RawTask(2, "一、公开", "推进政务新媒体规范", names[0], "6月底前", 2)],
+                        units=units, collectives=[])
+    plan = read_plan(path)
+    assert [p.code for p in plan.problems if p.is_error] == []
+    assert [t.no for t in plan.tasks] == [1, 2]
+    assert plan.task(1).expected_units == tuple(names)

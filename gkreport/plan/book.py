@@ -171,7 +171,10 @@ def read_plan(path: Path, *, year: int | None = None) -> Plan:
     task_grid = _sheet(wb, TASK_SHEET, file)
     registry, problems = _registry(wb, file)
     units = registry.units
-    table = parse_task_table(task_grid, file=file, sheet=TASK_SHEET)
+    # The registry's names are unit names, whatever they end with (测试单位0001, 某某公司).
+    known = frozenset(unit_key(n) for u in units for n in (u.name, *u.aliases)) | frozenset(
+        unit_key(name) for name, _rule in registry.collectives)
+    table = parse_task_table(task_grid, file=file, sheet=TASK_SHEET, known=known)
     problems = list(table.problems) + problems
     collectives, coll_problems = build_collectives(list(registry.collectives), units, file=file)
     problems += coll_problems

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from gkreport.core.limits import MAX_COLS, MAX_ROWS
 from gkreport.core.model import normalise_status
 from gkreport.core.problems import GkreportError, Problem, problem
-from gkreport.core.text import clean, fold, parse_no, squash
+from gkreport.core.text import clean, fold, parse_no, squash, unit_key
 from gkreport.plan.rules import (
     COLUMN_LABELS,
     TASK_HEADERS,
@@ -116,16 +116,17 @@ _UNIT_END = re.compile(r"[局委办室科所处股心站队院会部厅署馆团
                        r"行台军协盟]$")
 
 
-def prose(units: str) -> str:
+def prose(units: str, known: frozenset[str] = frozenset()) -> str:
     """The unit cell's text when it reads as prose rather than unit names, else "".
 
     Prose: a name longer than any unit name, or a cell whose names mostly do not end the
-    way unit names do ("同步审签、确保解读质量").
+    way unit names do ("同步审签、确保解读质量"); `known` (unit_key of the registry's names,
+    aliases and collective names) count as unit names whatever their ending.
     """
     entries = [re.sub(r"（[^（）]*）", "", e.name) for e in parse_units(units).entries]
-    if any(len(e) > PROSE_LENGTH for e in entries):
+    if any(len(e) > PROSE_LENGTH and unit_key(e) not in known for e in entries):
         return clean(units)
-    ends = sum(bool(_UNIT_END.search(fold(e))) for e in entries)
+    ends = sum(bool(_UNIT_END.search(fold(e))) or unit_key(e) in known for e in entries)
     if len(squash(units)) > 12 and ends * 2 < len(entries):
         return clean(units)
     return ""
@@ -321,6 +322,7 @@ class _Reader:
     problems: list[Problem] = field(default_factory=list)
     levels: _Levels = field(default_factory=_Levels)
     progress: int = 0  # task rows with something in a 完成情况-like column
+    known: frozenset[str] = frozenset()  # see prose()
 
     def row(self, r: list[object], at: int) -> None:
         heading = _category_row(r, self.header.cols["text"])
@@ -339,7 +341,7 @@ class _Reader:
                                              sheet=self.sheet, row=at))
             return  # else a note or a stray cell under the table
         self.levels.take(fit.levels)
-        bad = prose(fit.units)
+        bad = prose(fit.units, self.known)
         if bad:
             label = next((t for t in self.header.labels if match_header([t], _UNIT_NAMES)),
                          COLUMN_LABELS["units"])
@@ -382,7 +384,8 @@ _PROGRESS = {"progress": TASK_HEADERS["progress"]}
 
 
 def parse_task_table(rows: list[list[object]], *, file: str = "", sheet: str = "",
-                     row_offset: int = 0, row_numbers: list[int] | None = None) -> TaskTable:
+                     row_offset: int = 0, row_numbers: list[int] | None = None,
+                     known: frozenset[str] = frozenset()) -> TaskTable:
     """Find the header in a grid of cells and return its task rows.
 
     Tolerates title rows above the header, a two-row header (责任单位 over 牵头单位 and
@@ -392,14 +395,15 @@ def parse_task_table(rows: list[list[object]], *, file: str = "", sheet: str = "
     numbering that restarts in every category (renumbered, with a warning) and a missing
     deadline column (every task 全年, with a warning). Raises GkreportError when no header
     with a text and a unit column exists, or when the table is a progress report.
-    `row_numbers` gives each grid row's number in the source (lines of a text file).
+    `row_numbers` gives each grid row's number in the source (lines of a text file);
+    `known`: the registry's names (see prose()), when there is one.
     """
     rows = [list(r[:MAX_COLS]) for r in rows[:MAX_ROWS]]
     header = find_task_header(rows)
     if not isinstance(header, Header):
         raise _no_header(rows, header, file=file, sheet=sheet)
     title = table_title([c for r in rows[:header.row] for c in r])
-    reader = _Reader(header, file, sheet)
+    reader = _Reader(header, file, sheet, known=known)
     if "deadline" not in header.cols:
         reader.problems.append(problem("plan-no-deadline-column", file=file, sheet=sheet))
     for k in range(header.start, len(rows)):
