@@ -224,7 +224,7 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
     Each period's steps run in an order that keeps the workspace whole when a run fails or
     is killed at any point: each output file is replaced atomically (old or new, never
-    half-written); the workbook is written beside (`core.aside`) and the memo rendered in
+    half-written); the workbook is written beside (`core.pool.beside`) and the memo rendered in
     memory before the workbook, memo, notice or summary.json is replaced (a broken template
     stops the run with them intact; only the check outputs, which `check` writes alike, are
     new); the history is committed last, in one transaction, so it holds the period only
@@ -248,7 +248,7 @@ def run_consolidate(paths: Paths, period: Period, *, progress: Progress | None =
 
 def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
                      today: date | None) -> ConsolidateResult:
-    from gkreport.core.aside import Aside
+    from gkreport.core.pool import beside
     from gkreport.core.xlsx import PENDING_PREFIX, replace_file, write_text_atomic
     from gkreport.render.memo import render_outputs, write_outputs
     from gkreport.render.workbook import write_workbook
@@ -263,16 +263,16 @@ def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
     out = paths.period_out(period)
     workbook = out / f"汇总表_{period}.xlsx"
     pending = out / f"{PENDING_PREFIX}{workbook.name}"
-    # The workbook, the longest output, is written beside (Aside) while this process writes
-    # the rest and fills the history's transaction; it is moved into place last of all.
+    # The workbook, the longest output, is written beside (a worker process) while this one
+    # writes the rest and fills the history's transaction; it is moved into place last.
     try:
-        with Aside(write_workbook, report, pending) as job:
+        with beside(write_workbook, report, pending) as job:
             check_path, annotated = write_check_outputs(out, report, returns,
                                                         paths.returns(period))
             memo = render_outputs(report, out, templates=templates_dir(paths),
                                   annotated=annotated, notice=_notice(year, report, today))
             with year.history.recording(report):  # committed when every output is in place
-                job.result()
+                _workbook_done(job, out)
                 memo_paths = write_outputs(memo)
                 summary_path = out / "summary.json"
                 write_text_atomic(summary_path, json.dumps(
@@ -282,6 +282,18 @@ def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
         pending.unlink(missing_ok=True)
     return ConsolidateResult(report, (check_path, workbook, *memo_paths, summary_path),
                              annotated)
+
+
+def _workbook_done(job: Any, out: Path) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from gkreport.core.xlsx import clean_leftovers
+
+    try:
+        job.result()
+    except BrokenProcessPool:  # the worker was killed (out of memory, by hand)
+        clean_leftovers(out)  # its half-written file (we hold the lock: nothing else writes)
+        raise GkreportError(problem("worker-died")) from None
 
 
 def run_memo(paths: Paths, period: Period, *, today: date | None = None) -> ConsolidateResult:

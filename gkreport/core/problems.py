@@ -101,7 +101,7 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "no-permission": (Severity.ERROR, "没有权限写入或读取 {path}", "请检查该文件夹的权限（是否只读、是否有权访问），或用 -w 指定其他工作目录"),
     "path-missing": (Severity.ERROR, "找不到 {path}（可能在运行过程中被移走或改名）", "请确认该文件或文件夹仍在原处后重新运行"),
     "os-error": (Severity.ERROR, "无法读写 {path}（{detail}）", "请检查该文件或文件夹后重新运行"),
-    "worker-died": (Severity.ERROR, "写汇总表的进程意外退出（退出码 {status}），本期未汇总，上次的结果保持不变", "多为内存不足；请关闭其他程序后重新运行"),
+    "worker-died": (Severity.ERROR, "写汇总表的进程意外退出，本期未汇总，上次的结果保持不变", "多为内存不足；请关闭其他程序后重新运行"),
     "demo-input-not-empty": (Severity.ERROR, "{path} 中已有 {count} 个文件，演示数据会覆盖同名的回收表，本次未执行", "请换一个期次，或确认后加 --force"),
     # --- history store (output/history.sqlite) ---
     "history-unreadable": (Severity.ERROR, "历史记录库“{path}”已损坏或不是 SQLite 数据库（{detail}）", "请将该文件改名备份后重新运行（将新建历史记录库），或用备份文件替换它"),

@@ -30,10 +30,10 @@ from gkreport.core.model import (
     RowCounts,
     Submission,
 )
+from gkreport.core.pool import map_in_processes
 from gkreport.core.problems import Problem, a1, problem
 from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
-from gkreport.intake.pool import map_in_processes
 from gkreport.intake.reporter import LABELS, cell_at, labels_above, reporter_below, text_of
 from gkreport.intake.rows import FileResult, Form, Rows, clip, data_rows, validate
 from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff

@@ -1,4 +1,7 @@
-"""Reading files in a process pool whose workers die with the process they serve.
+"""Work in other processes (concurrent.futures) whose workers die with the process they serve.
+
+Two uses: reading many files in a pool (`map_in_processes`), and one piece of work done
+beside the caller (`beside`: the consolidated workbook while the rest is written).
 
 A worker blocked on an empty queue would otherwise wait forever once its parent is killed
 (kill -9 runs no clean-up): each worker runs a watchdog thread that ends it when the parent
@@ -17,7 +20,9 @@ from __future__ import annotations
 import functools
 import os
 import pickle
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -51,6 +56,43 @@ def map_in_processes(fn: Callable[[T, S], R], items: Sequence[T], shared: S, wor
     except (OSError, BrokenProcessPool):  # no processes allowed here
         return None
     return results
+
+
+def forks() -> bool:
+    """Whether `beside` uses a forked worker here."""
+    return sys.platform.startswith("linux") and not os.environ.get("GKREPORT_NO_FORK")
+
+
+class _Later:
+    """A future that runs its work in this process when its result is asked for."""
+
+    def __init__(self, fn: Callable[..., R], args: tuple[Any, ...]) -> None:
+        self._fn, self._args = fn, args
+
+    def result(self) -> Any:
+        return self._fn(*self._args)
+
+
+@contextmanager
+def beside(fn: Callable[..., R], *args: Any) -> Iterator[Any]:
+    """`with beside(fn, *args) as job: ...; job.result()`: fn(*args) in a worker process
+    while the block goes on. Leaving the block waits for the work to end (an error in the
+    block then surfaces once the worker has cleaned up after itself).
+
+    A forked worker starts at once (no interpreter start-up, no imports); where fork is not
+    safe (Windows has none, macOS frameworks are not fork-safe) or GKREPORT_NO_FORK is set,
+    the work runs in this process at `result()`, so the order of effects is the same. A
+    worker that dies (killed, out of memory) raises BrokenProcessPool at `result()`.
+    """
+    if not forks():
+        yield _Later(fn, args)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+        yield pool.submit(fn, *args)
 
 
 def _call(item: Any, fn: Callable[[Any, Any], Any], blob: bytes) -> Any:
