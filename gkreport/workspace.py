@@ -191,6 +191,9 @@ def _notice(year: Year, report: Report, today: date | None) -> Any:
 
 
 STALE_DAYS = 31  # a notice rendered this long after the due date is an old period's
+# Task × unit entries above which consolidate writes the workbook in this process (about
+# 3,000 forms; 1,000 forms hold 16,678, 10,000 forms 160,580).
+BESIDE_MAX_ENTRIES = 50_000
 
 
 def _issued(report: Report, today: date) -> date:
@@ -264,9 +267,12 @@ def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
     workbook = out / f"汇总表_{period}.xlsx"
     pending = out / f"{PENDING_PREFIX}{workbook.name}"
     # The workbook, the longest output, is written beside (a worker process) while this one
-    # writes the rest and fills the history's transaction; it is moved into place last.
+    # writes the rest and fills the history's transaction; it is moved into place last. A big
+    # month is written here after the rest: the worker's copy of it would cost more memory
+    # than the overlap saves time (10,000 forms: 1,163 MiB beside, 684 MiB here, as fast).
+    big = len(report.entries) > BESIDE_MAX_ENTRIES
     try:
-        with beside(write_workbook, report, pending) as job:
+        with beside(write_workbook, report, pending, inline=big) as job:
             check_path, annotated = write_check_outputs(out, report, returns,
                                                         paths.returns(period))
             memo = render_outputs(report, out, templates=templates_dir(paths),

@@ -256,6 +256,26 @@ def test_without_fork_the_outputs_are_the_same(june: Path, monkeypatch) -> None:
     assert state(june) == before
 
 
+def test_a_big_month_is_written_without_a_worker(june: Path, monkeypatch) -> None:
+    """Above BESIDE_MAX_ENTRIES the worker's copy of the month would cost more memory than
+    the overlap saves: the workbook is written in this process (no fork), same files."""
+    import os
+
+    from gkreport import workspace
+    from gkreport.intake import ingest
+
+    def no_fork() -> int:
+        raise AssertionError("a big month must not fork a worker")
+
+    before = state(june)
+    monkeypatch.setattr(workspace, "BESIDE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 10**9)  # reading without its pool too
+    monkeypatch.setattr(os, "fork", no_fork)
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(june)])
+    assert r.exit_code == 0, r.output
+    assert state(june) == before
+
+
 def test_outputs_get_the_permissions_of_a_normal_file(june: Path) -> None:
     """Temporary files and folders are private; the office's shared folder must not be."""
     import os

@@ -74,17 +74,19 @@ class _Later:
 
 
 @contextmanager
-def beside(fn: Callable[..., R], *args: Any) -> Iterator[Any]:
+def beside(fn: Callable[..., R], *args: Any, inline: bool = False) -> Iterator[Any]:
     """`with beside(fn, *args) as job: ...; job.result()`: fn(*args) in a worker process
     while the block goes on. Leaving the block waits for the work to end (an error in the
     block then surfaces once the worker has cleaned up after itself).
 
-    A forked worker starts at once (no interpreter start-up, no imports); where fork is not
-    safe (Windows has none, macOS frameworks are not fork-safe) or GKREPORT_NO_FORK is set,
-    the work runs in this process at `result()`, so the order of effects is the same. A
-    worker that dies (killed, out of memory) raises BrokenProcessPool at `result()`.
+    A forked worker starts at once (no interpreter start-up, no imports) and works on its
+    own copy of `args`. Where fork is not safe (Windows has none, macOS frameworks are not
+    fork-safe), GKREPORT_NO_FORK is set, or the caller says `inline` (the copy would cost
+    more memory than the overlap saves time), the work runs in this process at `result()`,
+    so the order of effects is the same. A worker that dies (killed, out of memory) raises
+    BrokenProcessPool at `result()`.
     """
-    if not forks():
+    if inline or not forks():
         yield _Later(fn, args)
         return
     import multiprocessing
