@@ -633,6 +633,8 @@ def test_memo_of_a_consolidated_report(plan, tmp_path):
     assert f"二、需修改后重新报送的单位（{len(s['units']['needs_fix'])}家）" in text
     assert "报送截止日期" not in text  # no due date known: nothing said of one
     assert text.count("名录未登记") == 2 * len(s["units"]["missing"])
+    # the unit's problem under its line, as a sub-item (not run into the sentence above)
+    assert "\n   - 填报表 D6：" in text and "。   - " not in text
 
 
 def test_registry_contacts_are_shown(plan, tmp_path):
