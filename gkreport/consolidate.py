@@ -191,9 +191,10 @@ def _task_result(task: Task, entries: tuple[Entry, ...], period: Period, prior: 
         missing_units=missing, previous_status=prev, change=change, unverified_units=unread,
         unverified=tuple(u for u, s in reports.items() if s is Status.UNVERIFIED),
         carried_units=tuple(e.unit for e in entries if e.carried_from is not None),
-        reverted=tuple((e.unit, prior.done[(task.key, e.unit)]) for e in entries
+        reverted=tuple((e.unit, last.carried_from) for e in entries
                        if e.carried_from is None and e.status in _NOT_DONE
-                       and (task.key, e.unit) in prior.done),
+                       and (last := prior.report_of(task, e.unit)) is not None
+                       and last.status is Status.DONE),
         new=new, behind_units=tuple(e.unit for e in entries if e.status is Status.BEHIND),
         open_units=tuple(u for u, s in reports.items() if s not in (Status.DONE, Status.BEHIND)))
 

@@ -64,10 +64,10 @@ _QUERIES = {
     "submissions": "SELECT u.period, u.unit, u.state, u.file, u.tasks, u.errors, u.warnings, "
                    f"u.received, p.due, u.late_days, u.rounds FROM unit_results u "
                    f"{_YEAR.format(t='u')} ORDER BY u.period, u.seq",
-    # Each file's latest state, received when first seen (as History.ledger reads one period).
-    "files": "SELECT l.period, l.unit, l.name, l.sha256, l.size, f.received, l.errors, "
+    # Each file's latest state (as History.ledger reads one period).
+    "files": "SELECT l.period, l.unit, l.name, l.sha256, l.size, l.received, l.errors, "
              "l.warnings, l.outcome FROM ledger l JOIN (SELECT name, sha256, period, "
-             "min(id) AS first, max(id) AS last, min(received) AS received FROM ledger "
+             "min(id) AS first, max(id) AS last FROM ledger "
              "WHERE period IN (SELECT period FROM periods WHERE plan_year = ?) "
              "GROUP BY period, name, sha256) f ON l.id = f.last ORDER BY l.period, f.first",
     "problems": "SELECT x.period, x.code, x.severity, x.message, x.fix, x.unit, x.task_no, "

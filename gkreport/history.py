@@ -213,7 +213,6 @@ class YearRows:
     periods: tuple[tuple[Period, str], ...]  # (period, plan fingerprint), oldest first
     tasks: tuple[tuple[Period, str, int, str, str, Status], ...]  # period, key, no, cat, text
     latest: tuple[tuple[str, str, Period, Entry], ...]  # key, unit, period: latest report
-    done: tuple[tuple[str, str, Period], ...]  # key, unit: latest period it was 已完成
 
 
 class History:
@@ -384,7 +383,7 @@ class History:
         end = str(before)
         with self._read() as con:
             if con is None:
-                return YearRows((), (), (), ())
+                return YearRows((), (), ())
             periods = tuple((Period.parse(p), fp) for p, fp in con.execute(
                 "SELECT period, plan_fingerprint FROM periods WHERE plan_year = ? AND period < ?"
                 " ORDER BY period", (year, end)))
@@ -401,12 +400,7 @@ class History:
                 "ORDER BY e.period DESC) AS n FROM entries e JOIN periods p ON p.period = "
                 "e.period WHERE p.plan_year = ? AND e.period < ? AND e.carried_from IS NULL "
                 "AND e.status != ?) WHERE n = 1", (year, end, Status.UNVERIFIED.value)))
-            done = tuple((key, unit, Period.parse(p)) for key, unit, p in con.execute(
-                "SELECT e.task_key, e.unit, max(e.period) FROM entries e JOIN periods p "
-                "ON p.period = e.period WHERE p.plan_year = ? AND e.period < ? AND e.status = ? "
-                "AND e.carried_from IS NULL GROUP BY e.task_key, e.unit",
-                (year, end, Status.DONE.value)))
-        return YearRows(periods, tasks, latest, done)
+        return YearRows(periods, tasks, latest)
 
     def load_returns(self, period: Period) -> Returns:
         """Rebuild a stored period's Returns, so its outputs render without the forms."""
@@ -436,18 +430,17 @@ class History:
             skipped_files=skipped)
 
     def ledger(self, period: Period) -> list[FileRecord]:
-        """Every file seen for a period, in the order first seen, in its latest state; the
-        received time is the one recorded when it was first seen."""
+        """Every file seen for a period, in the order first seen, in its latest state: the
+        received time is its modification time when first seen, or the receipt register's."""
         with self._read() as con:
             if con is None:
                 return []
             rows = con.execute(
-                "SELECT l.*, f.received AS first_received FROM ledger l JOIN ("
-                "SELECT name, sha256, min(id) AS first, max(id) AS last, "
-                "min(received) AS received FROM ledger WHERE period = ? GROUP BY name, sha256"
-                ") f ON l.id = f.last ORDER BY f.first", (str(period),)).fetchall()
+                "SELECT l.* FROM ledger l JOIN (SELECT min(id) AS first, max(id) AS last "
+                "FROM ledger WHERE period = ? GROUP BY name, sha256) f ON l.id = f.last "
+                "ORDER BY f.first", (str(period),)).fetchall()
         return [FileRecord(period=period, name=r["name"], sha256=r["sha256"], size=r["size"],
-                           received=datetime.fromisoformat(r["first_received"]),
+                           received=datetime.fromisoformat(r["received"]),
                            unit=r["unit"], errors=r["errors"], warnings=r["warnings"],
                            outcome=Outcome(r["outcome"])) for r in rows]
 
@@ -541,20 +534,24 @@ def _fill_task_keys(con: sqlite3.Connection) -> None:
 
 
 def _append_ledger(con: sqlite3.Connection, records: Sequence[FileRecord]) -> None:
-    """Append a row for each file not seen before, or seen in another state; the ledger's
-    rows are never changed, so re-running a period adds nothing."""
+    """Append a row for each file not seen before, or seen in another state (unit, counts,
+    outcome, or a received time a receipt register set later); the ledger's rows are never
+    changed, so re-running a period adds nothing."""
     now = datetime.now().isoformat(timespec="seconds")
+    periods = sorted({str(f.period) for f in records})
+    marks = ",".join("?" * len(periods))
     latest = {(r["period"], r["name"], r["sha256"]): tuple(r)[1:] for r in con.execute(
-        "SELECT l.id, l.unit, l.errors, l.warnings, l.outcome, l.period, l.name, l.sha256 "
-        "FROM ledger l JOIN (SELECT max(id) AS last FROM ledger GROUP BY period, name, sha256)"
-        " m ON l.id = m.last")}
+        "SELECT l.id, l.unit, l.errors, l.warnings, l.outcome, l.received, l.period, l.name, "
+        "l.sha256 FROM ledger l JOIN (SELECT max(id) AS last FROM ledger "
+        f"WHERE period IN ({marks}) GROUP BY period, name, sha256) m ON l.id = m.last",
+        periods)}
     rows = []
     for f in records:
+        received = f.received.isoformat(timespec="seconds")
         state = (f.unit, f.errors, f.warnings, f.outcome.value)
         seen = latest.get((str(f.period), f.name, f.sha256))
-        if seen is None or tuple(seen[:4]) != state:
-            rows.append((str(f.period), f.name, f.sha256, f.size,
-                         f.received.isoformat(timespec="seconds"), *state, now))
+        if seen is None or tuple(seen[:5]) != (*state, received):
+            rows.append((str(f.period), f.name, f.sha256, f.size, received, *state, now))
     _insert(con, "ledger", ("period", "name", "sha256", "size", "received", "unit", "errors",
                             "warnings", "outcome", "seen_at"), rows)
 

@@ -27,7 +27,6 @@ class Prior:
     # (task key, unit as the current plan names it) -> its latest own report, carried_from
     # set to the period it was made in
     latest: dict[tuple[str, str], Entry] = field(default_factory=dict)
-    done: dict[tuple[str, str], Period] = field(default_factory=dict)  # latest 已完成 report
 
     @property
     def previous(self) -> Period | None:
@@ -61,12 +60,8 @@ def build_prior(plan: Plan, rows: YearRows) -> Prior:
         k = (key, unit(name))
         if k not in latest or latest[k].carried_from < period:  # type: ignore[operator]
             latest[k] = replace(entry, unit=k[1], carried_from=period)
-    done: dict[tuple[str, str], Period] = {}
-    for key, name, period in rows.done:
-        k = (key, unit(name))
-        done[k] = max(done.get(k, period), period)
     return Prior(periods=tuple(p for p, _ in rows.periods), versions=dict(rows.periods),
-                 statuses=statuses, tasks=tasks, latest=latest, done=done)
+                 statuses=statuses, tasks=tasks, latest=latest)
 
 
 def _unit_names(plan: Plan):  # noqa: ANN202 - a small closure

@@ -424,3 +424,24 @@ def test_near_deadline_is_the_blue_rule():
                                      (DONE, END, Colour.GREEN)]:
         assert near_deadline(status, deadline, END) is (colour is Colour.BLUE)
         assert colour_for(status, overdue=False, deadline=deadline, period_end=END) is colour
+
+
+def test_a_completion_taken_back_is_flagged_once(tmp_path):
+    """status-reverted compares with the unit's latest own report: the month it takes 已完成
+    back, not every later month it stays unfinished."""
+    h = History(tmp_path / "history.sqlite")
+    said = {Period(2025, 5): DONE, Period(2025, 6): ON, Period(2025, 7): ON, Period(2025, 8): DONE,
+            Period(2025, 9): BEHIND}
+    flagged = {}
+    for p, status in said.items():
+        report = consolidate(PLAN, returns(entry(1, "区甲局", status),
+                                           entry(1, "区乙局", ON), period=p), p,
+                             prior=prior(h, PLAN, p))
+        h.record(report)
+        flagged[p] = [x.message for x in report.problems if x.code == "status-reverted"]
+    # taken back in June (done in May) and in September (done in August), said nowhere else
+    assert flagged == {p: ([f"序号 1 的任务在2025年{q.month}月已报“已完成”，本期报“{said[p].value}”"]
+                           if q else [])
+                       for p, q in ((Period(2025, 5), None), (Period(2025, 6), Period(2025, 5)),
+                                    (Period(2025, 7), None), (Period(2025, 8), None),
+                                    (Period(2025, 9), Period(2025, 8)))}

@@ -15,7 +15,8 @@ import openpyxl
 import pytest
 
 from gkreport.core.model import Period, Status
-from gkreport.workspace import Paths, run_check, run_consolidate, run_forms
+from gkreport.history import History
+from gkreport.workspace import Paths, run_check, run_consolidate, run_forms, run_memo
 
 from .factories import SMALL_TASKS, SMALL_UNITS, fill_unit_form, small_workspace
 
@@ -204,3 +205,25 @@ def test_received_times_follow_the_receipt_register(tmp_path) -> None:
     units = result.report.summary.to_json()["units"]
     assert [(x["unit"], x["days"]) for x in units["late"]] == [("西镇", 2)]
     assert len(units["on_time"]) == len(SMALL_UNITS) - 1
+
+
+def test_a_receipt_register_added_after_check_is_kept(tmp_path) -> None:
+    """check saw the files first (dated by the copy); the register the office adds before
+    consolidate decides, and still does when the period is re-rendered from the history."""
+    ws = small_workspace(tmp_path / "ws")
+    run_forms(Paths(ws), JUNE)
+    folder = ws / "input" / "2025-06"
+    for unit, *_ in SMALL_UNITS:
+        form = next((ws / "output" / "forms" / "2025-06").glob(f"{unit}_*.xlsx"))
+        fill_unit_form(form, folder / f"{unit}.xlsx", dict.fromkeys(tasks_of(unit), ON),
+                       received=datetime(2025, 7, 20))  # 15 days after the 5 July due date
+    run_check(Paths(ws), JUNE, today=date(2025, 7, 20))
+    (folder / "收文登记.csv").write_text(
+        "文件,收到时间\n" + "".join(f"{u}.xlsx,2025-07-02 09:00\n" for u, *_ in SMALL_UNITS),
+        encoding="utf-8-sig")
+    os.utime(folder / "收文登记.csv", (0, 0))
+    run_consolidate(Paths(ws), JUNE, today=date(2025, 7, 20))
+    history = History(ws / "output" / "history.sqlite")
+    assert {f.received for f in history.ledger(JUNE)} == {datetime(2025, 7, 2, 9)}
+    memo = run_memo(Paths(ws), JUNE, today=date(2025, 7, 20)).report.summary.to_json()
+    assert memo["units"]["late"] == [] and len(memo["units"]["on_time"]) == len(SMALL_UNITS)
