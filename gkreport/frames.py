@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gkreport.core.model import Period, Plan, Status, SubmissionState
+from gkreport.core.model import Period, Plan, SubmissionState
 from gkreport.core.problems import GkreportError, problem
 from gkreport.history import History
 from gkreport.paths import Paths
@@ -252,9 +252,6 @@ def _assignments(plans: dict[str, Plan], names: _Names) -> pd.DataFrame:
     return df[list(ASSIGNMENT_COLUMNS)]
 
 
-STATUSES = tuple(s.value for s in (Status.DONE, Status.ON_TRACK, Status.BEHIND,
-                                   Status.NOT_STARTED))
-
-__all__ = ["Frames", "load_frames", "STATUSES", "BRIEF", "PERIOD_COLUMNS", "TASK_COLUMNS",
+__all__ = ["Frames", "load_frames", "BRIEF", "PERIOD_COLUMNS", "TASK_COLUMNS",
            "ENTRY_COLUMNS", "SUBMISSION_COLUMNS", "FILE_COLUMNS", "PROBLEM_COLUMNS",
            "ASSIGNMENT_COLUMNS"]

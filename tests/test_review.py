@@ -639,3 +639,49 @@ def test_the_readme_example_finds_units_late_three_periods_running(ws: Path, cap
     running = sorted(NEW if u == "东" else u for u, flags in late.items()
                      if any(all(flags[i:i + 3]) for i in range(len(flags) - 2)))
     assert running == ["区乙局"] and capsys.readouterr().out == f"{running}\n"
+
+
+def test_units_ranked_last_keep_ties_whole(ws: Path) -> None:
+    """"排名靠后" (memo, terminal) names the last units by rank and never cuts a tie."""
+    from dataclasses import replace
+
+    from gkreport.review import Span
+    from gkreport.workspace import run_review
+
+    review = run_review(Paths(ws), Span.of(YEAR)).review
+    units = review.units
+    scores = [100.0, 90.0] + [80.0] * (len(units) - 2)  # the last ones tied
+    ranked = replace(review, units=tuple(
+        replace(u, score=s, rank=1 + sum(x > s for x in scores))
+        for u, s in zip(units, scores, strict=True)))
+    tied = [u.name for u in units[2:]]
+    assert [u.name for u in ranked.ranked_last(1)] == tied
+    assert [u.name for u in ranked.ranked_last(2)] == tied
+    assert [u.name for u in ranked.ranked_last(len(units) - 1)] == [units[1].name, *tied]
+    assert ranked.ranked_last(len(units)) == ()  # no more units than asked: none singled out
+    same = replace(review, units=tuple(replace(u, score=90.0, rank=1) for u in units))
+    assert same.ranked_last(1) == ()  # all on the top score: nobody is last
+
+
+def test_a_task_done_then_taken_back_is_not_done_on_time(ws: Path) -> None:
+    """按期完成 speaks of tasks finished at the span's end: one reported 已完成 and taken
+    back has its first completion, and no 按期完成 (是/否)."""
+    from dataclasses import replace
+
+    from gkreport.review import Span
+    from gkreport.workspace import run_review
+
+    task = run_review(Paths(ws), Span.of(YEAR)).review.tasks[0]
+    once = replace(task, status=Status.ON_TRACK, completed_in=Period(YEAR, 3),
+                   deadline=date(YEAR, 12, 31))
+    assert once.reverted and once.on_time is None
+    assert replace(once, status=Status.DONE).on_time is True
+    assert replace(once, status=Status.DONE, deadline=date(YEAR, 2, 28)).on_time is False
+
+
+def test_the_trend_sentence_says_when_a_count_moved_and_came_back() -> None:
+    from gkreport.review.memo import _change
+
+    assert _change([0, 0, 0]) == "保持0项"
+    assert _change([0, 1, 0]) == "期间有增减、期末仍为0项"  # not "保持0项": May had one
+    assert _change([1, 3]) == "由1项增至3项" and _change([3, 2, 1]) == "由3项减至1项"

@@ -187,8 +187,7 @@ def print_review(result: Any, out: Printer) -> None:
     if units:
         best = "、".join(f"{u.name}（{u.score:.1f}）" for u in units[:MAX_UNITS_SHOWN])
         out.line(f"考核排名前列：{best}")
-        low = [u for u in units[max(MAX_UNITS_SHOWN, len(units) - MAX_UNITS_SHOWN):]
-               if u.score < units[0].score]
+        low = [u for u in review.ranked_last(MAX_UNITS_SHOWN) if u not in units[:MAX_UNITS_SHOWN]]
         if low:
             out.line("得分较低：" + "、".join(f"{u.name}（{u.score:.1f}）" for u in low),
                      style="yellow")

@@ -284,7 +284,8 @@ def _shown(value: Cell) -> str:
     return str(value)
 
 
-def _col(cols: Sequence[Col], header: str) -> int:
+def col_index(cols: Sequence[Col], header: str) -> int:
+    """The index of the column with this header."""
     return next(i for i, c in enumerate(cols) if c.header == header)
 
 
@@ -464,22 +465,22 @@ def _tasks(book: Book, report: Report) -> None:
     cols = tuple(Col(header, c.kind, max(c.max_width, display_width(header) + 2))
                  if c.header == "上月状态" else c for c in TASK_COLS)
     first, last = book.table(ws, cols, [_task_row(t) for t in report.tasks])
-    status, warn, late = (_col(cols, h) for h in ("任务状态", "预警", "逾期"))
+    status, warn, late = (col_index(cols, h) for h in ("任务状态", "预警", "逾期"))
     is_late = f'=${column_letter(late)}{first + 1}="是"'
     book.flag_rule(ws, first, last, status, is_late, Colour.RED)
     book.status_rules(ws, first, last, status)
-    book.status_rules(ws, first, last, _col(cols, header))
+    book.status_rules(ws, first, last, col_index(cols, header))
     for colour in (Colour.RED, Colour.YELLOW, Colour.BLUE, Colour.GREEN):
         ws.conditional_format(first, warn, last, warn, {
             "type": "cell", "criteria": "==", "value": f'"{colour.value}"',
             "format": book.warn[colour]})
     ws.conditional_format(first, late, last, late, {
         "type": "cell", "criteria": "==", "value": '"是"', "format": book.warn[Colour.RED]})
-    deadline = _col(cols, "截止日期")
+    deadline = col_index(cols, "截止日期")
     book.flag_rule(ws, first, last, deadline, is_late, Colour.RED)
     book.flag_rule(ws, first, last, deadline, f'=${column_letter(warn)}{first + 1}="{Colour.BLUE.value}"',
                    Colour.BLUE)
-    book.progress_bar(ws, first, last, _col(cols, "平均进度"))
+    book.progress_bar(ws, first, last, col_index(cols, "平均进度"))
 
 
 # --- 单位填报明细 -------------------------------------------------------------------------------
@@ -548,8 +549,8 @@ def _detail(book: Book, report: Report) -> None:
                          e.next_steps, *source])
     cols = DETAIL_COLS
     first, last = book.table(ws, cols, rows)
-    book.status_rules(ws, first, last, _col(cols, "完成状态"))
-    book.progress_bar(ws, first, last, _col(cols, "完成进度"))
+    book.status_rules(ws, first, last, col_index(cols, "完成状态"))
+    book.progress_bar(ws, first, last, col_index(cols, "完成进度"))
 
 
 # --- 问题与建议, 逾期滞后 -----------------------------------------------------------------------
@@ -562,7 +563,7 @@ def _issues(book: Book, report: Report) -> None:
         [no, _task_text(report, no, e), unit, e.status.value, e.issues, e.next_steps]
         for no, unit, e in detail_rows(report) if e is not None and substantive_issue(e.issues)]
     first, last = book.table(ws, cols, rows)
-    book.status_rules(ws, first, last, _col(cols, "完成状态"))
+    book.status_rules(ws, first, last, col_index(cols, "完成状态"))
 
 
 def _joined(lines: Iterable[str]) -> str:
@@ -588,10 +589,10 @@ def _overdue(book: Book, report: Report) -> None:
                      t.task.deadline.date or "无", t.status.value, t.overdue,
                      *("、".join(units) for units in waits.values()), reasons])
     first, last = book.table(ws, cols, rows)
-    late = _col(cols, "逾期")
-    book.flag_rule(ws, first, last, _col(cols, "任务状态"), f'=${column_letter(late)}{first + 1}="是"',
+    late = col_index(cols, "逾期")
+    book.flag_rule(ws, first, last, col_index(cols, "任务状态"), f'=${column_letter(late)}{first + 1}="是"',
                    Colour.RED)
-    book.status_rules(ws, first, last, _col(cols, "任务状态"))
+    book.status_rules(ws, first, last, col_index(cols, "任务状态"))
     ws.conditional_format(first, late, last, late, {
         "type": "cell", "criteria": "==", "value": '"是"', "format": book.warn[Colour.RED]})
 
@@ -620,9 +621,9 @@ def _units(book: Book, report: Report) -> None:
          u.timeliness, u.rounds, _files(u.files, False), _files(u.files, True)]
         for u in report.units]
     first, last = book.table(ws, cols, rows)
-    book.status_rules(ws, first, last, _col(cols, "状态"))
-    errors = _col(cols, "错误")
-    timely = _col(cols, "报送时效")
+    book.status_rules(ws, first, last, col_index(cols, "状态"))
+    errors = col_index(cols, "错误")
+    timely = col_index(cols, "报送时效")
     if last >= first:
         ws.conditional_format(first, errors, last, errors, {
             "type": "cell", "criteria": ">", "value": 0, "format": book.red_text})

@@ -140,8 +140,7 @@ def _units(frames: Frames, span: Span, order: tuple[str, ...],
            tasks: tuple[TaskYear, ...]) -> tuple[UnitYear, ...]:
     s = frames.submissions
     s = s[s["period"].isin(order)].copy()
-    s["first_pass"] = s["submitted"] & (s["rounds"] == 0) & (
-        s["state"] == SubmissionState.SUBMITTED.value)
+    s["first_pass"] = (s["rounds"] == 0) & (s["state"] == SubmissionState.SUBMITTED.value)
     agg = s.groupby("unit", sort=False).agg(
         expected=("period", "size"), submitted=("submitted", "sum"), on_time=("on_time", "sum"),
         late=("late", "sum"), late_days=("late_days", "sum"), returned=("rounds", "sum"),
@@ -188,8 +187,8 @@ def _tasks_on_time(frames: Frames, span: Span, order: tuple[str, ...],
     pairs = pairs[pairs["task_key"].isin(deadlines)].copy()
     if pairs.empty:
         return pd.Series(dtype=int), pd.Series(dtype=int)
-    pairs["by"] = pairs["task_key"].map(lambda k: str(Period(deadlines[k].year,
-                                                             deadlines[k].month)))
+    pairs["by"] = pairs["task_key"].map({k: str(Period(d.year, d.month))
+                                         for k, d in deadlines.items()})
     e = frames.entries
     own = e[(e["status"] == DONE) & ~e["carried"] & (e["period"] <= str(span.end))]
     done = _first(own, "task_key", "unit").rename("done").reset_index()

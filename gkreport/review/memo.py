@@ -17,19 +17,27 @@ from gkreport.consolidate import substantive_issue
 from gkreport.core.model import OVERDUE, STATUS_HEX, Status
 from gkreport.ledger import RED_CARD, RED_CARD_LATE, YELLOW_CARD_RETURNED, cards
 from gkreport.render.templating import render_template, template_env
-from gkreport.render.wording import cn_date, cn_number, excerpt, fit, pct, plain_text
+from gkreport.render.wording import (
+    MAX_UNITS_LISTED,
+    cn_date,
+    cn_number,
+    excerpt,
+    fit,
+    pct,
+    plain_text,
+    units_list,
+)
 from gkreport.review.model import OpenUnit, Review, TaskYear, UnitYear
 from gkreport.review.svg import trend_chart
+from gkreport.review.workbook import SHEET_TASKS, SHEET_UNITS
 
 REVIEW_TEMPLATES = ("review.md.j2", "review.html.j2")
 MAX_FINISHED_ROWS = 12  # finished tasks in the memo's table; the rest are numbered
 MAX_OPEN_ROWS = 8  # unfinished tasks in its table, overdue first
 MAX_UNIT_ROWS = 10  # units in its table: all of them, or the last ones by rank
 MAX_LOW = 3  # units named as ranking last
-MAX_NAMED = 8  # units named in a sentence before "等N家"
 MAX_NOS = 12  # task numbers listed in a suggestion before "等"
 TASK_CHARS, REASON_CHARS = 24, 40  # two lines of the Word tables' columns
-WORKBOOK_SHEETS = {"tasks": "任务完成情况", "units": "单位考核"}  # review.workbook's sheets
 
 
 def memo_stem(review: Review) -> str:
@@ -47,12 +55,6 @@ def _nos(tasks: Iterable[TaskYear], limit: int | None = None) -> str:
 def _no(t: TaskYear) -> str:
     """Its number now, or 原N for a task removed from the plan."""
     return str(t.no) if t.no is not None else f"原{t.last_no}"
-
-
-def _names(names: list[str]) -> str:
-    if len(names) <= MAX_NAMED:
-        return "、".join(names)
-    return "、".join(names[:MAX_NAMED]) + f"等{len(names)}家"
 
 
 def _text(t: TaskYear, width: int = TASK_CHARS) -> str:
@@ -79,7 +81,8 @@ def _overview(review: Review) -> dict[str, Any]:
     done_words.append(f"按期完成{t.done_on_time}项")
     sentence += "，".join(done_words) + "。"
     if t.reverted:
-        sentence += f"另有{t.reverted}项任务曾报完成、时段末未完成。"
+        back = [x for x in review.final_tasks if x.reverted]
+        sentence += f"另有{t.reverted}项任务曾报完成、时段末未完成（序号{_nos(back)}）。"
     versions = review.versions
     if len(versions) > 1:
         changes = "；".join(
@@ -117,7 +120,7 @@ def _finished(review: Review) -> dict[str, Any]:
         sentence += f"其中{len(late)}项晚于时间节点完成（序号{_nos(late)}）。"
     rest = rows[MAX_FINISHED_ROWS:]
     more = (f"另有{len(rest)}项（序号{'、'.join(r['no'] for r in rest)}），"
-            f"见年度汇总表“{WORKBOOK_SHEETS['tasks']}”。" if rest else "")
+            f"见年度汇总表“{SHEET_TASKS}”。" if rest else "")
     return {"count": len(done), "sentence": sentence, "rows": rows[:MAX_FINISHED_ROWS],
             "more": more}
 
@@ -159,7 +162,7 @@ def _open(review: Review) -> dict[str, Any]:
                 + "，主要情况如下：" if tasks else "时段末各项任务均已完成。")
     rest = rows[MAX_OPEN_ROWS:]
     more = (f"另有{len(rest)}项（序号{'、'.join(r['no'] for r in rest)}），"
-            f"见年度汇总表“{WORKBOOK_SHEETS['tasks']}”。" if rest else "")
+            f"见年度汇总表“{SHEET_TASKS}”。" if rest else "")
     return {"count": len(tasks), "overdue": len(overdue), "sentence": sentence,
             "rows": rows[:MAX_OPEN_ROWS], "more": more}
 
@@ -176,29 +179,30 @@ def _units(review: Review) -> dict[str, Any]:
     units = review.units
     full = [u.name for u in units if u.score >= 100]
     everyone = len(units) <= MAX_UNIT_ROWS
-    shown = list(units) if everyone else list(units[-MAX_UNIT_ROWS:])
+    # the last ones by rank, ties kept whole
+    shown = list(units) if everyone else [u for u in units if u.rank >= units[-MAX_UNIT_ROWS].rank]
     year = [(p, u.name, x[1] if x and x[0] else None, x[2] if x else 0)
             for u in units for p, x in zip(review.periods, u.by_period, strict=True) if x]
     flagged = cards(year)
     red = [u for u, (card, _) in flagged.items() if card == RED_CARD]
     yellow = [u for u, (card, _) in flagged.items() if card != RED_CARD]
     ranking = (f"按“按时报送、一次通过、按期完成”综合计分（满分100分，计算方法见年度汇总表"
-               f"“{WORKBOOK_SHEETS['units']}”），"
-               + (f"{len(full)}家单位得满分" + (f"（{_names(full)}）" if len(full) <= MAX_NAMED
+               f"“{SHEET_UNITS}”），"
+               + (f"{len(full)}家单位得满分" + (f"（{units_list(full)}）" if len(full) <= MAX_UNITS_LISTED
                                                  else "") if full else "没有单位得满分") + "。")
-    low = [u for u in units[-MAX_LOW:] if units and u.score < units[0].score]
-    if low and len(units) > MAX_LOW:
+    low = review.ranked_last(MAX_LOW)
+    if low:
         ranking += ("排名靠后的单位有：" + "、".join(f"{u.name}（{u.score:.1f}分）"
                                               for u in low) + "。")
     cards_sentence = ""
     if red:
-        cards_sentence += f"逾期报送{RED_CARD_LATE}期及以上的单位（红牌）：{_names(red)}。"
+        cards_sentence += f"逾期报送{RED_CARD_LATE}期及以上的单位（红牌）：{units_list(red)}。"
     if yellow:
         cards_sentence += (f"被退回修改{YELLOW_CARD_RETURNED}期及以上的单位（黄牌）："
-                           f"{_names(yellow)}。")
+                           f"{units_list(yellow)}。")
     note = (f"下表按排名列出全部{len(units)}家单位。" if everyone else
             f"下表列出排名最后的{len(shown)}家单位，全部单位见年度汇总表"
-            f"“{WORKBOOK_SHEETS['units']}”。")
+            f"“{SHEET_UNITS}”。")
     return {"ranking": ranking, "cards": cards_sentence, "red": red, "yellow": yellow,
             "rows": [_unit_row(u) for u in shown], "full": len(full),
             "table_note": note if units else ""}
@@ -216,10 +220,10 @@ def _trend(review: Review) -> dict[str, Any]:
     first, last = review.by_period[0], review.by_period[-1]
     rates = [p.on_time / p.expected for p in review.by_period if p.expected]
     if len(review.by_period) > 1:
-        sentence = (f"从{first.period.label}到{last.period.label}，已完成任务"
-                    + _change(first.by_status[Status.DONE], last.by_status[Status.DONE])
-                    + "，滞后任务"
-                    + _change(first.by_status[Status.BEHIND], last.by_status[Status.BEHIND]))
+        sentence = "".join(
+            f"{lead}{_change([p.by_status[s] for p in review.by_period])}"
+            for lead, s in ((f"从{first.period.label}到{last.period.label}，已完成任务",
+                             Status.DONE), ("，滞后任务", Status.BEHIND)))
     else:
         sentence = (f"{first.period.label}已完成任务{first.by_status[Status.DONE]}项、"
                     f"滞后{first.by_status[Status.BEHIND]}项")
@@ -232,14 +236,15 @@ def _trend(review: Review) -> dict[str, Any]:
     return {"rows": rows, "sentence": sentence, "chart": trend_chart(review)}
 
 
-def _change(before: int, after: int) -> str:
-    """由3项增至5项 / 由5项减至3项 / 保持3项."""
+def _change(counts: list[int]) -> str:
+    """由3项增至5项 / 由5项减至3项 / 保持3项 / 期间有增减、期末仍为3项, first period to last."""
+    before, after = counts[0], counts[-1]
     if before == after:
-        return f"保持{after}项"
+        return f"保持{after}项" if len(set(counts)) == 1 else f"期间有增减、期末仍为{after}项"
     return f"由{before}项{'增至' if after > before else '减至'}{after}项"
 
 
-def _suggestions(review: Review, open_: dict[str, Any], units: dict[str, Any],
+def _suggestions(review: Review, units: dict[str, Any],
                  ) -> list[dict[str, str]]:
     year = review.span.year
     tasks = [t for t in review.final_tasks if not t.done]
@@ -253,13 +258,13 @@ def _suggestions(review: Review, open_: dict[str, Any], units: dict[str, Any],
                    + (f"，其中逾期的{len(overdue)}项（序号{_nos(overdue, MAX_NOS)}）发函督办"
                       if overdue else "") + "。")
     if units["red"]:
-        out.append(f"对逾期报送较多的单位（{_names(units['red'])}）通报提醒，纳入年度考核。")
+        out.append(f"对逾期报送较多的单位（{units_list(units['red'])}）通报提醒，纳入年度考核。")
     if units["yellow"]:
-        out.append(f"对填报表多次被退回修改的单位（{_names(units['yellow'])}）加强填报培训，"
+        out.append(f"对填报表多次被退回修改的单位（{units_list(units['yellow'])}）加强填报培训，"
                    "提高一次通过率。")
     missing = [u.name for u in review.units if u.missing]
     if missing:
-        out.append(f"{len(missing)}家单位有未报送的期次（{_names(missing)}），请其落实专人负责按月报送。")
+        out.append(f"{len(missing)}家单位有未报送的期次（{units_list(missing)}），请其落实专人负责按月报送。")
     out.append(f"总结本年度月度调度经验，{year + 1}年继续按月汇总通报各项任务推进情况。"
                if _year_closed(review) else
                "持续做好月度调度，按月汇总通报各项任务推进情况，确保全年任务按期完成。")
@@ -290,7 +295,7 @@ def review_context(review: Review) -> dict[str, Any]:
         "overview": _overview(review), "finished": _finished(review), "open": open_,
         "units": units, "trend": _trend(review),
         "suggestions_title": "明年工作建议" if _year_closed(review) else "下步工作建议",
-        "suggestions": _suggestions(review, open_, units), "method": list(review.method),
+        "suggestions": _suggestions(review, units), "method": list(review.method),
         "review": review.to_json(),
     }
 

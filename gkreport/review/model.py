@@ -134,9 +134,9 @@ class TaskYear:
 
     @property
     def on_time(self) -> bool | None:
-        """Completed no later than its deadline's month (None: not completed, or no deadline
-        and so never late)."""
-        if self.completed_in is None:
+        """Completed no later than its deadline's month (None: not completed at the end,
+        even if it was once; True with no deadline, never late)."""
+        if self.completed_in is None or not self.done:
             return None
         d = self.deadline
         return True if d is None else self.completed_in <= Period(d.year, d.month)
@@ -176,10 +176,6 @@ class UnitYear:
     @property
     def first_pass_rate(self) -> float | None:
         return self.first_pass / self.submitted if self.submitted else None
-
-    @property
-    def returned_periods(self) -> int:
-        return sum(1 for x in self.by_period if x is not None and x[2])
 
     def cell(self, i: int) -> str:
         """报送明细 of period i: 按时 / 逾期N天 / 未报送 (已报送 when the ledger has no time),
@@ -279,6 +275,15 @@ class Review:
         months = first.label if first == last else f"{first.label}至{last.month}月"
         gaps = "、".join(f"{p.month}月" for p in self.gaps)
         return f"已汇总{months}共{len(self.periods)}期" + (f"（{gaps}未汇总）" if gaps else "")
+
+    def ranked_last(self, n: int) -> tuple[UnitYear, ...]:
+        """The n units ranked last and every unit tied with them (a tie is never cut), less
+        those with the top score; none when there are no more than n units."""
+        units = self.units
+        if len(units) <= n:
+            return ()
+        cut = units[-n].rank
+        return tuple(u for u in units if u.rank >= cut and u.score < units[0].score)
 
     @property
     def final_tasks(self) -> tuple[TaskYear, ...]:

@@ -9,10 +9,10 @@ from typing import Any
 from gkreport.core.model import REPORTABLE
 from gkreport.render.workbook import CHART_COLOUR
 from gkreport.review.model import Review
+from gkreport.review.workbook import ON_TIME_HEX as RATE_COLOUR
 
 LEFT, TOP, HEIGHT = 44, 16, 180  # plot area: left edge, top edge, height
 SLOT_MAX, PLOT_WIDTH = 56, 520  # a period's width at most, and the plot's at most
-RATE_COLOUR = "#4472C4"  # as the workbook's on-time line
 
 
 def trend_chart(review: Review) -> dict[str, Any]:

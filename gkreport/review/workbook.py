@@ -17,6 +17,7 @@ from gkreport.render.workbook import (
     Cell,
     Col,
     chart_font,
+    col_index,
     column_letter,
 )
 from gkreport.review.model import Review
@@ -74,10 +75,6 @@ def figures(review: Review) -> list[tuple[str, Cell]]:
         ("首个期次", str(review.periods[0])), ("最后期次", str(review.last)),
         ("其间未汇总的月份", gaps), ("计划版本数", len(review.versions)),
     ]
-
-
-def _col(cols: tuple[Col, ...], header: str) -> int:
-    return next(i for i, c in enumerate(cols) if c.header == header)
 
 
 def _cell_rule(book: Book, ws: Any, span: tuple[int, int, int, int], criteria: str,
@@ -215,11 +212,11 @@ def _tasks(book: Book, review: Review) -> None:
                      *(s.value if s else "" for s in t.statuses), change])
     first, last = book.table(ws, cols, rows)
     ws.freeze_panes(first, 3)
-    status, late, timely = (_col(cols, h) for h in ("最终状态", OVERDUE, "按期完成"))
+    status, late, timely = (col_index(cols, h) for h in ("最终状态", OVERDUE, "按期完成"))
     book.flag_rule(ws, first, last, status, f'=${column_letter(late)}{first + 1}="是"',
                    Colour.RED)
     book.status_rules(ws, first, last, status)
-    grid = _col(cols, str(periods[0]))
+    grid = col_index(cols, str(periods[0]))
     book.status_rules(ws, first, last, grid, grid + len(periods) - 1)
     _cell_rule(book, ws, (first, late, last, late), "==", '"是"', book.warn[Colour.RED])
     _cell_rule(book, ws, (first, timely, last, timely), "==", '"是"', book.warn[Colour.GREEN])
@@ -258,15 +255,12 @@ def _units(book: Book, review: Review) -> None:
          float(u.score)] for u in review.units]
     first, last = book.table(ws, UNIT_COLS, rows, top=top)
     ws.freeze_panes(first, 2)
-    score = _col(UNIT_COLS, "得分")
-    if last >= first:
-        ws.conditional_format(first, score, last, score, {
-            "type": "data_bar", "bar_color": "#63BE7B", "bar_solid": True,
-            "min_type": "num", "min_value": 0, "max_type": "num", "max_value": 100})
+    score = col_index(UNIT_COLS, "得分")
+    book.progress_bar(ws, first, last, score)
     for header, fmt in ((SubmissionState.MISSING.value, book.missing),
                         ("逾期报送", book.warn[Colour.RED]),
                         ("退回轮次", book.warn[Colour.YELLOW])):
-        c = _col(UNIT_COLS, header)
+        c = col_index(UNIT_COLS, header)
         _cell_rule(book, ws, (first, c, last, c), ">", 0, fmt)
 
 
@@ -290,7 +284,7 @@ def _submissions(book: Book, review: Review) -> None:
     _cell_rule(book, ws, span, "begins with", "按时", book.warn[Colour.GREEN])
     _cell_rule(book, ws, span, "begins with", OVERDUE, book.warn[Colour.RED])
     _cell_rule(book, ws, span, "begins with", SubmissionState.MISSING.value, book.missing)
-    c = _col(cols, "退回轮次")
+    c = col_index(cols, "退回轮次")
     _cell_rule(book, ws, (first, c, last, c), ">", 0, book.warn[Colour.YELLOW])
 
 
