@@ -246,9 +246,18 @@ def check_late_tasks(text: str, report: Report) -> int:
         assert "本期无逾期或滞后事项。" in text and not m
         return 0
     assert (int(m.group(1)), int(m.group(2))) == (overdue, len(late) - overdue)
-    rows = re.findall(r"^\|\s*(\d+)\s*\|.*\|\s*(逾期|滞后)\s*\|[^|]*\|?\s*$", text, re.M)
+    rows = re.findall(r"^\|\s*(\d+)\s*\|.*\|\s*(逾期|滞后|到期未完成)\s*\|[^|]*\|?\s*$",
+                      text, re.M)
     shown = [int(no) for no, _ in rows]
-    assert [label for _, label in rows] == ["逾期" if late[n].overdue else "滞后" for n in shown]
+
+    def label(t: TaskResult) -> str:  # 到期未完成 in its deadline's month, 逾期 after
+        d = t.task.deadline.date
+        if not t.overdue:
+            return "滞后"
+        return "到期未完成" if d and (d.year, d.month) == (report.period.year,
+                                                           report.period.month) else "逾期"
+
+    assert [label for _, label in rows] == [label(late[n]) for n in shown]
     assert len(shown) == min(len(late), MAX_DELAY_ROWS)
     assert shown == sorted(shown, key=lambda n: (not late[n].overdue, n))  # overdue first
     # the most important: every overdue task the table has room for

@@ -27,7 +27,7 @@ from gkreport.core.model import (
 from gkreport.core.report import Report, Summary, TaskResult
 from gkreport.core.xlsx import atomic_path, write_text_atomic
 from gkreport.render.memodocx import docx_bytes
-from gkreport.render.notice import Notice, notice_context, unit_lists
+from gkreport.render.notice import Notice, notice_context
 from gkreport.render.templating import render_template, template_env
 from gkreport.render.wording import (
     cn_date,
@@ -394,14 +394,17 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None,
     Keys: title, plan_title, period, period_label, period_end, intro, overview (statuses,
     units, sentences), chart (SVG geometry), mom (None without a previous period),
     categories, categories_sentence, highlights, delays (every late task), delay_rows (the
-    few the memo's table shows), delays_more, delay_details, delays_sentence, issues,
-    suggestions, missing_units, fix_units, missing_line, fix_line, annex (too many units to
-    name in the body: their lists go to an 附件 page), annex_title, annex_lines, summary.
+    few the memo's table shows), delays_more, delays_sentence, issues, suggestions,
+    missing_units, fix_units, missing_line, fix_line, annex (too many units to name in the
+    body: their lists go to an 附件 page), annex_title, annex_lines, summary, notice (the
+    notice's own keys, see `notice_context`), reverted (completions taken back).
     `annotated` maps a unit to its 退回修改/ copy, named in the notice.
     """
     s = report.summary
     overview = _overview(report, s)
-    missing, fix = unit_lists(report, annotated or {}, notice)
+    note = notice_context(report, notice, annotated or {})
+    missing, fix = note["missing"], note["fix"]
+    reverted = _reverted(report)
     annex = len(missing) + len(fix) > MAX_UNITS_INLINE
     plan_title = report.plan.title
     delays = _delays(report)
@@ -431,7 +434,7 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None,
         "delays_sentence": (f"本期逾期{overview['overdue']}项、滞后（未逾期）"
                             f"{len(delays) - overview['overdue']}项，"
                             + ("主要情况如下：" if delays_more else "具体如下：") if delays
-                            else "本期无逾期或滞后事项。") + _reverted(report)["sentence"],
+                            else "本期无逾期或滞后事项。") + reverted["sentence"],
         "issues": _issues(report, s, delays),
         "suggestions": _suggestions(report, s, annex),
         "missing_units": missing,
@@ -444,8 +447,8 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None,
         "annex": annex,
         "annex_title": "未报送单位和需修改单位名单",
         "summary": s.to_json(),
-        "notice": notice_context(report, notice, annotated or {}),
-        "reverted": _reverted(report),
+        "notice": note,
+        "reverted": reverted,
     }
 
 

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gkreport.core.model import SubmissionState
+from gkreport.core.model import SubmissionState, group
 from gkreport.core.problems import Problem
 from gkreport.core.report import Report, UnitResult
 from gkreport.ledger import RED_CARD, RED_CARD_LATE, YELLOW_CARD_RETURNED
@@ -56,12 +58,12 @@ def _copy_note(annotated: Mapping[str, Path], unit: str) -> str:
     return plain_text(getattr(annotated, "notes", {}).get(unit, "").removesuffix(OFFICE_HINT))
 
 
-def _to_fix(report: Report, u: UnitResult, annotated: Mapping[str, Path],
+def _to_fix(u: UnitResult, errors: Sequence[Problem], annotated: Mapping[str, Path],
             cards: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
     # The errors of the file the count is about (the accepted form), as consolidate counts
-    # them: a refused older form's problems are not listed here.
-    problems = [_problem_line(p) for p in report.problems if p.unit == u.unit.name
-                and p.is_error and (not p.file or p.file == u.file)]
+    # them: a refused older form's problems are not listed here. Only those shown are worded.
+    problems = [_problem_line(p) for p in islice(
+        (p for p in errors if not p.file or p.file == u.file), MAX_NOTICE_PROBLEMS)]
     path = annotated.get(u.unit.name)
     # By its name only: the office forwards the file; its folder means nothing to the unit.
     returned = path.name if path else PurePosixPath(u.file).name
@@ -69,9 +71,9 @@ def _to_fix(report: Report, u: UnitResult, annotated: Mapping[str, Path],
             "file": plain_text(PurePosixPath(u.file).name), "returned": plain_text(returned),
             # Comments to point the unit to: a copy made, and marked (not the file as it came).
             "annotated": bool(path) and u.unit.name not in getattr(annotated, "unmarked", ()),
-            "problems": problems[:MAX_NOTICE_PROBLEMS],
+            "problems": problems,
             "note": _copy_note(annotated, u.unit.name),
-            "more": max(u.errors - len(problems[:MAX_NOTICE_PROBLEMS]), 0),
+            "more": max(u.errors - len(problems), 0),
             "card": cards.get(u.unit.name)}
 
 
@@ -80,7 +82,8 @@ def unit_lists(report: Report, annotated: Mapping[str, Path], notice: Notice | N
     """(units not reported, units whose forms must be corrected), in registry order."""
     cards = notice.cards if notice else {}
     missing = [_missing(u, cards) for u in report.units if u.state is SubmissionState.MISSING]
-    fix = [_to_fix(report, u, annotated, cards) for u in report.units
+    errors = group((p for p in report.problems if p.is_error), attrgetter("unit"))
+    fix = [_to_fix(u, errors.get(u.unit.name, ()), annotated, cards) for u in report.units
            if u.state is SubmissionState.NEEDS_FIX]
     return missing, fix
 
