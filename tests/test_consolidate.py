@@ -372,11 +372,13 @@ def test_previous_period_follows_tasks_by_their_text(tmp_path):
     # task 3 was numbered 13 in May: the same task (丙街道 done, 丁镇 not reporting: 按计划推进)
     assert (result(r, 3).status, result(r, 3).previous_status, result(r, 3).change) == (
         ON, ON, "")
-    assert trend(r, 3) == {april: NOT, may: ON, JUNE: result(r, 3).status}
+    assert trend(r, 3) == {april: NOT, may: ON, JUNE: ON}
     # task 1's text was not in May's plan: 新增 again in June, its April status kept
     assert (result(r, 1).previous_status, result(r, 1).change, result(r, 1).new) == (
         None, "新增", True)
-    assert trend(r, 1) == {april: ON, JUNE: result(r, 1).status}
+    # nobody reported it in June: both units' April reports are carried (沿用上期)
+    assert trend(r, 1) == {april: ON, JUNE: ON}
+    assert result(r, 1).carried_units == ("区甲局", "区乙局")
     # May's reworded task ends its row in June: removed from the plan
     gone = next(row for row in r.trend if row.no is None)
     assert (gone.text, gone.statuses, gone.removed) == ("改后任务1", {may: BEHIND}, JUNE)

@@ -25,14 +25,22 @@ runner = CliRunner()
 JUNE = Period(2025, 6)
 
 
-@pytest.fixture
-def june(workspace: Path) -> Path:
-    """The bundled May and June, consolidated once (the outputs a full disk must not spoil)."""
+@pytest.fixture(scope="module")
+def consolidated_june(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled May and June, consolidated once for the module."""
+    ws = tmp_path_factory.mktemp("june") / "ws"
     for month in ("2025-05", "2025-06"):
-        shutil.copytree(ROOT / "input" / month, workspace / "input" / month)
-    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(workspace)])
+        shutil.copytree(ROOT / "input" / month, ws / "input" / month)
+    shutil.copy(ROOT / "input" / "任务分解表.xlsx", ws / "input" / "任务分解表.xlsx")
+    r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws)])
     assert r.exit_code == 0, r.output
-    return workspace
+    return ws
+
+
+@pytest.fixture
+def june(consolidated_june: Path, tmp_path: Path) -> Path:
+    """A fresh copy of it per test (the outputs a full disk must not spoil)."""
+    return Path(shutil.copytree(consolidated_june, tmp_path / "ws"))
 
 
 def state(ws: Path) -> dict[str, str]:
@@ -141,9 +149,18 @@ def test_markdown_and_html_in_unit_text_stay_text(plan, tmp_path: Path) -> None:
     from dataclasses import replace
 
     from gkreport.consolidate import consolidate
-    from gkreport.core.model import Entry, FileCounts, Returns, RowCounts, Status, Submission
+    from gkreport.core.model import (
+        Entry,
+        FileCounts,
+        Returns,
+        RowCounts,
+        Status,
+        Submission,
+        SubmissionState,
+    )
+    from gkreport.render.wording import md_escape
 
-    from .factories import render_memo, render_notice
+    from .factories import rebuild, render_memo, render_notice
 
     t = plan.tasks[8]  # task 9, due in April: overdue in June, its reasons quoted
     entries = tuple(Entry(task_no=t.no, unit=u, status=Status.BEHIND, raw_status="滞后",
@@ -155,9 +172,14 @@ def test_markdown_and_html_in_unit_text_stay_text(plan, tmp_path: Path) -> None:
                             read_at="2025-07-01T09:00:00") for e in entries)
     report = consolidate(plan, Returns(JUNE, entries, subs, (), FileCounts(len(subs), len(subs)),
                                        RowCounts(len(entries), len(entries))), JUNE)
+    # a registry name too: the first unit not reported is listed in the notice by it
+    gone = next(i for i, u in enumerate(report.units) if u.state is SubmissionState.MISSING)
+    weird = replace(report.units[gone].unit, name="区<b>局</b>[x](y)")
+    report = rebuild(report, units=tuple(replace(u, unit=weird) if i == gone else u
+                                         for i, u in enumerate(report.units)))
     md, html, _docx = render_memo(report, tmp_path)
-    weird = replace(plan.units[0], name="区<b>局</b>[x](y)")  # a registry name too
     notice = render_notice(report, tmp_path)
+    assert md_escape(weird.name) in notice.read_text(encoding="utf-8")
     for text in (md.read_text(encoding="utf-8"), notice.read_text(encoding="utf-8")):
         # every markup character escaped: no link, image or tag a viewer would act on
         assert not re.search(r"(?<!\\)\]\(", text) and not re.search(r"(?<!\\)!\[", text)
@@ -165,7 +187,6 @@ def test_markdown_and_html_in_unit_text_stay_text(plan, tmp_path: Path) -> None:
     page = html.read_text(encoding="utf-8")
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;" in page
-    assert weird.name  # (the registry's names go through the same filter: md_escape)
 
 
 def test_the_terminal_shows_unit_text_as_text(june: Path, blank_forms, plan) -> None:
@@ -249,8 +270,17 @@ def test_the_workbook_process_killed_leaves_the_period_as_it_was(june: Path, mon
 
 def test_without_fork_the_outputs_are_the_same(june: Path, monkeypatch) -> None:
     """Windows and macOS write the workbook in the one process: same files, same history."""
+    import os
+
+    from gkreport.intake import ingest
+
+    def no_fork() -> int:
+        raise AssertionError("GKREPORT_NO_FORK must not fork a worker")
+
     before = state(june)
     monkeypatch.setenv("GKREPORT_NO_FORK", "1")
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 10**9)  # the reading pool is not this switch
     r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(june)])
     assert r.exit_code == 0, r.output
     assert state(june) == before

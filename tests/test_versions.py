@@ -81,7 +81,6 @@ def test_plan_diff_shows_the_change(ws: Path) -> None:
 
 
 def test_old_july_forms_are_read_row_by_row(ws: Path) -> None:
-    r = runner.invoke(app, ["plan", "diff", "-w", str(ws)])  # before July: against June
     r = runner.invoke(app, ["consolidate", "-p", "2025-07", "-w", str(ws)])
     assert r.exit_code == 0, r.output
     s = json.loads((ws / "output" / "2025-07" / "summary.json").read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ from .factories import SMALL_TASKS, fill_unit_form, small_workspace
 DONE, ON, BEHIND, NOT = Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.NOT_STARTED
 runner = CliRunner()
 MONTHS = [Period(2025, m) for m in range(3, 13)]
+DEC = MONTHS[-1]
 NO_RETURNS = Period(2025, 11)  # nobody returned anything in November
 CAUGHT_UP = Period(2025, 8)  # returned, but only consolidated when September is
 DEADLINES = {1: date(2025, 12, 31), 2: date(2025, 4, 30), 3: date(2025, 9, 30), 4: None,
@@ -70,6 +71,22 @@ def expected_status(no: int, p: Period) -> tuple[Status, bool]:
     if not any(r in (DONE, ON, BEHIND) for r in reports):
         return NOT, False
     return ON, False
+
+
+def expected_colour(no: int, p: Period) -> str | None:
+    """三色预警 (README "状态与预警"): 红 overdue; 黄 behind; 蓝 due within 30 days after
+    the period; 绿 done."""
+    from datetime import timedelta
+
+    status, overdue = expected_status(no, p)
+    due = DEADLINES[no]
+    if overdue:
+        return "红"
+    if status is BEHIND:
+        return "黄"
+    if status is not DONE and due is not None and p.end < due <= p.end + timedelta(days=30):
+        return "蓝"
+    return "绿" if status is DONE else None
 
 
 @pytest.fixture(scope="module")
@@ -124,17 +141,21 @@ def test_every_task_status_follows_the_rules(year: Path, p: Period) -> None:
     # carried reports: every (unit, task) with no report of its own this month but an earlier one
     carried = sum(effective(u, no, p)[1] is not None for no, us in UNITS_OF.items() for u in us)
     assert s["rows"]["carried"] == carried
-    assert set(s["colours"]) == {"红", "黄", "蓝", "绿"}
+    colours = [expected_colour(no, p) for no in UNITS_OF]
+    assert [rows[no]["预警"] for no in UNITS_OF] == colours
+    assert s["colours"] == {c: colours.count(c) for c in ("红", "黄", "蓝", "绿")}
 
 
 def test_finished_work_is_not_forgotten_in_december(year: Path) -> None:
     s = summary(year, Period(2025, 12))
     assert "区乙局" in s["units"]["missing"]  # still 未报送 in the submission figures
-    assert s["tasks"]["已完成"] == 4  # its finished tasks 1 and 5 stay done; 4 is ongoing
+    # its finished tasks 1 and 5 stay done (carried); 4 is ongoing
+    assert s["tasks"]["已完成"] == sum(expected_status(no, DEC)[0] is DONE for no in UNITS_OF)
     detail = openpyxl.load_workbook(year / "output" / "2025-12" / "汇总表_2025-12.xlsx")["单位填报明细"]
     rows = [r for r in detail.iter_rows(values_only=True) if r[2] == "区乙局"]
-    assert {(r[0], r[3], r[9]) for r in rows} == {(1, "已完成", "沿用上期（2025-10）"),
-                                                  (5, "已完成", "沿用上期（2025-10）")}
+    carried = {(no, effective("区乙局", no, DEC)) for no in (1, 5)}
+    assert {(r[0], r[3], r[9]) for r in rows} == {
+        (no, status.value, f"沿用上期（{made}）") for no, (status, made) in carried}
 
 
 def test_a_deadline_in_the_period_is_due_in_it(year: Path) -> None:
