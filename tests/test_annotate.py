@@ -82,3 +82,21 @@ def test_annotated_names_never_collide(plan: Plan, blank_forms: dict[str, Path],
         assert path.name == form_filename(unit, PERIOD).replace(f"_{PERIOD}_填报表", "")
         assert openpyxl.load_workbook(path)["填报表"]["H6"].comment is not None
     assert out["甲_乙办"].name == "甲_乙办.xlsx"
+
+
+def test_a_copy_that_cannot_be_made_is_never_an_xlsx_of_other_bytes(tmp_path: Path) -> None:
+    """退回修改/ holds .xlsx files only: an .xls or .ods neither way could copy is not sent
+    back as it came under an .xlsx name (Excel would refuse it); an .xlsx is."""
+    from gkreport.core.problems import problem
+    from gkreport.render.annotate import OFFICE_HINT, UNMARKED, annotate_file
+
+    bad = [problem("unknown-status", file="x", sheet="填报表", cell="H6", value="？")]
+    for suffix in (".xls", ".ods", ".xlsx"):
+        source = tmp_path / f"坏{suffix}"
+        source.write_bytes(b"not a spreadsheet at all" * 10)
+        target = tmp_path / f"copy{suffix}.xlsx"
+        note = annotate_file(source, bad, target)
+        if suffix == ".xlsx":
+            assert note == UNMARKED + OFFICE_HINT and target.read_bytes() == source.read_bytes()
+        else:
+            assert note.startswith("未能生成退回件") and not target.exists()

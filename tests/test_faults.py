@@ -371,3 +371,22 @@ def test_consolidate_killed_mid_run_leaves_the_period_and_no_worker_behind(june:
     r = runner.invoke(app, ["consolidate", "-p", "2025-06", "-w", str(june)])
     assert r.exit_code == 0, r.output
     assert state(june) == before and not list((june / "output").rglob(".~*"))
+
+
+def test_an_os_error_without_a_file_name_says_so() -> None:
+    """A full disk found by write() carries no file name: the message must not name "."."""
+    import errno
+
+    from gkreport.core.xlsx import UNKNOWN_PATH, os_failure
+
+    for err in (errno.ENOSPC, errno.EACCES, errno.EIO):
+        [p] = os_failure("", OSError(err, "oops")).problems
+        assert UNKNOWN_PATH in p.message and " ." not in p.message and "写入 ." not in p.message
+
+
+def test_markdown_escaping_is_not_offered_to_html_templates(tmp_path: Path) -> None:
+    """md_cell returns Markup: in an HTML template it would switch autoescape off."""
+    from gkreport.render.templating import template_env
+
+    env = template_env(tmp_path)
+    assert "md_cell" in env.text.filters and "md_cell" not in env.html.filters

@@ -64,7 +64,7 @@ def _guard(debug: bool) -> Iterator[None]:
             raise
         from gkreport.core.xlsx import os_failure
 
-        _fail(os_failure(exc.filename or "", exc).problems)
+        _fail(os_failure(exc.filename or exc.filename2 or "", exc).problems)
     except Exception as exc:  # noqa: BLE001 - last line of defence for users
         if debug:
             raise

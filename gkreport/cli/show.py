@@ -11,11 +11,13 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gkreport.core.model import STATUS_COLOUR, Colour, Status
 from gkreport.core.problems import Problem
-from gkreport.core.report import TaskResult
+
+if TYPE_CHECKING:
+    from gkreport.core.report import TaskResult
 
 # The terminal's names for the warning colours; which status carries which colour is the
 # model's one table (STATUS_COLOUR), shared with the workbook and the memo.

@@ -42,15 +42,21 @@ def row_height(lines: int) -> float:
     return min(LINE_HEIGHT * lines + 4, MAX_ROW_HEIGHT)
 
 
+UNKNOWN_PATH = "（文件名未知）"
+
+
 def os_failure(path: Path | str, exc: BaseException) -> GkreportError:
     """What an operating-system error writing or reading `path` means, in words the office
     can act on: a full disk (the history and the last outputs are kept as they were), no
     permission on a folder, a file held open by Excel or WPS, or gone."""
     cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else exc
     code = getattr(cause, "errno", None)
-    path = Path(path)
+    # An error without a file name (a write to a full disk fails in write(), not open()) is
+    # said so, not shown as "." (Path("") is the current folder).
+    path = Path(path) if str(path) else Path(UNKNOWN_PATH)
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return GkreportError(problem("disk-full", file=str(path), path=str(path.parent)))
+        folder = path.parent if path.name != UNKNOWN_PATH else path
+        return GkreportError(problem("disk-full", file=str(path), path=str(folder)))
     if isinstance(cause, FileNotFoundError):
         return GkreportError(problem("path-missing", file=str(path), path=str(path)))
     if isinstance(cause, PermissionError) and not path.is_file():

@@ -147,6 +147,8 @@ def annotate_file(source: Path, problems: list[Problem], target: Path) -> str:
         return "；".join(notes)
     if source.suffix.lower() == ".xlsm":
         return "未能生成退回件（原文件含宏，不原样退回）" + OFFICE_HINT
+    if source.suffix.lower() != ".xlsx":  # copies are .xlsx: an .xls/.ods as it came is not one
+        return "未能生成退回件（原文件无法转换为 .xlsx）" + OFFICE_HINT
     target.write_bytes(data)
     return UNMARKED + OFFICE_HINT
 

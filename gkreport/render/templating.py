@@ -48,8 +48,9 @@ class Templates:
                   "keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
         self.html = Environment(autoescape=True, **common)
         self.text = Environment(autoescape=False, finalize=_finalize_md, **common)
-        for env in (self.html, self.text):
-            env.filters["md_cell"] = _md_cell
+        # Markdown's escaping, for Markdown only: in HTML it would be Markup that bypasses
+        # autoescape (a workspace's HTML template using it would print unit text raw).
+        self.text.filters["md_cell"] = _md_cell
 
     def get_template(self, name: str) -> Any:
         env = self.html if name.endswith(_HTML_SUFFIXES) else self.text
