@@ -307,7 +307,7 @@ def run_memo(paths: Paths, period: Period, *, today: date | None = None) -> Cons
     contents as stored): the forms and the plan file are not read again."""
     from gkreport.consolidate import consolidate
     from gkreport.core.model import SubmissionState
-    from gkreport.render.annotate import unit_stem
+    from gkreport.render.annotate import found_copies, unit_stem
     from gkreport.render.memo import render_all
 
     year = year_of(paths, period)
@@ -318,8 +318,8 @@ def run_memo(paths: Paths, period: Period, *, today: date | None = None) -> Cons
     out = paths.period_out(period)
     back = out / RETURNED_DIR
     # The annotated copies written by that period's consolidate, keyed by unit as annotate does.
-    annotated = {u.unit.name: f for u in report.units for f in sorted(back.glob(
-        f"{unit_stem(u.unit.name, period)}.xls*")) if u.state is SubmissionState.NEEDS_FIX}
+    annotated = found_copies(back, {u.unit.name: unit_stem(u.unit.name, period)
+                                    for u in report.units if u.state is SubmissionState.NEEDS_FIX})
     with run_lock(paths):
         written = render_all(report, out, templates=templates_dir(paths), annotated=annotated,
                              notice=_notice(year, report, today))

@@ -390,3 +390,19 @@ def test_markdown_escaping_is_not_offered_to_html_templates(tmp_path: Path) -> N
 
     env = template_env(tmp_path)
     assert "md_cell" in env.text.filters and "md_cell" not in env.html.filters
+
+
+def test_memo_tells_a_unit_with_an_unmarked_copy_what_consolidate_told_it(june: Path) -> None:
+    """memo re-renders the notice from the history and 退回修改/: a copy that is the unit's
+    file as it came (no comments) is not called annotated, as consolidate said of it."""
+    back = june / "output" / "2025-06" / "退回修改"
+    copy = sorted(back.glob("*.xlsx"))[0]
+    unit = copy.stem
+    shutil.copy(next((june / "input" / "2025-06").glob(f"{unit}*.xlsx")), copy)  # as it came
+    r = runner.invoke(app, ["memo", "-p", "2025-06", "-w", str(june)])
+    assert r.exit_code == 0, r.output
+    notice = (june / "output" / "2025-06" / "催报通知_2025-06.md").read_text(encoding="utf-8")
+    line = next(x for x in notice.splitlines() if f". {unit}：" in x)
+    assert f"请按下列问题修改原报送文件“{copy.name}”" in line and "批注" not in line
+    others = [x for x in notice.splitlines() if "发现错误" in x and f". {unit}：" not in x]
+    assert others and all("中的批注修改" in x for x in others)

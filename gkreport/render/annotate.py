@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,27 @@ def annotate_returns(returns: Returns, folder: Path, out_dir: Path) -> Copies:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return copies
+
+
+def found_copies(out_dir: Path, stems: Mapping[str, str]) -> Copies:
+    """The copies an earlier run wrote, found again for re-rendering (key -> file stem): a
+    copy without comments is the file as it came (unmarked), as annotate_returns said then."""
+    copies = Copies()
+    for key, stem in stems.items():
+        for path in sorted(out_dir.glob(f"{stem}.xls*")):
+            copies[key] = path
+            if not _has_comments(path):
+                copies.notes[key] = UNMARKED + OFFICE_HINT
+                copies.unmarked.add(key)
+    return copies
+
+
+def _has_comments(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.startswith("xl/comments") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _name(unit: str, file: str, period: str, written: Copies, taken: set[str],
