@@ -297,8 +297,7 @@ def consolidate(plan: Plan, returns: Returns, period: Period, *, prior: Prior | 
         period=period, plan=plan, tasks=tasks, units=units, entries=tuple(entries),
         submissions=returns.submissions, problems=problems, files=returns.files, rows=rows,
         summary=summary, previous_period=prior.previous, trend=trend, trend_periods=periods,
-        skipped_files=returns.skipped_files, due=due, ledger=tuple(ledger),
-        plan_versions=tuple(dict.fromkeys([*prior.versions.values(), plan.fingerprint])))
+        skipped_files=returns.skipped_files, due=due, ledger=tuple(ledger))
 
 
 def _counts(tasks: list[TaskResult] | tuple[TaskResult, ...]) -> dict[Status, int]:

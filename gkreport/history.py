@@ -432,13 +432,10 @@ class History:
     def ledger(self, period: Period) -> list[FileRecord]:
         """Every file seen for a period, in the order first seen, in its latest state: the
         received time is its modification time when first seen, or the receipt register's."""
-        with self._read() as con:
-            if con is None:
-                return []
-            rows = con.execute(
-                "SELECT l.* FROM ledger l JOIN (SELECT min(id) AS first, max(id) AS last "
-                "FROM ledger WHERE period = ? GROUP BY name, sha256) f ON l.id = f.last "
-                "ORDER BY f.first", (str(period),)).fetchall()
+        rows = self.query(
+            "SELECT l.* FROM ledger l JOIN (SELECT min(id) AS first, max(id) AS last "
+            "FROM ledger WHERE period = ? GROUP BY name, sha256) f ON l.id = f.last "
+            "ORDER BY f.first", (str(period),))
         return [FileRecord(period=period, name=r["name"], sha256=r["sha256"], size=r["size"],
                            received=datetime.fromisoformat(r["received"]),
                            unit=r["unit"], errors=r["errors"], warnings=r["warnings"],
@@ -447,15 +444,12 @@ class History:
     def unit_year(self, year: int) -> list[tuple[Period, str, str, int | None, int]]:
         """(period, unit, state, late days, return rounds) of every consolidated period of a
         plan year: each unit's record, for reminders (督办) and reviews."""
-        with self._read() as con:
-            if con is None:
-                return []
-            rows = con.execute(
-                "SELECT u.period, u.unit, u.state, u.late_days, u.rounds FROM unit_results u "
-                "JOIN periods p ON p.period = u.period WHERE p.plan_year = ? "
-                "ORDER BY u.period, u.seq", (year,))
-            return [(Period.parse(p), unit, state, late, rounds)
-                    for p, unit, state, late, rounds in rows]
+        rows = self.query(
+            "SELECT u.period, u.unit, u.state, u.late_days, u.rounds FROM unit_results u "
+            "JOIN periods p ON p.period = u.period WHERE p.plan_year = ? "
+            "ORDER BY u.period, u.seq", (year,))
+        return [(Period.parse(p), unit, state, late, rounds)
+                for p, unit, state, late, rounds in rows]
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Rows of a read-only query on a consistent snapshot (for the analysts' frames)."""

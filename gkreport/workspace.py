@@ -100,8 +100,8 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
             for u in t.expected_units:
                 e = year.prior.report_of(t, u)
                 if e is not None:  # its own latest report: "(4月)" when older than last month
-                    when = "" if e.carried_from == period.previous else \
-                        f"（{e.carried_from.month}月）" if e.carried_from else ""
+                    when = ("" if e.carried_from == period.previous
+                            else f"（{e.carried_from.month}月）")  # type: ignore[union-attr]
                     previous[(t.no, u)] = (f"{e.status.value}{when}", e.note)
         return write_forms(year.plan, period, paths.forms(period), units=units or None,
                            password=password, due=due, previous=previous,

@@ -21,7 +21,6 @@ class Prior:
     """The consolidated periods of a plan year before a period, in the current plan's terms."""
 
     periods: tuple[Period, ...] = ()  # oldest first
-    versions: dict[Period, str] = field(default_factory=dict)  # period -> plan fingerprint
     statuses: dict[Period, dict[str, Status]] = field(default_factory=dict)  # task key -> status
     tasks: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # key -> last (no, cat, text)
     # (task key, unit as the current plan names it) -> its latest own report, carried_from
@@ -60,7 +59,7 @@ def build_prior(plan: Plan, rows: YearRows) -> Prior:
         k = (key, unit(name))
         if k not in latest or latest[k].carried_from < period:  # type: ignore[operator]
             latest[k] = replace(entry, unit=k[1], carried_from=period)
-    return Prior(periods=tuple(p for p, _ in rows.periods), versions=dict(rows.periods),
+    return Prior(periods=tuple(p for p, _ in rows.periods),
                  statuses=statuses, tasks=tasks, latest=latest)
 
 
@@ -73,12 +72,10 @@ def _unit_names(plan: Plan):  # noqa: ANN202 - a small closure
 
 def carried(task: Task, unit: str, prior: Prior) -> Entry | None:
     """The report carried into this period for a unit that sent none on the task (沿用上期):
-    its latest own report of the year, numbered as the task is now; None when it has none
-    or that one could not be read (a 待核实 row is never carried)."""
+    its latest own usable report of the year (a 待核实 row is never one: the history's
+    `year_rows` leaves them out), numbered as the task is now; None when it has none."""
     entry = prior.report_of(task, unit)
-    if entry is None or entry.status is Status.UNVERIFIED:
-        return None
-    return replace(entry, task_no=task.no, task_text=task.text)
+    return None if entry is None else replace(entry, task_no=task.no, task_text=task.text)
 
 
 def trend_rows(plan: Plan, prior: Prior, period: Period,

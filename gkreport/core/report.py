@@ -150,7 +150,6 @@ class Report:
     skipped_files: tuple[str, ...] = ()  # Returns.skipped_files, carried for the check report
     due: date | None = None  # 报送截止日期
     ledger: tuple[FileRecord, ...] = ()  # every file seen for the period
-    plan_versions: tuple[str, ...] = ()  # fingerprints of the plans the year's periods used
     # Lookups built once with the report: every output asks them per task.
     entries_of_task: dict[int, tuple[Entry, ...]] = field(init=False, repr=False,
                                                           compare=False)

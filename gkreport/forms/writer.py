@@ -94,9 +94,10 @@ def listing_filename(period: Period) -> str:
 
 
 def default_due(period: Period) -> date:
-    """The return deadline: the 5th of the month after the period."""
-    nxt = period.next
-    return date(nxt.year, nxt.month, 5)
+    """The return deadline when the office set none: the ledger's default day."""
+    from gkreport.ledger import due_date
+
+    return due_date(period)
 
 
 def default_generated_at(period: Period) -> datetime:
@@ -161,9 +162,8 @@ def write_forms(plan: Plan, period: Period, out_dir: Path, *, units: Sequence[st
         if progress:
             progress(i + 1, len(chosen))
     if not units:  # the whole set: a unit no longer expected must not be sent a form
-        keep = {n.casefold() for n in names}
         for stale in out_dir.glob(f"*_{period}_填报表.xlsx"):
-            if stale.name.casefold() not in keep:
+            if stale.name.casefold() not in folded:
                 stale.unlink()
     listing = out_dir / listing_filename(period)
     write_xlsx(listing, lambda tmp: _write_listing(tmp, plan, period, forms, generated_at, due))

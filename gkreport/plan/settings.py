@@ -14,6 +14,7 @@ from typing import Any
 
 from gkreport.core.problems import Problem, problem
 from gkreport.core.text import clean
+from gkreport.ledger import DEFAULT_DUE_DAY
 
 SETTINGS_SHEET = "设置"
 _KEYS = {"报送截止日": "due_day", "发文单位": "sender", "联系人": "contact", "联系电话": "phone"}
@@ -21,7 +22,7 @@ _KEYS = {"报送截止日": "due_day", "发文单位": "sender", "联系人": "c
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    due_day: int = 5  # the due date is this day of the month after the period
+    due_day: int = DEFAULT_DUE_DAY  # the due date is this day of the month after the period
     sender: str = ""  # 发文单位: who signs the notice and the forms' instructions
     contact: str = ""
     phone: str = ""
@@ -79,11 +80,14 @@ def write_settings_sheet(ws: Any, settings: Settings | None, head: Any, cell: An
 def ensure_settings_sheet(path: Path) -> bool:
     """Add the 设置 sheet, with the defaults, to a plan workbook that lacks it (an older or
     hand-made one); True when added. The workbook is otherwise left as it is."""
+    import python_calamine as pc
     from openpyxl import load_workbook
 
-    wb = load_workbook(path)
-    if SETTINGS_SHEET in wb.sheetnames:
+    # Looked up without loading the workbook: openpyxl takes most of a second on a plan
+    # with a big registry, on every `forms`, for a sheet that is nearly always there.
+    if SETTINGS_SHEET in pc.CalamineWorkbook.from_path(str(path)).sheet_names:
         return False
+    wb = load_workbook(path)
     ws = wb.create_sheet(SETTINGS_SHEET)
     ws.append(["项目", "设置", "说明"])
     for row in _defaults():

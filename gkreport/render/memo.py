@@ -371,8 +371,7 @@ def _mom(report: Report) -> dict[str, Any] | None:
     done_now = sum(t.status is Status.DONE for t in report.tasks)
     label = report.previous_period.label
     # an older period (a month skipped, or of another plan version) is 上期, not 上月
-    month = "上月" if report.previous_period == report.period.previous else "上期"
-    since = "与上月相比" if month == "上月" else f"与上期（{label}）相比"
+    since = f"与{report.previous_label()}相比"
     # the changes there were (a change of none is left out, as the notice leaves out a
     # list of none); the count of done tasks when it moved
     changes = [f"{label}{n}项" for label, n in (
