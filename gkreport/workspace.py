@@ -143,6 +143,12 @@ def _merge(year: Year, period: Period, returns: Returns) -> Report:
                        ledger=ledger)
 
 
+def _as_merged(returns: Returns, report: Report) -> Returns:
+    """The returns with what merging them added (a completion taken back, a row the guard
+    rejected), so the check report, the terminal and summary.json count the same problems."""
+    return replace(returns, problems=report.problems, rows=report.rows)
+
+
 def write_check_outputs(out: Path, report: Report, returns: Returns, folder: Path,
                         ) -> tuple[Path, dict[str, Path]]:
     """The check report and the annotated copies to return (退回修改/) into `out`."""
@@ -166,6 +172,7 @@ def run_check(paths: Paths, period: Period, *, progress: Progress | None = None,
         year = year_of(paths, period)
         returns = _read(paths, year, period, progress)
         report = _merge(year, period, returns)
+        returns = _as_merged(returns, report)
         out = paths.check_out(period)
         report_path, annotated = write_check_outputs(out, report, returns,
                                                      paths.returns(period))
@@ -263,6 +270,7 @@ def _consolidate_one(paths: Paths, period: Period, progress: Progress | None,
         raise GkreportError(problem("no-forms", path=str(paths.returns(period)),
                                     period=str(period), found=returns.files.found))
     report = _merge(year, period, returns)
+    returns = _as_merged(returns, report)
     out = paths.period_out(period)
     workbook = out / f"汇总表_{period}.xlsx"
     pending = out / f"{PENDING_PREFIX}{workbook.name}"

@@ -205,3 +205,18 @@ def test_forms_are_prefilled_with_each_units_own_latest_report(year: Path) -> No
     assert prefilled(Period(2025, 6), "东街道") == {3: "按计划推进"}
     # December's forms come after October (November had none): the month is said
     assert prefilled(Period(2025, 12), "区甲局") == {1: "已完成（10月）", 2: "已完成（10月）"}
+
+
+def test_check_counts_the_problems_consolidate_counts(year: Path) -> None:
+    """A completion taken back is found when the period is merged: check, its report and the
+    consolidated summary.json count it alike (check said one warning fewer)."""
+    from gkreport.workspace import Paths, run_check
+
+    june = Period(2025, 6)
+    result = run_check(Paths(year), june)
+    s = summary(year, june)["problems"]
+    problems = result.returns.problems
+    assert (sum(p.is_error for p in problems), sum(not p.is_error for p in problems)) == (
+        s["错误"], s["警告"])
+    sheet = openpyxl.load_workbook(result.check_report).worksheets[0]
+    assert "status-reverted" in {c for row in sheet.iter_rows(values_only=True) for c in row}
