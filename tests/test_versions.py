@@ -152,3 +152,12 @@ def test_august_compares_with_july_and_prefills_the_renamed_unit(ws: Path) -> No
     assert rows[3][3:7] == ("按计划推进", "按计划推进", "已完成", "已完成")  # one task, all year
     # new in July: nobody had reported on it (未启动); its row starts in July
     assert rows[6][3:7] == (None, None, "未启动", "已完成") and rows[6][7] == "2025-07起新增"
+
+
+def test_plan_diff_says_who_was_added_and_what_was_a_rename(ws: Path) -> None:
+    r = runner.invoke(app, ["plan", "diff", "-p", "2025-06", "-w", str(ws)])  # June's version
+    lines = {line.split("：", 1)[1].split(".")[0]: line for line in r.stdout.splitlines()
+             if line.strip().startswith("调整")}
+    added = sorted(set(NEW_TASKS[3][3].split("、")) - set(SMALL_TASKS[3][3].split("、")))
+    assert lines["4"].endswith(f"（增加：{'、'.join(added)}）")  # task 4: 区乙局 added
+    assert lines["3"].endswith("（单位更名）")  # task 3 names 东街道, now 东新街道: no one else

@@ -154,17 +154,26 @@ def print_diff(diff: Any, out: Printer) -> None:
     if diff.empty:
         out.line("  没有变化。")
     for t in diff.added:
-        out.line(f"  新增：{t.no}. {t.text[:40]}", style="green")
+        out.line(f"  新增：{t.no}. {_short(t.text)}", style="green")
     for t in diff.removed:
-        out.line(f"  删除：（原）{t.no}. {t.text[:40]}", style="red")
+        out.line(f"  删除：（原）{t.no}. {_short(t.text)}", style="red")
     from gkreport.plan.versions import FIELDS
 
     for old, new, fields in diff.changed:
         words = "、".join(FIELDS[f] for f in fields)
         renumbered = f"（原序号 {old.no}）" if old.no != new.no else ""
-        out.line(f"  调整{words}：{new.no}. {new.text[:40]}{renumbered}", style="yellow")
+        more, less = diff.units_change(old, new) if "units" in fields else ((), ())
+        who = "；".join(f"{w}：{'、'.join(us)}" for w, us in (("增加", more), ("减少", less)) if us)
+        if "units" in fields and not who and diff.renamed:
+            who = "单位更名"
+        out.line(f"  调整{words}：{new.no}. {_short(new.text)}{renumbered}"
+                 + (f"（{who}）" if who else ""), style="yellow")
     for a, b in diff.renamed:
         out.line(f"  单位更名：{a} → {b}（旧名作为别名，历史记录归并到新名称）")
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 MAX_UNITS_SHOWN = 5  # units named at each end of a review's ranking

@@ -37,6 +37,15 @@ class PlanDiff:
                 "renamed": [{"from": a, "to": b} for a, b in self.renamed]}
 
 
+    def units_change(self, old: Task, new: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(units added to the task, units taken off it), a renamed unit being the same one
+        (a task whose only change of units is a rename has neither)."""
+        before = {self.new.unit_named(u) or u for u in old.expected_units}
+        return (tuple(u for u in new.expected_units if u not in before),
+                tuple(u for u in old.expected_units
+                      if (self.new.unit_named(u) or u) not in new.expected_units))
+
+
 def _fields(old: Task, new: Task) -> tuple[str, ...]:
     out = []
     if old.text != new.text:
