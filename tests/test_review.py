@@ -685,3 +685,21 @@ def test_the_trend_sentence_says_when_a_count_moved_and_came_back() -> None:
     assert _change([0, 0, 0]) == "保持0项"
     assert _change([0, 1, 0]) == "期间有增减、期末仍为0项"  # not "保持0项": May had one
     assert _change([1, 3]) == "由1项增至3项" and _change([3, 2, 1]) == "由3项减至1项"
+
+
+def test_a_plan_change_is_said_without_zeros() -> None:
+    from dataclasses import replace
+
+    from gkreport.review.memo import _version_change
+    from gkreport.review.model import PlanVersion
+
+    v = PlanVersion("f", Period(YEAR, 6), Period(YEAR, 8), tasks=28)
+    assert _version_change(replace(v, added=1)) == "（新增任务1项）"  # not "、取消0项"
+    assert _version_change(replace(v, added=1, removed=2)) == "（新增任务1项、取消2项）"
+    assert _version_change(v) == "（调整了任务的责任单位、时间节点等）"
+
+
+def replace(v, **changes):
+    from dataclasses import replace
+
+    return replace(v, **changes)

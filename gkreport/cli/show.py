@@ -186,7 +186,8 @@ def print_review(result: Any, out: Printer) -> None:
     out.line(f"{review.title}：{review.coverage}", style="bold")
     if len(review.versions) > 1:
         out.line(f"计划版本 {len(review.versions)} 个：" + "；".join(
-            f"{v.first}至{v.last}（{v.tasks} 项任务）" for v in review.versions))
+            (f"{v.first}" if v.first == v.last else f"{v.first}至{v.last}")
+            + f"（{v.tasks} 项任务）" for v in review.versions))
     parts: list[tuple[object, str | None]] = [(f"任务 {t.tasks} 项：", None)]
     for i, (st, n) in enumerate(t.by_status.items()):
         parts += [("，" if i else "", None), (f"{st.value} {n}", status_style(st))]

@@ -27,7 +27,7 @@ from gkreport.render.wording import (
     plain_text,
     units_list,
 )
-from gkreport.review.model import OpenUnit, Review, TaskYear, UnitYear
+from gkreport.review.model import OpenUnit, PlanVersion, Review, TaskYear, UnitYear
 from gkreport.review.svg import trend_chart
 from gkreport.review.workbook import SHEET_TASKS, SHEET_UNITS
 
@@ -55,6 +55,12 @@ def _nos(tasks: Iterable[TaskYear], limit: int | None = None) -> str:
 def _no(t: TaskYear) -> str:
     """Its number now, or 原N for a task removed from the plan."""
     return str(t.no) if t.no is not None else f"原{t.last_no}"
+
+
+def _version_change(v: PlanVersion) -> str:
+    """（新增任务1项、取消2项）, what there was of it; the tasks' units or deadlines else."""
+    parts = [f"{w}{n}项" for w, n in (("新增任务", v.added), ("取消", v.removed)) if n]
+    return f"（{'、'.join(parts)}）" if parts else "（调整了任务的责任单位、时间节点等）"
 
 
 def _text(t: TaskYear, width: int = TASK_CHARS) -> str:
@@ -86,8 +92,7 @@ def _overview(review: Review) -> dict[str, Any]:
     versions = review.versions
     if len(versions) > 1:
         changes = "；".join(
-            f"{v.first.month}月起按调整后的计划汇总（新增任务{v.added}项、取消{v.removed}项）"
-            for v in versions[1:])
+            f"{v.first.month}月起按调整后的计划汇总" + _version_change(v) for v in versions[1:])
         versions_sentence = f"本时段计划调整{len(versions) - 1}次：{changes}。"
     else:
         versions_sentence = ""

@@ -148,8 +148,9 @@ def _versions_table(book: Book, ws: Any, review: Review, top: int) -> int:
     """The plan versions the span's periods used; its last row."""
     f = book.fmt
     ws.write_row(top, 3, ["计划版本", "起", "止", "任务数", "新增任务", "取消任务"], f["head"])
+    # 第N版 for the leaders; the fingerprints are in the file's properties (备注)
     for r, v in enumerate(review.versions, start=top + 1):
-        ws.write_string(r, 3, v.fingerprint, f["center"])
+        ws.write_string(r, 3, f"第{r - top}版", f["center"])
         ws.write_string(r, 4, str(v.first), f["center"])
         ws.write_string(r, 5, str(v.last), f["center"])
         ws.write_row(r, 6, [v.tasks, v.added, v.removed], f["number"])
