@@ -362,3 +362,11 @@ def test_usage_errors_are_chinese(args: list[str], message: str) -> None:
                           text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == message
+
+
+def test_a_task_text_that_fits_is_not_marked_cut() -> None:
+    from gkreport.cli.show import short
+
+    text = "严格执行公文公开属性审查和发布审查程序。"
+    assert short(text, 30) == text  # was printed with a … after it
+    assert short(text * 2, 30) == (text * 2)[:29] + "…" and len(short(text * 2, 30)) == 30

@@ -382,7 +382,7 @@ def _print_alerts(tasks: Any, out: show.Printer) -> None:
     for r in alerts[:show.MAX_ALERTS]:
         reason = show.why(r)
         out.styled(("  ", None), (f"●{r.colour.value}", show.COLOUR_STYLE[r.colour]),
-                   (f" {r.task.no}. {r.task.text[:30]}… {r.status.value}"
+                   (f" {r.task.no}. {show.short(r.task.text, 30)} {r.status.value}"
                     + (f"（{reason}）" if reason else ""), None))
     rest = alerts[show.MAX_ALERTS:]
     if rest:

@@ -154,9 +154,9 @@ def print_diff(diff: Any, out: Printer) -> None:
     if diff.empty:
         out.line("  没有变化。")
     for t in diff.added:
-        out.line(f"  新增：{t.no}. {_short(t.text)}", style="green")
+        out.line(f"  新增：{t.no}. {short(t.text)}", style="green")
     for t in diff.removed:
-        out.line(f"  删除：（原）{t.no}. {_short(t.text)}", style="red")
+        out.line(f"  删除：（原）{t.no}. {short(t.text)}", style="red")
     from gkreport.plan.versions import FIELDS
 
     for old, new, fields in diff.changed:
@@ -166,13 +166,14 @@ def print_diff(diff: Any, out: Printer) -> None:
         who = "；".join(f"{w}：{'、'.join(us)}" for w, us in (("增加", more), ("减少", less)) if us)
         if "units" in fields and not who and diff.renamed:
             who = "单位更名"
-        out.line(f"  调整{words}：{new.no}. {_short(new.text)}{renumbered}"
+        out.line(f"  调整{words}：{new.no}. {short(new.text)}{renumbered}"
                  + (f"（{who}）" if who else ""), style="yellow")
     for a, b in diff.renamed:
         out.line(f"  单位更名：{a} → {b}（旧名作为别名，历史记录归并到新名称）")
 
 
-def _short(text: str, width: int = 40) -> str:
+def short(text: str, width: int = 40) -> str:
+    """A task text in a terminal line: cut to `width` with … only when it is longer."""
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
