@@ -227,3 +227,21 @@ def test_a_receipt_register_added_after_check_is_kept(tmp_path) -> None:
     assert {f.received for f in history.ledger(JUNE)} == {datetime(2025, 7, 2, 9)}
     memo = run_memo(Paths(ws), JUNE, today=date(2025, 7, 20)).report.summary.to_json()
     assert memo["units"]["late"] == [] and len(memo["units"]["on_time"]) == len(SMALL_UNITS)
+
+
+def test_consolidate_names_late_units_at_the_terminal(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from gkreport.cli import app
+
+    ws = small_workspace(tmp_path / "ws")
+    run_forms(Paths(ws), JUNE)
+    folder = ws / "input" / "2025-06"
+    late = {SMALL_UNITS[0][0]: 3}  # the due date is 5 July: three days after it
+    for unit, *_ in SMALL_UNITS:
+        form = next((ws / "output" / "forms" / "2025-06").glob(f"{unit}_*.xlsx"))
+        fill_unit_form(form, folder / f"{unit}.xlsx", dict.fromkeys(tasks_of(unit), ON),
+                       received=datetime(2025, 7, 5 + late.get(unit, -3), 9))
+    r = CliRunner().invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "  逾期报送：" + "、".join(f"{u}（{d}天）" for u, d in late.items()) in r.output

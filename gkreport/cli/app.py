@@ -363,6 +363,9 @@ def _print_summary(result: Any, out: show.Printer) -> None:
         out.line(f"  未报送：{show.names(u.missing)}", style=show.MISSING_STYLE)
     if u.needs_fix:
         out.line(f"  需修改：{show.names(u.needs_fix)}", style="yellow")
+    if u.late:  # after the due date (the ledger's received times): who, by how many days
+        out.line("  逾期报送：" + show.names([f"{name}（{days}天）" for name, days in u.late],
+                                           "汇总表“报送情况”"), style="yellow")
     out.line(f"问题：错误 {s.problems.errors}，警告 {s.problems.warnings}")
     _print_reconciliation(report, out)
     _print_alerts(report.tasks, out)

@@ -105,10 +105,10 @@ def status_style(status: str) -> str:
     return COLOUR_STYLE[STATUS_COLOUR.get(status, Colour.NONE)]
 
 
-def names(units: tuple[str, ...] | list[str]) -> str:
+def names(units: tuple[str, ...] | list[str], where: str = "催报通知") -> str:
     if len(units) <= MAX_NAMES:
         return "、".join(units)
-    return f"{'、'.join(units[:MAX_NAMES])} 等 {len(units)} 家（名单见催报通知）"
+    return f"{'、'.join(units[:MAX_NAMES])} 等 {len(units)} 家（名单见{where}）"
 
 
 def why(t: TaskResult) -> str:
