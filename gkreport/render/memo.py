@@ -430,10 +430,11 @@ def memo_context(report: Report, *, annotated: Mapping[str, Path] | None = None,
         "delays": delays,
         "delay_rows": [d for d in delays if d["in_table"]],
         "delays_more": delays_more,
+        # the counts, the completions taken back, then what introduces the table below
         "delays_sentence": (f"本期逾期{overview['overdue']}项、滞后（未逾期）"
-                            f"{len(delays) - overview['overdue']}项，"
+                            f"{len(delays) - overview['overdue']}项。" + reverted["sentence"]
                             + ("主要情况如下：" if delays_more else "具体如下：") if delays
-                            else "本期无逾期或滞后事项。") + reverted["sentence"],
+                            else "本期无逾期或滞后事项。" + reverted["sentence"]),
         "issues": _issues(report, s, delays),
         "suggestions": _suggestions(report, s, annex),
         "missing_units": missing,
