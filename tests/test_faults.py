@@ -139,6 +139,17 @@ def test_a_file_taken_away_while_the_month_is_read(plan, tmp_path: Path) -> None
     assert "被移走" in result.problems[0].message
 
 
+def test_evidence_taken_away_while_the_month_is_read(tmp_path: Path) -> None:
+    """An evidence file listed, then moved before it was hashed: the others are kept, the
+    month goes on (it raised FileNotFoundError through read_returns)."""
+    from gkreport.intake.ingest import _evidence
+
+    (tmp_path / "区财政局佐证.pdf").write_bytes(b"%PDF-1.4 evidence")
+    listed = [(tmp_path / "已移走.pdf", "已移走.pdf"), (tmp_path / "区财政局佐证.pdf", "区财政局佐证.pdf")]
+    evidence, _problems = _evidence(listed, {"区财政局": "区财政局"})
+    assert [e.file for e in evidence] == ["区财政局佐证.pdf"]
+
+
 # ---------------------------------------------------------------- hostile text
 
 HOSTILE = ("<script>alert(1)</script>", "[x](javascript:alert(1))", "![p](http://evil/p.png)",

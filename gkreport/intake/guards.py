@@ -227,6 +227,14 @@ def attr(attrs: bytes, name: bytes) -> list[bytes]:
 _ATTR_PATTERNS: dict[bytes, re.Pattern[bytes]] = {}
 
 
+def text_attr(attrs: bytes, name: bytes) -> str:
+    """The first value of attribute `name` as text, entities resolved ("" when absent)."""
+    import html
+
+    values = attr(attrs, name)
+    return html.unescape(values[0].decode("utf-8", "replace")) if values else ""
+
+
 def tags(xml: bytes, names: bytes) -> Iterator[re.Match[bytes]]:
     """Start tags whose local name matches `names` (a regex group): group 1 the name,
     group 2 the attribute text (ending in '/' when self-closing); linear in the part."""
@@ -260,7 +268,7 @@ _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 # A cell that may hold a value: not self-closing, its end tag not right after it.
 _VALUED_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>]*(?<!/)>(?!\s*</c\s*>)')
 _CELL_END = re.compile(rb"\s*</" + PREFIX + rb"c\s*>")
-_CELL_REF = re.compile(rb"\s*([A-Za-z]{1,3})(\d{1,9})\s*")
+CELL_REF = re.compile(rb"\s*([A-Za-z]{1,3})(\d{1,9})\s*")
 _ROW_REF = re.compile(rb"\s*(\d{1,9})\s*")
 # More valued cells than the largest sheet allowed can hold are refused unread (the same
 # place written many times over costs a full scan otherwise).
@@ -329,7 +337,7 @@ def _xlsx_extent_scan(xml: bytes, max_rows: int) -> tuple[int, int]:
                 col = 0
                 continue
             if refs:
-                row, col = _ref(_CELL_REF, refs)
+                row, col = _ref(CELL_REF, refs)
             else:
                 col += 1
             if m.group(2).endswith(b"/") or _CELL_END.match(chunk, m.end()):
@@ -357,19 +365,13 @@ _XLSX_REL = rb"Relationship"
 
 def xlsx_sheet_parts(workbook: bytes, rels: bytes) -> dict[str, str]:
     """Sheet name -> package part (xl/worksheets/sheet1.xml), resolved as calamine does."""
-    import html
-
-    def first(attrs: bytes, name: bytes) -> str:
-        values = attr(attrs, name)
-        return html.unescape(values[0].decode("utf-8", "replace")) if values else ""
-
-    targets = {first(m.group(2), rb"Id"): first(m.group(2), rb"Target")
+    targets = {text_attr(m.group(2), rb"Id"): text_attr(m.group(2), rb"Target")
                for m in tags(rels, _XLSX_REL)}
     parts: dict[str, str] = {}
     for m in tags(workbook, _XLSX_SHEET):
-        target = targets.get(first(m.group(2), rb"(?:[^\s=:]+:)?id"), "")
+        target = targets.get(text_attr(m.group(2), rb"(?:[^\s=:]+:)?id"), "")
         if target:
-            name = first(m.group(2), rb"name")
+            name = text_attr(m.group(2), rb"name")
             parts[name] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
     return parts
 
@@ -420,14 +422,11 @@ def ods_walk(xml: bytes) -> Iterator[tuple[bytes, int, int, int, int, bytes, boo
 
 def ods_extents(xml: bytes) -> Extents:
     """Per table: rows and columns spanned by the cells that may hold a value."""
-    import html
-
     extents: Extents = {}
     name = ""
     for tag, row, col, n, row_repeat, attrs, empty in ods_walk(xml):
         if tag == b"table":
-            names = attr(attrs, rb"table:name")
-            name = html.unescape(names[0].decode("utf-8", "replace")) if names else ""
+            name = text_attr(attrs, rb"table:name")
             extents.setdefault(name, (0, 0))
             continue
         if name not in extents or not (b"value-type" in attrs or not empty):

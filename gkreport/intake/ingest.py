@@ -36,7 +36,7 @@ from gkreport.core.text import clean, nfkc, squash
 from gkreport.forms import layout
 from gkreport.intake.reporter import LABELS, cell_at, labels_above, reporter_below, text_of
 from gkreport.intake.rows import FileResult, Form, Rows, clip, data_rows, validate
-from gkreport.intake.sheets import Book, Refused, check_zip, read_grid, sniff
+from gkreport.intake.sheets import Book, Refused, open_book, read_grid, sheet_names
 from gkreport.plan.rules import match_header, unit_key
 
 # Files the office's tools leave behind; skipped without a problem.
@@ -60,8 +60,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 def _meta(book: Book) -> dict[str, str]:
-    names = [m.name for m in book.cal.sheets_metadata]
-    if layout.META_SHEET not in names:
+    if layout.META_SHEET not in sheet_names(book):
         return {}
     try:
         grid = read_grid(book, layout.META_SHEET)
@@ -191,14 +190,17 @@ class Job:
     plan: Plan
     period: Period
     notes: Mapping[tuple[int, str], str]  # last period's 进展情况 by (task, unit)
-    names: dict[str, str]  # unit name or alias key -> unit
-    fingerprint: str  # the plan's (a hash over every task: computed once, not per file)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Unit name or alias key -> unit (the plan's index, built once with the plan)."""
+        return self.plan.index.names
 
 
 def make_job(plan: Plan, period: Period,
              notes: Mapping[tuple[int, str], str] | None = None) -> Job:
     """The shared part of reading a period's files."""
-    return Job(plan, period, dict(notes or {}), plan.index.names, plan.fingerprint)
+    return Job(plan, period, dict(notes or {}))
 
 
 def _match_unit(text: str, names: dict[str, str]) -> str:
@@ -293,9 +295,7 @@ def read_file(path: Path, plan: Plan, period: Period,
             raise Refused("file-too-large", detail=f"{st.st_size / 2**20:.1f} MB")
         data = path.read_bytes()
         base = replace(base, sha256=hashlib.sha256(data).hexdigest())
-        kind = sniff(data, path.suffix.lower())
-        kind, package = check_zip(data) if kind == "zip" else (kind, None)
-        book = Book(data, kind, package)
+        book = open_book(data, path.suffix.lower())
         meta = _meta(book)
         props = book.properties()
         sheets = _find_sheets_with_percentages(book)
@@ -381,7 +381,7 @@ def _tables(sheets: _Sheets) -> tuple[list[tuple[Form, Rows]], dict[str, tuple[s
     tables = []
     labels: dict[str, tuple[str, int, int]] = {}
     for i, form in enumerate(sheets.forms):
-        rows = list(data_rows(form, set()))
+        rows = list(data_rows(form))
         below, at = reporter_below(form, rows)
         tables.append((form, [row for row in rows if row[0] not in at]))
         if i == 0:
@@ -424,7 +424,7 @@ def _read_form(base: FileResult, sheets: _Sheets, meta: dict[str, str], props: d
                               period=str(period)))
     fingerprint = meta.get("fingerprint") or props.get("fingerprint")
     # A form of an earlier plan version is read row by row against the current plan.
-    old_plan = bool(fingerprint) and fingerprint != job.fingerprint
+    old_plan = bool(fingerprint) and fingerprint != job.plan.fingerprint
     if not unit:
         where = {k: at_unit[k] for k in ("file", "sheet", "cell")}
         if written[0]:
@@ -587,8 +587,11 @@ def _evidence(items: list[tuple[Path, str]], names: dict[str, str],
         parts = name.split("/")
         unit = next((u for part in (Path(parts[-1]).stem, *reversed(parts[:-1]))
                      if (u := _match_unit(part, names))), "")
-        st = path.stat()
-        data = path.read_bytes() if st.st_size <= layout.MAX_FILE_BYTES * 5 else b""
+        try:
+            st = path.stat()
+            data = path.read_bytes() if st.st_size <= layout.MAX_FILE_BYTES * 5 else b""
+        except OSError:  # taken away since the folder was listed: as read_file does
+            continue
         out.append(Evidence(file=name, unit=unit, sha256=hashlib.sha256(data).hexdigest(),
                             size=st.st_size, read_at=datetime.fromtimestamp(st.st_mtime)
                             .isoformat(timespec="seconds")))

@@ -147,17 +147,13 @@ def _cell_in(cells: list[object], c: int | None) -> object:
     return cells[c] if c is not None and c < len(cells) else None
 
 
-def data_rows(form: Form, label_rows: set[int],
-               ) -> Iterable[tuple[int, list[object], int | None]]:
-    """(row index, cells, 序号) of every task row; other non-blank rows give (r, cells, -1).
-
-    `label_rows`: rows below the header holding the reporter block (填报人 …), skipped.
-    """
+def data_rows(form: Form) -> Iterable[tuple[int, list[object], int | None]]:
+    """(row index, cells, 序号) of every task row; other non-blank rows give (r, cells, -1)."""
     header_cells = [squash(c) for c in form.grid[form.header]]
     no_col = form.cols["no"]
     for r in range(form.header + 1, len(form.grid)):
         cells = form.grid[r]
-        if not any(clean(c) for c in cells) or r in label_rows:
+        if not any(clean(c) for c in cells):
             continue
         if (squash(_cell_in(cells, no_col)) == header_cells[no_col]
                 and [squash(c) for c in cells] == header_cells):

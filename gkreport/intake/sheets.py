@@ -18,12 +18,12 @@ import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gkreport.core.text import clean
 from gkreport.forms import layout
 from gkreport.intake.guards import (
+    CELL_REF,
     MAX_BOOK_CELLS,
     PREFIX,
     SPREADSHEET_SUFFIXES,
@@ -44,6 +44,7 @@ from gkreport.intake.guards import (
     read_part,
     sniff,
     tags,
+    text_attr,
     xls_extents,
     xlsx_extent,
     xlsx_sheet_parts,
@@ -51,7 +52,7 @@ from gkreport.intake.guards import (
 
 __all__ = [
     "SPREADSHEET_SUFFIXES", "Book", "Refused", "check_zip", "open_book", "package_kind",
-    "read_grid", "read_values", "sheet_names", "sniff",
+    "read_grid", "sheet_names", "sniff",
 ]
 
 
@@ -288,16 +289,6 @@ def sheet_names(book: Book, *, visible_only: bool = False) -> list[str]:
             if not visible_only or m.visible == pc.SheetVisibleEnum.Visible]
 
 
-def read_values(path: Path, sheets: Iterable[str] | None = None,
-                ) -> list[tuple[str, list[list[object]]]]:
-    """(sheet, values at absolute positions) of every visible sheet, or of `sheets` (those
-    that exist, in workbook order); for copying .xls/.ods."""
-    book = open_book(path.read_bytes(), path.suffix.lower())
-    names = sheet_names(book, visible_only=sheets is None)
-    wanted = set(names if sheets is None else sheets)
-    return [(name, read_grid(book, name)) for name in names if name in wanted]
-
-
 # ---------------------------------------------------------------- formats calamine does not give
 
 
@@ -318,9 +309,8 @@ def _ods_tables(xml: bytes) -> dict[str, _OdsTable]:
     current = _OdsTable([], set())
     for tag, row, col, n, _repeat, attrs, _empty in ods_walk(xml):
         if tag == b"table":
-            names = attr(attrs, rb"table:name")
             current = _OdsTable([], set())
-            tables[html.unescape(names[0].decode("utf-8", "replace")) if names else ""] = current
+            tables[text_attr(attrs, rb"table:name")] = current
         elif row < layout.MAX_ROWS and col < layout.MAX_COLS and tag == b"table-cell":
             rows_spanned = _first_int(attrs, rb"table:number-rows-spanned", 1)
             cols_spanned = _first_int(attrs, rb"table:number-columns-spanned", 1)
@@ -335,11 +325,6 @@ def _ods_tables(xml: bytes) -> dict[str, _OdsTable]:
 # Built-in percentage formats (ECMA-376 18.8.30): 9 = 0%, 10 = 0.00%.
 _PERCENT_BUILTIN = {9, 10}
 _FORMAT_LIMIT = 255  # characters of a number format (Excel's own limit); longer is not one
-
-
-def _text_attr(attrs: bytes, key: bytes) -> str:
-    values = attr(attrs, key)
-    return html.unescape(values[0].decode("utf-8", "replace")) if values else ""
 
 
 def _is_percent_format(code: str) -> bool:
@@ -367,7 +352,7 @@ def _xlsx_percent_cells(book: Book, sheet: str, cells: set[tuple[int, int]],
     styles = book._zip_part("xl/styles.xml")
     percent_ids = set(_PERCENT_BUILTIN)
     for m in tags(styles, rb"numFmt"):
-        if _is_percent_format(_text_attr(m.group(2), rb"formatCode")):
+        if _is_percent_format(text_attr(m.group(2), rb"formatCode")):
             percent_ids.add(_first_int(m.group(2), rb"numFmtId", -1))
     formats = [_first_int(m.group(2), rb"numFmtId", 0) for m in tags(_cell_xfs(styles), rb"xf")]
     percent_styles = {i for i, f in enumerate(formats) if f in percent_ids}
@@ -378,9 +363,6 @@ def _xlsx_percent_cells(book: Book, sheet: str, cells: set[tuple[int, int]],
         if _first_int(attrs, rb"s", -1) in percent_styles:
             found.add((r, c))
     return found
-
-
-_CELL_REF = re.compile(rb"\s*([A-Za-z]{1,3})(\d{1,9})\s*")
 
 
 def _xlsx_cell_attrs(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -397,7 +379,7 @@ def _xlsx_cell_attrs(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int
             if row > last:
                 break
             continue
-        ref = _CELL_REF.fullmatch(refs[0]) if refs else None
+        ref = CELL_REF.fullmatch(refs[0]) if refs else None
         if ref:
             col, row = col_number(ref.group(1)), int(ref.group(2))
         else:
