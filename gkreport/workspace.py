@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gkreport.core.model import Period, Plan, Returns
+from gkreport.core.model import Entry, Period, Plan, Returns
 from gkreport.core.problems import GkreportError, Problem, problem
 from gkreport.core.report import Report
 from gkreport.paths import RETURNED_DIR, Paths, latest_period, run_lock
@@ -96,13 +96,10 @@ def run_forms(paths: Paths, period: Period, *, units: list[str] | None = None,
         due = due or year.due
         year.history.set_due(period, due)
         previous = {}
-        for t in year.plan.tasks:
-            for u in t.expected_units:
-                e = year.prior.report_of(t, u)
-                if e is not None:  # its own latest report: "(4月)" when older than last month
-                    when = ("" if e.carried_from == period.previous
-                            else f"（{e.carried_from.month}月）")  # type: ignore[union-attr]
-                    previous[(t.no, u)] = (f"{e.status.value}{when}", e.note)
+        for key, e in _latest_reports(year).items():  # "(4月)" when older than last month
+            when = ("" if e.carried_from == period.previous
+                    else f"（{e.carried_from.month}月）")  # type: ignore[union-attr]
+            previous[key] = (f"{e.status.value}{when}", e.note)
         return write_forms(year.plan, period, paths.forms(period), units=units or None,
                            password=password, due=due, previous=previous,
                            contact=contact or year.settings.contact_line, progress=progress)
@@ -121,14 +118,20 @@ class CheckResult:
     written: tuple[Path, ...] = ()
 
 
+def _latest_reports(year: Year) -> dict[tuple[int, str], Entry]:
+    """(task no, unit) -> the unit's latest own report of the year on it: what its form is
+    prefilled with, and what a 进展情况 copied unchanged is compared with."""
+    return {(t.no, u): e for t in year.plan.tasks for u in t.expected_units
+            if (e := year.prior.report_of(t, u)) is not None}
+
+
 def _read(paths: Paths, year: Year, period: Period, progress: Progress | None) -> Returns:
     from gkreport.intake.ingest import read_returns
 
     folder = paths.returns(period)
     if not folder.is_dir():
         raise GkreportError(problem("no-input", path=str(folder), period=str(period)))
-    notes = {(t.no, u): e.note for t in year.plan.tasks for u in t.expected_units
-             if (e := year.prior.report_of(t, u)) is not None}
+    notes = {key: e.note for key, e in _latest_reports(year).items()}
     return read_returns(year.plan, period, folder, previous_notes=notes, progress=progress)
 
 
