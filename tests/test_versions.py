@@ -161,3 +161,14 @@ def test_plan_diff_says_who_was_added_and_what_was_a_rename(ws: Path) -> None:
     added = sorted(set(NEW_TASKS[3][3].split("、")) - set(SMALL_TASKS[3][3].split("、")))
     assert lines["4"].endswith(f"（增加：{'、'.join(added)}）")  # task 4: 区乙局 added
     assert lines["3"].endswith("（单位更名）")  # task 3 names 东街道, now 东新街道: no one else
+
+
+def test_the_memo_says_the_plan_was_changed(ws: Path) -> None:
+    """July, the first period on the changed plan: its memo names the tasks added."""
+    old = {text for _no, _c, text, _u, _d in SMALL_TASKS}
+    added = [no for no, _c, text, _u, _d in NEW_TASKS if text not in old]
+    memo = (ws / "output" / "2025-07" / "简报_2025-07.md").read_text(encoding="utf-8")
+    assert (f"本期起按调整后的计划汇总，新增任务{len(added)}项"
+            f"（序号{'、'.join(map(str, added))}）。") in memo
+    june = (ws / "output" / "2025-06" / "简报_2025-06.md").read_text(encoding="utf-8")
+    assert "调整后的计划" not in june

@@ -380,6 +380,9 @@ def _mom(report: Report) -> dict[str, Any] | None:
     sentences = [f"{since}，" + ("，".join(changes) or "各项任务状态没有变化")
                  + (f"；已完成任务由{done_before}项变为{done_now}项。" if done_before != done_now
                     else "。")]
+    added = [t for t in report.tasks if t.new]  # the plan was changed since 上期
+    if added:
+        sentences.append(f"本期起按调整后的计划汇总，新增任务{len(added)}项（序号{_nos(added)}）。")
     return {"previous_period": str(report.previous_period), "previous_label": label,
             "newly_done": len(newly_done), "newly_behind": len(newly_behind),
             "recovered": len(recovered), "done_before": done_before, "done_now": done_now,
