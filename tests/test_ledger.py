@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -188,15 +189,22 @@ def test_the_notice_reads_right(ws: Path) -> None:
     assert "红牌：本年度逾期报送3期及以上；黄牌：本年度被退回修改2期及以上" in august
 
 
-def test_received_times_follow_the_receipt_register(tmp_path) -> None:
-    """A copied folder dates every file to the copy; 收文登记.csv says when they came."""
+def june_sent(tmp_path: Path, received: Callable[[str], datetime]) -> tuple[Path, Path]:
+    """A small workspace whose units all returned June's forms (all 按计划推进), each file
+    dated received(unit): (workspace, June's input folder)."""
     ws = small_workspace(tmp_path / "ws")
     run_forms(Paths(ws), JUNE)
     folder = ws / "input" / "2025-06"
     for unit, *_ in SMALL_UNITS:
         form = next((ws / "output" / "forms" / "2025-06").glob(f"{unit}_*.xlsx"))
         fill_unit_form(form, folder / f"{unit}.xlsx", dict.fromkeys(tasks_of(unit), ON),
-                       received=datetime(2026, 1, 1))  # "copied" long after
+                       received=received(unit))
+    return ws, folder
+
+
+def test_received_times_follow_the_receipt_register(tmp_path) -> None:
+    """A copied folder dates every file to the copy; 收文登记.csv says when they came."""
+    ws, folder = june_sent(tmp_path, lambda _u: datetime(2026, 1, 1))  # "copied" long after
     (folder / "收文登记.csv").write_text(
         "文件,收到时间\n" + "".join(f"{u}.xlsx,2025-07-0{2 + (u == '西镇') * 5} 09:00\n"
                                    for u, *_ in SMALL_UNITS), encoding="utf-8-sig")
@@ -210,13 +218,7 @@ def test_received_times_follow_the_receipt_register(tmp_path) -> None:
 def test_a_receipt_register_added_after_check_is_kept(tmp_path) -> None:
     """check saw the files first (dated by the copy); the register the office adds before
     consolidate decides, and still does when the period is re-rendered from the history."""
-    ws = small_workspace(tmp_path / "ws")
-    run_forms(Paths(ws), JUNE)
-    folder = ws / "input" / "2025-06"
-    for unit, *_ in SMALL_UNITS:
-        form = next((ws / "output" / "forms" / "2025-06").glob(f"{unit}_*.xlsx"))
-        fill_unit_form(form, folder / f"{unit}.xlsx", dict.fromkeys(tasks_of(unit), ON),
-                       received=datetime(2025, 7, 20))  # 15 days after the 5 July due date
+    ws, folder = june_sent(tmp_path, lambda _u: datetime(2025, 7, 20))  # 15 days late
     run_check(Paths(ws), JUNE, today=date(2025, 7, 20))
     (folder / "收文登记.csv").write_text(
         "文件,收到时间\n" + "".join(f"{u}.xlsx,2025-07-02 09:00\n" for u, *_ in SMALL_UNITS),
@@ -234,14 +236,8 @@ def test_consolidate_names_late_units_at_the_terminal(tmp_path) -> None:
 
     from gkreport.cli import app
 
-    ws = small_workspace(tmp_path / "ws")
-    run_forms(Paths(ws), JUNE)
-    folder = ws / "input" / "2025-06"
     late = {SMALL_UNITS[0][0]: 3}  # the due date is 5 July: three days after it
-    for unit, *_ in SMALL_UNITS:
-        form = next((ws / "output" / "forms" / "2025-06").glob(f"{unit}_*.xlsx"))
-        fill_unit_form(form, folder / f"{unit}.xlsx", dict.fromkeys(tasks_of(unit), ON),
-                       received=datetime(2025, 7, 5 + late.get(unit, -3), 9))
+    ws, _folder = june_sent(tmp_path, lambda u: datetime(2025, 7, 5 + late.get(u, -3), 9))
     r = CliRunner().invoke(app, ["consolidate", "-p", "2025-06", "-w", str(ws)])
     assert r.exit_code == 0, r.output
     assert "  逾期报送：" + "、".join(f"{u}（{d}天）" for u, d in late.items()) in r.output
